@@ -1,0 +1,416 @@
+/**
+ * The job store on one SQLite file (node:sqlite). Every multi-step change runs in one
+ * `BEGIN IMMEDIATE` transaction, so stores sharing the file serialise on the write lock instead of
+ * failing halfway; each status change is also guarded in SQL (status, revision) so a late runner
+ * write can never undo a cancel. The events table is written in the same transactions, so the log
+ * never disagrees with the state.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { ForgeError } from '../../domain/errors.ts';
+import type { Failure } from '../../domain/failure.ts';
+import { hasRetriesLeft, type JobRecord, type JobStatus } from '../../domain/job.ts';
+import { newJobId } from '../../domain/ids.ts';
+import type {
+  AbandonedAttempt,
+  AttemptResult,
+  JobStore,
+  ListFilter,
+  StoredEvent,
+} from '../../ports/store.ts';
+import {
+  openDatabase,
+  toAttempt,
+  toJob,
+  toStoreError,
+  type AttemptRow,
+  type JobRow,
+  type OrphanRow,
+} from './sqlite-schema.ts';
+
+const SQL = {
+  insertJob: `INSERT INTO jobs VALUES (:id, 'PENDING', :task, :agent, :profile, :max_retries,
+    :budget_usd, :tags, :source, :inactivity_timeout_ms, :max_duration_ms, :at, :at, 1, 0, NULL,
+    0, 0, NULL, NULL, 0, :key) RETURNING *`,
+  insertTag: `INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?, ?)`,
+  jobById: `SELECT * FROM jobs WHERE id = ?`,
+  jobByKey: `SELECT * FROM jobs WHERE idempotency_key = ?`,
+  attemptsOf: `SELECT * FROM attempts WHERE job_id = ? ORDER BY number`,
+  openAttempts: `SELECT * FROM attempts WHERE job_id = ? AND finished_at IS NULL ORDER BY number`,
+  claimNext: `UPDATE jobs SET status = 'RUNNING', lease_owner = :owner, lease_expires_at = :expires,
+    attempt_count = attempt_count + 1, revision = revision + 1, updated_at = :at
+    WHERE id = (SELECT id FROM jobs WHERE status = 'PENDING' AND not_before <= :now ORDER BY id LIMIT 1)
+    RETURNING *`,
+  insertAttempt: `INSERT INTO attempts (job_id, number, sandbox, started_at, output, truncated)
+    VALUES (?, ?, ?, ?, '', 0)`,
+  insertEvent: `INSERT INTO events (job_id, type, at, data) VALUES (?, ?, ?, ?)`,
+  events: `SELECT seq, job_id, type, at, data FROM events WHERE job_id = ? ORDER BY seq`,
+  // Lease renewals and attempt progress are not job changes a client sees, so they leave
+  // revision and updated_at alone (a renewal every few seconds would break revision-based CAS).
+  renewLease: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND status = 'RUNNING' AND lease_owner = ?`,
+  setSandboxRef: `UPDATE attempts SET sandbox_ref = ? WHERE job_id = ? AND number = ?`,
+  saveOutput: `UPDATE attempts SET output = ?, truncated = ?
+    WHERE job_id = ? AND number = ? AND finished_at IS NULL`,
+  addCost: `UPDATE jobs SET cost_usd = cost_usd + ?, revision = revision + 1, updated_at = ? WHERE id = ?`,
+  closeAttempt: `UPDATE attempts SET finished_at = :at, exit_code = :exit_code, output = :output,
+    truncated = :truncated, failure = :failure, cost_usd = :cost_usd, turns = :turns,
+    session_id = :session_id, summary = :summary
+    WHERE job_id = :job_id AND number = :number AND finished_at IS NULL`,
+  interruptAttempt: `UPDATE attempts SET finished_at = ?, failure = ?
+    WHERE job_id = ? AND number = ? AND finished_at IS NULL`,
+  leaveRunning: `UPDATE jobs SET status = :to, failure = :failure, not_before = :not_before,
+    lease_owner = NULL, lease_expires_at = NULL, revision = revision + 1, updated_at = :at
+    WHERE id = :id AND status = 'RUNNING' AND revision = :revision`,
+  cancel: `UPDATE jobs SET status = 'CANCELLED', failure = ?, revision = revision + 1, updated_at = ?
+    WHERE id = ? AND status IN ('PENDING', 'RUNNING')`,
+  retry: `UPDATE jobs SET status = 'PENDING', failure = NULL, not_before = 0,
+    retry_base = attempt_count, revision = revision + 1, updated_at = ?
+    WHERE id = ? AND status IN ('FAILED', 'CANCELLED')`,
+  // A lease is dead when it expired, or (at startup) when another server instance held it.
+  stuckRunning: `SELECT * FROM jobs WHERE status = 'RUNNING' AND (lease_expires_at IS NULL
+    OR lease_expires_at < :now OR (:foreign = 1 AND lease_owner IS NOT :self)) ORDER BY id`,
+  // Cancel keeps the lease so the runner can still close its attempt; once that lease is dead too,
+  // nobody will, and the attempt is closed here.
+  orphanAttempts: `SELECT a.*, j.status AS job_status
+    FROM attempts a JOIN jobs j ON j.id = a.job_id
+    WHERE a.finished_at IS NULL AND j.status <> 'RUNNING' AND (j.lease_owner IS NULL
+      OR j.lease_expires_at < :now OR (:foreign = 1 AND j.lease_owner IS NOT :self))
+    ORDER BY a.job_id, a.number`,
+  ping: `SELECT 1`,
+} as const;
+
+export function createSqliteStore(opts: { path: string }): JobStore {
+  const { path } = opts;
+  let db: DatabaseSync;
+  try {
+    db = openDatabase(path);
+  } catch (err) {
+    throw toStoreError(err, path);
+  }
+  const stmts = new Map<string, StatementSync>();
+  // Every statement is prepared once and reused; list() variants are keyed by their SQL text.
+  const stmt = (sql: string): StatementSync => {
+    let s = stmts.get(sql);
+    if (s === undefined) stmts.set(sql, (s = db.prepare(sql)));
+    return s;
+  };
+  const one = <T>(sql: string, ...params: SQLInputValue[]) =>
+    stmt(sql).get(...params) as T | undefined;
+  const named = (sql: string, params: Record<string, SQLInputValue>) =>
+    stmt(sql).run(params).changes;
+
+  const call = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(toStoreError(err, path));
+    }
+  };
+  const tx = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (db.isOpen && db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+
+  const event = (jobId: string, type: string, at: string, data: Record<string, unknown>) => {
+    stmt(SQL.insertEvent).run(jobId, type, at, JSON.stringify(data));
+  };
+  const statusEvent = (
+    jobId: string,
+    at: string,
+    from: JobStatus,
+    to: JobStatus,
+    failure: Failure | null,
+  ) => {
+    event(jobId, 'job.status', at, failure === null ? { from, to } : { from, to, failure });
+  };
+  const jobRow = (id: string) => one<JobRow>(SQL.jobById, id);
+  const record = (id: string): JobRecord | null => {
+    const row = jobRow(id);
+    if (row === undefined) return null;
+    const attempts = (stmt(SQL.attemptsOf).all(id) as unknown as AttemptRow[]).map(toAttempt);
+    return { ...toJob(row), attempts };
+  };
+  /** Moves a RUNNING job on, guarded by the revision read in this transaction. */
+  const leaveRunning = (
+    row: JobRow,
+    at: string,
+    to: JobStatus,
+    failure: Failure | null,
+    notBefore = 0,
+  ) => {
+    const changed = named(SQL.leaveRunning, {
+      id: row.id,
+      revision: row.revision,
+      to,
+      failure: failure === null ? null : JSON.stringify(failure),
+      not_before: notBefore,
+      at,
+    });
+    if (changed > 0) statusEvent(row.id, at, 'RUNNING', to, failure);
+  };
+  /** Closes the attempt if still open. Only the call that closes it counts its cost, so a repeated
+   *  finish adds nothing. */
+  const closeAttempt = (jobId: string, attempt: number, result: AttemptResult, at: string) => {
+    const closed = named(SQL.closeAttempt, {
+      job_id: jobId,
+      number: attempt,
+      at,
+      exit_code: result.exit_code,
+      output: result.output,
+      truncated: result.truncated ? 1 : 0,
+      failure: result.failure === null ? null : JSON.stringify(result.failure),
+      cost_usd: result.cost_usd ?? null,
+      turns: result.turns ?? null,
+      session_id: result.session_id ?? null,
+      summary: result.summary ?? null,
+    });
+    if (closed === 0) return;
+    const { exit_code, failure } = result;
+    event(jobId, 'attempt.finished', at, { attempt, exit_code, failure });
+    if (result.cost_usd != null) stmt(SQL.addCost).run(result.cost_usd, at, jobId);
+  };
+  const interrupt = (row: AttemptRow, at: string, failure: Failure, out: AbandonedAttempt[]) => {
+    stmt(SQL.interruptAttempt).run(at, JSON.stringify(failure), row.job_id, row.number);
+    event(row.job_id, 'attempt.finished', at, { attempt: row.number, exit_code: null, failure });
+    out.push({
+      job_id: row.job_id,
+      attempt: row.number,
+      sandbox: row.sandbox,
+      sandbox_ref: row.sandbox_ref,
+    });
+  };
+
+  /** list()'s two queries. Ids are paged on indexes alone and only the page's rows are read; with
+   *  several statuses, each `status = ?` arm is already in id order on (status, id), so UNION ALL
+   *  merges them instead of sorting every match. */
+  const listQueries = (filter: ListFilter) => {
+    const statuses = [...new Set(filter.statuses ?? [])];
+    const tags = [...new Set(filter.tags ?? [])];
+    const hasTags = tags
+      .map(() => ' AND EXISTS (SELECT 1 FROM job_tags t WHERE t.tag = ? AND t.job_id = jobs.id)')
+      .join('');
+    const arms =
+      statuses.length > 0
+        ? statuses.map(() => `SELECT id FROM jobs WHERE status = ?${hasTags}`)
+        : [`SELECT id FROM jobs WHERE 1${hasTags}`];
+    const inStatus =
+      statuses.length > 0 ? `status IN (${statuses.map(() => '?').join(', ')})` : '1';
+    return {
+      page: stmt(`SELECT * FROM jobs WHERE id IN (${arms.join(' UNION ALL ')}
+        ORDER BY 1 DESC LIMIT ? OFFSET ?) ORDER BY id DESC`),
+      pageParams: statuses.length > 0 ? statuses.flatMap((status) => [status, ...tags]) : tags,
+      count: stmt(`SELECT count(*) AS total FROM jobs WHERE ${inStatus}${hasTags}`),
+      countParams: [...statuses, ...tags],
+    };
+  };
+
+  return {
+    create: (spec, idempotencyKey) =>
+      call(() =>
+        tx(() => {
+          if (idempotencyKey !== undefined) {
+            const existing = one<JobRow>(SQL.jobByKey, idempotencyKey);
+            if (existing !== undefined) return { job: toJob(existing), created: false };
+          }
+          const at = new Date().toISOString();
+          const row = stmt(SQL.insertJob).get({
+            id: newJobId(),
+            task: spec.task,
+            agent: spec.agent,
+            profile: spec.profile,
+            max_retries: spec.max_retries,
+            budget_usd: spec.budget_usd,
+            tags: JSON.stringify(spec.tags),
+            source: spec.source,
+            inactivity_timeout_ms: spec.inactivity_timeout_ms,
+            max_duration_ms: spec.max_duration_ms,
+            at,
+            key: idempotencyKey ?? null,
+          }) as unknown as JobRow;
+          for (const tag of new Set(spec.tags)) stmt(SQL.insertTag).run(tag, row.id);
+          event(row.id, 'job.created', at, {});
+          return { job: toJob(row), created: true };
+        }),
+      ),
+
+    get: (id) => call(() => record(id)),
+
+    list: (filter) =>
+      call(() => {
+        const q = listQueries(filter);
+        const rows = q.page.all(
+          ...q.pageParams,
+          filter.limit,
+          filter.offset,
+        ) as unknown as JobRow[];
+        const { total } = q.count.get(...q.countParams) as { total: number };
+        return { jobs: rows.map(toJob), total };
+      }),
+
+    claim: (owner, leaseMs, sandbox, now = Date.now()) =>
+      call(() =>
+        tx(() => {
+          const at = new Date().toISOString();
+          const claimed = stmt(SQL.claimNext).get({ owner, expires: now + leaseMs, at, now }) as
+            JobRow | undefined;
+          if (claimed === undefined) return null;
+          const attempt = claimed.attempt_count;
+          stmt(SQL.insertAttempt).run(claimed.id, attempt, sandbox, at);
+          statusEvent(claimed.id, at, 'PENDING', 'RUNNING', null);
+          event(claimed.id, 'attempt.started', at, { attempt });
+          return { job: toJob(claimed), attempt };
+        }),
+      ),
+
+    renewLease: (jobId, owner, leaseMs) =>
+      call(() => Number(stmt(SQL.renewLease).run(Date.now() + leaseMs, jobId, owner).changes) > 0),
+
+    setSandboxRef: (jobId, attempt, ref) =>
+      call(() => {
+        stmt(SQL.setSandboxRef).run(ref, jobId, attempt);
+      }),
+
+    saveOutput: (jobId, attempt, output, truncated) =>
+      call(() => {
+        stmt(SQL.saveOutput).run(output, truncated ? 1 : 0, jobId, attempt);
+      }),
+
+    addCost: (jobId, usd) =>
+      call(() => {
+        stmt(SQL.addCost).run(usd, new Date().toISOString(), jobId);
+      }),
+
+    finishAttempt: (jobId, owner, attempt, result, next) =>
+      call(() =>
+        tx(() => {
+          const before = jobRow(jobId);
+          if (before === undefined) return null;
+          const at = new Date().toISOString();
+          // The current attempt belongs to the lease holder (cancel keeps the lease for this), so
+          // a runner that lost the job cannot close its successor's attempt.
+          if (before.lease_owner === owner || attempt !== before.attempt_count) {
+            closeAttempt(jobId, attempt, result, at);
+          }
+          const row = jobRow(jobId);
+          // The attempt number check keeps a stale runner from moving a later attempt's job.
+          if (
+            row?.status === 'RUNNING' &&
+            row.lease_owner === owner &&
+            row.attempt_count === attempt
+          ) {
+            if (next.status === 'PENDING') leaveRunning(row, at, 'PENDING', null, next.not_before);
+            else leaveRunning(row, at, next.status, next.status === 'FAILED' ? next.failure : null);
+          }
+          return record(jobId);
+        }),
+      ),
+
+    cancel: (jobId, failure) =>
+      call(() =>
+        tx(() => {
+          const row = jobRow(jobId);
+          if (row === undefined) return null;
+          if (row.status !== 'PENDING' && row.status !== 'RUNNING') {
+            throw new ForgeError(
+              'conflict',
+              `job ${jobId} is already ${row.status}; only PENDING or RUNNING jobs can be cancelled`,
+            );
+          }
+          const at = new Date().toISOString();
+          stmt(SQL.cancel).run(JSON.stringify(failure), at, jobId);
+          statusEvent(jobId, at, row.status, 'CANCELLED', failure);
+          return record(jobId);
+        }),
+      ),
+
+    retry: (jobId) =>
+      call(() =>
+        tx(() => {
+          const row = jobRow(jobId);
+          if (row === undefined) return null;
+          if (row.status !== 'FAILED' && row.status !== 'CANCELLED') {
+            const hint =
+              row.status === 'SUCCEEDED'
+                ? 'submit a new job to run the task again'
+                : 'cancel it first if you want it to start over';
+            throw new ForgeError(
+              'conflict',
+              `job ${jobId} is ${row.status}; only FAILED or CANCELLED jobs can be retried (${hint})`,
+            );
+          }
+          // Two open attempts at once would break "none runs twice"; the runner closes it within
+          // seconds of the cancel, recovery once its lease expires.
+          if (stmt(SQL.openAttempts).get(jobId) !== undefined) {
+            throw new ForgeError(
+              'conflict',
+              `job ${jobId} is ${row.status} but its last attempt is still stopping; retry again in a few seconds`,
+            );
+          }
+          const at = new Date().toISOString();
+          stmt(SQL.retry).run(at, jobId);
+          statusEvent(jobId, at, row.status, 'PENDING', null);
+          return record(jobId);
+        }),
+      ),
+
+    recover: ({ now, self, foreignOwners }) =>
+      call(() =>
+        tx(() => {
+          const at = new Date().toISOString();
+          const guard = { now, self, foreign: foreignOwners ? 1 : 0 };
+          const abandoned: AbandonedAttempt[] = [];
+          for (const row of stmt(SQL.stuckRunning).all(guard) as unknown as JobRow[]) {
+            const why = whyInterrupted(row, now);
+            const failure: Failure = { category: 'interrupted', message: why };
+            for (const open of stmt(SQL.openAttempts).all(row.id) as unknown as AttemptRow[]) {
+              interrupt(open, at, failure, abandoned);
+            }
+            const job = toJob(row);
+            if (hasRetriesLeft(job)) {
+              leaveRunning(row, at, 'PENDING', null);
+            } else {
+              const allowed = job.retry_base + job.max_retries + 1;
+              const message = `${why}, and no retries are left (${job.attempt_count} of ${allowed} attempts used); retry the job to run it again`;
+              leaveRunning(row, at, 'FAILED', { category: 'interrupted', message });
+            }
+          }
+          for (const row of stmt(SQL.orphanAttempts).all(guard) as unknown as OrphanRow[]) {
+            const message = `the Forge server stopped before this attempt closed (the job was already ${row.job_status}); the attempt was interrupted`;
+            interrupt(row, at, { category: 'interrupted', message }, abandoned);
+          }
+          return abandoned;
+        }),
+      ),
+
+    events: (jobId) =>
+      call(() =>
+        (
+          stmt(SQL.events).all(jobId) as unknown as (Omit<StoredEvent, 'data'> & { data: string })[]
+        ).map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> })),
+      ),
+
+    ping: () =>
+      call(() => {
+        stmt(SQL.ping).get();
+      }),
+
+    close: () =>
+      call(() => {
+        if (db.isOpen) db.close();
+      }),
+  };
+}
+
+function whyInterrupted(row: JobRow, now: number): string {
+  const cause =
+    row.lease_expires_at === null || row.lease_expires_at < now
+      ? 'lease expired'
+      : `its runner ${row.lease_owner ?? '?'} belongs to a server that is no longer running`;
+  return `the Forge server stopped while this attempt ran (${cause}); the attempt was interrupted`;
+}

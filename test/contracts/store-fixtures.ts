@@ -1,0 +1,89 @@
+/** Shared setup of the store contract suites: fixtures, and a fresh store per test. */
+import { afterEach, beforeEach, expect } from 'vitest';
+import type { Failure } from '../../src/domain/failure.ts';
+import type { JobSpec, JobStatus } from '../../src/domain/job.ts';
+import type { AttemptResult, Claim, JobStore } from '../../src/ports/store.ts';
+
+export interface StoreHarness {
+  store: JobStore;
+  /** Opens another store over the same data. The first may still be open (two servers sharing a
+   *  backend) or closed (a restart); `cleanup` closes every store it handed out. */
+  reopen?: () => Promise<JobStore>;
+  cleanup: () => Promise<void>;
+}
+
+export const LEASE_MS = 60_000;
+export const OWNER = 'server-a';
+export const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const CANCELLED: Failure = {
+  category: 'cancelled',
+  message: 'cancelled by alice via the API',
+};
+export const AGENT_FAILED: Failure = {
+  category: 'agent_error',
+  message: 'agent exited with code 1',
+};
+export const OK: AttemptResult = { exit_code: 0, output: 'done', truncated: false, failure: null };
+export const FAILED: AttemptResult = {
+  exit_code: 1,
+  output: 'boom',
+  truncated: false,
+  failure: AGENT_FAILED,
+};
+
+export function spec(overrides: Partial<JobSpec> = {}): JobSpec {
+  return {
+    task: 'make the flaky test deterministic',
+    agent: 'claude',
+    profile: 'default',
+    max_retries: 2,
+    budget_usd: 1.5,
+    tags: ['repo:forge', 'ci'],
+    source: 'api',
+    inactivity_timeout_ms: 300_000,
+    max_duration_ms: 3_600_000,
+    ...overrides,
+  };
+}
+
+export function must<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`expected ${what}`);
+  return value;
+}
+
+export interface StoreContext {
+  readonly harness: StoreHarness;
+  readonly store: JobStore;
+  /** Creates a job and claims it; only valid while no older job is pending. */
+  running: (overrides?: Partial<JobSpec>, owner?: string) => Promise<Claim>;
+  statusOf: (id: string) => Promise<JobStatus>;
+}
+
+/** Registers hooks that give every test of the calling `describe` a fresh store. */
+export function useStore(make: () => Promise<StoreHarness>): StoreContext {
+  let current: StoreHarness | undefined;
+  beforeEach(async () => {
+    current = await make();
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  const ctx: StoreContext = {
+    get harness() {
+      return must(current, 'a store; use it only inside a test');
+    },
+    get store() {
+      return ctx.harness.store;
+    },
+    running: async (overrides = {}, owner = OWNER) => {
+      const { job } = await ctx.store.create(spec(overrides));
+      const claim = must(await ctx.store.claim(owner, LEASE_MS, 'local'), 'a claim');
+      expect(claim.job.id).toBe(job.id);
+      return claim;
+    },
+    statusOf: async (id) => must(await ctx.store.get(id), `job ${id}`).status,
+  };
+  return ctx;
+}
