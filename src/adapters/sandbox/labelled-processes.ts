@@ -1,0 +1,66 @@
+// Every process of an attempt carries FORGE_JOB_ID and FORGE_ATTEMPT in its environment. Pids are
+// reused and agents may leave their process group, so the environment (which a process inherits
+// from its parent and cannot lose by changing group or session) is how we recognise what is ours.
+import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface Labels {
+  jobId: string;
+  attempt: number;
+}
+
+export function labelEnv(labels: Labels): Record<string, string> {
+  return { FORGE_JOB_ID: labels.jobId, FORGE_ATTEMPT: String(labels.attempt) };
+}
+
+function labelEntries(labels: Labels): string[] {
+  return Object.entries(labelEnv(labels)).map(([key, value]) => `${key}=${value}`);
+}
+
+/** False for a process that is gone, unreadable, or someone else's. */
+export async function hasLabels(pid: number, labels: Labels): Promise<boolean> {
+  let environ: string[];
+  try {
+    environ = (await readFile(`/proc/${pid}/environ`)).toString('utf8').split('\0');
+  } catch {
+    return false;
+  }
+  return labelEntries(labels).every((entry) => environ.includes(entry));
+}
+
+/** Sends `signal` without caring whether the target still exists. */
+export function trySignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: already gone. EPERM: not ours to signal.
+  }
+}
+
+/** SIGKILLs every process on the host labelled with `labels`, except this one. */
+export async function killLabelled(labels: Labels): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return;
+  }
+  const pids = entries.filter((name) => /^\d+$/.test(name)).map(Number);
+  await Promise.all(
+    pids
+      .filter((pid) => pid !== process.pid)
+      .map(async (pid) => {
+        if (await hasLabels(pid, labels)) trySignal(pid, 'SIGKILL');
+      }),
+  );
+}
+
+/** SIGTERM to the group led by `pid`, SIGKILL if its leader is still there after half a second.
+ *  The grace lets srt's launcher take its mount points out of the workspace. The group is only
+ *  signalled again while its leader is alive and labelled: a group id is a pid, and pids are reused. */
+export async function stopGroup(pid: number, labels: Labels): Promise<void> {
+  trySignal(-pid, 'SIGTERM');
+  for (let waited = 0; waited < 500 && (await hasLabels(pid, labels)); waited += 50)
+    await sleep(50);
+  if (await hasLabels(pid, labels)) trySignal(-pid, 'SIGKILL');
+}
