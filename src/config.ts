@@ -1,0 +1,208 @@
+/**
+ * forge.yaml: every key optional, validated at start-up with every problem reported at once.
+ * `${NAME}` in any string reads the environment; FORGE_* variables override the file.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './domain/duration.ts';
+import { ForgeError } from './domain/errors.ts';
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; use e.g. 500ms, 3s, 10m, 2h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"');
+
+const tokenSchema = z.strictObject({
+  name: z.string().min(1),
+  token: z.string().min(16, 'tokens must be at least 16 characters'),
+  role: z.enum(['admin', 'operator', 'viewer']).default('admin'),
+});
+
+const agentSchema = z.strictObject({
+  kind: z.enum(['command']),
+  command: z.array(z.string()).min(1, 'give the argv, e.g. ["my-agent", "{prompt}"]'),
+  env: z.record(z.string(), z.string()).default({}),
+});
+
+const profileSchema = z.strictObject({
+  agent: name.optional(),
+  max_retries: z.number().int().min(0).max(10).optional(),
+  budget_usd: z.number().positive().optional(),
+  inactivity_timeout: duration.optional(),
+  max_duration: duration.optional(),
+  allowed_domains: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(7700),
+      tokens: z.array(tokenSchema).default([]),
+    })
+    .prefault({}),
+  data_dir: z.string().default('./.forge'),
+  limits: z
+    .strictObject({
+      max_concurrent: z.number().int().min(1).max(1000).default(3),
+      max_budget_usd: z.number().positive().default(50),
+      max_duration: duration.default(24 * 3_600_000),
+      max_retries: z.number().int().min(0).max(10).default(10),
+    })
+    .prefault({}),
+  defaults: z
+    .strictObject({
+      agent: name.optional(),
+      max_retries: z.number().int().min(0).max(10).default(2),
+      inactivity_timeout: duration.default(10 * 60_000),
+      max_duration: duration.default(2 * 3_600_000),
+      budget_usd: z.number().positive().default(5),
+    })
+    .prefault({}),
+  sandbox: z
+    .strictObject({
+      kind: z.enum(['local']).default('local'),
+      isolation: z.enum(['auto', 'srt', 'none']).default('auto'),
+      allowed_domains: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  agents: z.record(name, agentSchema).default({}),
+  profiles: z.record(name, profileSchema).default({}),
+  /** Internal timings; exposed for tests and unusual deployments. */
+  runner: z
+    .strictObject({
+      lease: duration.default(15_000),
+      poll_interval: duration.default(1000),
+      retry_backoff: duration.default(1000),
+      shutdown_grace: duration.default(10_000),
+    })
+    .prefault({}),
+});
+
+export type ForgeConfig = z.output<typeof configSchema>;
+export type AgentConfig = ForgeConfig['agents'][string];
+export type ProfileConfig = ForgeConfig['profiles'][string];
+
+/** Replaces `${NAME}` with the environment's value; a missing variable is a problem to report. */
+function substitute(value: unknown, env: Record<string, string | undefined>, problems: string[], path: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, key: string) => {
+      const found = env[key];
+      if (found === undefined) {
+        problems.push(`${path}: environment variable ${key} is not set (referenced as \${${key}})`);
+        return '';
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, problems, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substitute(v, env, problems, path ? `${path}.${k}` : k)]),
+    );
+  }
+  return value;
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const child = node[key];
+    if (!child || typeof child !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+/** Environment overrides, applied after the file. */
+function applyEnvOverrides(raw: Record<string, unknown>, env: Record<string, string | undefined>, problems: string[]): void {
+  const numeric = (key: string, keys: string[]): void => {
+    const value = env[key];
+    if (value === undefined || value === '') return;
+    const n = Number(value);
+    if (!Number.isFinite(n)) problems.push(`${key}: "${value}" is not a number`);
+    else setPath(raw, keys, n);
+  };
+  const text = (key: string, keys: string[]): void => {
+    const value = env[key];
+    if (value !== undefined && value !== '') setPath(raw, keys, value);
+  };
+  text('FORGE_HOST', ['server', 'host']);
+  numeric('FORGE_PORT', ['server', 'port']);
+  text('FORGE_DATA_DIR', ['data_dir']);
+  numeric('FORGE_MAX_CONCURRENT', ['limits', 'max_concurrent']);
+  text('FORGE_ISOLATION', ['sandbox', 'isolation']);
+}
+
+/** Parses and validates the configuration. Throws one ForgeError('config') listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>, fileText: string | null, fileName = 'forge.yaml'): ForgeConfig {
+  const problems: string[] = [];
+  let raw: unknown = {};
+  if (fileText !== null && fileText.trim() !== '') {
+    try {
+      raw = parseYaml(fileText) ?? {};
+    } catch (err) {
+      throw new ForgeError('config', `${fileName} is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ForgeError('config', `${fileName} must be a mapping of keys (server, limits, agents, …)`);
+  }
+  const substituted = substitute(raw, env, problems, '') as Record<string, unknown>;
+  applyEnvOverrides(substituted, env, problems);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const where = issue.path.length ? issue.path.join('.') : '(top level)';
+      problems.push(`${where}: ${issue.message}`);
+    }
+  }
+  if (result.success) problems.push(...crossCheck(result.data));
+  if (problems.length > 0 || !result.success) {
+    throw new ForgeError('config', `invalid configuration in ${fileName}:\n  - ${problems.join('\n  - ')}`);
+  }
+  return result.data;
+}
+
+/** Rules that span keys: references must resolve, defaults must respect limits. */
+function crossCheck(config: ForgeConfig): string[] {
+  const problems: string[] = [];
+  const agents = Object.keys(config.agents);
+  if (config.defaults.agent && !config.agents[config.defaults.agent]) {
+    problems.push(`defaults.agent: no agent named "${config.defaults.agent}" under agents (have: ${agents.join(', ') || 'none'})`);
+  }
+  for (const [profileName, profile] of Object.entries(config.profiles)) {
+    if (profile.agent && !config.agents[profile.agent]) {
+      problems.push(`profiles.${profileName}.agent: no agent named "${profile.agent}" under agents`);
+    }
+    if (profile.max_duration !== undefined && profile.max_duration > config.limits.max_duration) {
+      problems.push(`profiles.${profileName}.max_duration: above limits.max_duration`);
+    }
+    if (profile.budget_usd !== undefined && profile.budget_usd > config.limits.max_budget_usd) {
+      problems.push(`profiles.${profileName}.budget_usd: above limits.max_budget_usd`);
+    }
+  }
+  if (config.defaults.max_duration > config.limits.max_duration) {
+    problems.push('defaults.max_duration: above limits.max_duration');
+  }
+  if (config.defaults.budget_usd > config.limits.max_budget_usd) {
+    problems.push('defaults.budget_usd: above limits.max_budget_usd');
+  }
+  if (!isLoopback(config.server.host) && config.server.tokens.length === 0) {
+    problems.push(
+      `server.host: ${config.server.host} is not a loopback address and no server.tokens are configured; add a token (role admin) or bind 127.0.0.1`,
+    );
+  }
+  return problems;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
