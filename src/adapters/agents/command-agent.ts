@@ -1,0 +1,28 @@
+import type { AgentAdapter, AgentInvocation } from '../../ports/agent.ts';
+
+export interface CommandAgentOptions {
+  command: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The generic escape hatch: any program. `{prompt}` in an argument is replaced by the prompt (the
+ * argument stays one argv entry, so no shell quoting is involved) and `{prompt_file}` by the path
+ * of a file holding it. Output lines are shown as printed.
+ */
+export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
+  return {
+    kind: 'command',
+    prepare(ctx): Promise<AgentInvocation> {
+      const command = opts.command.map((arg) =>
+        arg.replaceAll('{prompt_file}', ctx.promptFile).replaceAll('{prompt}', ctx.prompt),
+      );
+      return Promise.resolve({
+        command,
+        env: { ...opts.env },
+        parser: { line: (raw) => ({ display: [raw] }) },
+        installHint: `install "${opts.command[0]}" or fix agents.<name>.command in forge.yaml`,
+      });
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { Failure } from '../domain/failure.ts';
+import type { JobStatus } from '../domain/job.ts';
+
+/** Domain events, published as things happen. SSE, metrics and notifiers subscribe. */
+export type ForgeEvent =
+  | { type: 'job.created'; jobId: string }
+  | { type: 'job.status'; jobId: string; status: JobStatus; attempt: number; failure: Failure | null }
+  | {
+      type: 'attempt.output';
+      jobId: string;
+      attempt: number;
+      /** Byte offset in the attempt's log just after this line: a resume cursor. */
+      offset: number;
+      line: string;
+    };
+
+export type Listener = (event: ForgeEvent) => void;
+
+/** A typed, synchronous bus. A listener that throws is logged and never breaks the publisher. */
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+  private readonly logger: Logger;
+
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: ForgeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err, event: event.type }, 'event listener failed');
+      }
+    }
+  }
+}

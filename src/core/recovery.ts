@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Sandbox } from '../ports/sandbox.ts';
+import type { JobStore } from '../ports/store.ts';
+import type { EventBus } from './events.ts';
+
+/**
+ * Finds jobs whose runner died (lease expired, or — at start-up with an exclusive data dir — any
+ * other owner), kills what is left of their processes, and lets the store close their attempts as
+ * `interrupted` and retry or fail them. Run from the runner's loop, so nothing is claimed between
+ * the store's recovery and the reaping of the old process.
+ */
+export async function recoverAbandoned(
+  deps: { store: JobStore; sandbox: Sandbox; bus: EventBus; logger: Logger; owner: string },
+  foreignOwners: boolean,
+): Promise<number> {
+  const abandoned = await deps.store.recover({ now: Date.now(), self: deps.owner, foreignOwners });
+  for (const item of abandoned) {
+    if (item.sandbox_ref) await deps.sandbox.reap(item.sandbox_ref, { jobId: item.job_id, attempt: item.attempt });
+    const record = await deps.store.get(item.job_id);
+    if (record) {
+      deps.bus.publish({ type: 'job.status', jobId: record.id, status: record.status, attempt: item.attempt, failure: record.failure });
+    }
+    deps.logger.warn({ jobId: item.job_id, attempt: item.attempt, status: record?.status }, 'recovered interrupted attempt');
+  }
+  return abandoned.length;
+}

@@ -1,0 +1,130 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AttemptDeps, StopReason } from './run-attempt.ts';
+import { runAttempt } from './run-attempt.ts';
+import { recoverAbandoned } from './recovery.ts';
+
+export interface RunnerOptions {
+  maxConcurrent: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  /** Recover foreign leases at start-up: safe only when this process owns the data dir alone. */
+  exclusive: boolean;
+}
+
+interface Running {
+  stop: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims jobs in FIFO order up to `maxConcurrent`, runs each attempt, renews their leases, stops
+ * attempts whose job was cancelled, and periodically recovers jobs whose runner died.
+ */
+export class Runner {
+  private readonly deps: AttemptDeps;
+  private readonly opts: RunnerOptions;
+  private readonly running = new Map<string, Running>();
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  /** Set by a wake-up that arrives while the loop is busy, so it is not lost. */
+  private woken = false;
+  private loopDone: Promise<void> | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private lastRecovery = 0;
+
+  constructor(deps: AttemptDeps, opts: RunnerOptions) {
+    this.deps = deps;
+    this.opts = opts;
+  }
+
+  /** Number of attempts running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.bus.subscribe((event) => {
+      if (event.type === 'job.created') this.wake();
+      if (event.type === 'job.status' && event.status === 'CANCELLED') {
+        this.running.get(event.jobId)?.stop.abort('cancelled' satisfies StopReason);
+      }
+    });
+    this.loopDone = this.loop();
+  }
+
+  /** Two-phase shutdown: stop claiming, give running attempts `graceMs` to finish, then stop them;
+   *  their jobs go back to PENDING (retries left) to be picked up on the next start. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    const grace = AbortSignal.timeout(graceMs);
+    await Promise.race([all, sleep(graceMs, undefined, { signal: grace }).catch(() => {})]);
+    for (const r of this.running.values()) r.stop.abort('shutdown' satisfies StopReason);
+    await all;
+    this.unsubscribe?.();
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async loop(): Promise<void> {
+    const log = this.deps.logger;
+    let first = true;
+    while (!this.stopping) {
+      try {
+        const now = Date.now();
+        if (first || now - this.lastRecovery > this.opts.leaseMs / 2) {
+          this.lastRecovery = now;
+          await recoverAbandoned(this.deps, first && this.opts.exclusive);
+          first = false;
+        }
+        while (!this.stopping && this.running.size < this.opts.maxConcurrent) {
+          const claim = await this.deps.store.claim(this.deps.owner, this.opts.leaseMs, this.deps.sandbox.label);
+          if (!claim) break;
+          this.launch(claim.job.id, claim);
+        }
+      } catch (err) {
+        log.error({ err }, 'runner loop error; retrying');
+      }
+      await this.idle(this.opts.pollIntervalMs);
+    }
+  }
+
+  private launch(jobId: string, claim: Parameters<typeof runAttempt>[1]): void {
+    const stop = new AbortController();
+    this.deps.bus.publish({ type: 'job.status', jobId, status: 'RUNNING', attempt: claim.attempt, failure: null });
+    const renew = setInterval(() => {
+      this.deps.store
+        .renewLease(jobId, this.deps.owner, this.opts.leaseMs)
+        .then((held) => {
+          if (!held) stop.abort('lease_lost' satisfies StopReason);
+        })
+        .catch((err: unknown) => this.deps.logger.warn({ err, jobId }, 'lease renewal failed'));
+    }, Math.max(100, Math.floor(this.opts.leaseMs / 3)));
+    const done = runAttempt(this.deps, claim, stop)
+      .catch((err: unknown) => this.deps.logger.error({ err, jobId }, 'attempt crashed'))
+      .finally(() => {
+        clearInterval(renew);
+        this.running.delete(jobId);
+        this.wake();
+      });
+    this.running.set(jobId, { stop, done });
+  }
+
+  /** Waits for a wake-up (new job, finished attempt) or the poll interval, whichever comes first. */
+  private async idle(ms: number): Promise<void> {
+    if (this.stopping || this.woken) {
+      this.woken = false;
+      return;
+    }
+    const ac = new AbortController();
+    this.wakeUp = () => ac.abort();
+    await sleep(ms, undefined, { signal: ac.signal }).catch(() => {});
+    this.wakeUp = null;
+    this.woken = false;
+  }
+}

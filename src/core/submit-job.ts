@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import type { ForgeConfig } from '../config.ts';
+import { parseDuration, formatDuration } from '../domain/duration.ts';
+import { ForgeError } from '../domain/errors.ts';
+import type { Job, JobSpec } from '../domain/job.ts';
+import type { JobStore } from '../ports/store.ts';
+import type { EventBus } from './events.ts';
+
+export const MAX_TASK_CHARS = 100_000;
+
+const durationField = z.union([z.string(), z.number()]);
+
+/** The body of POST /jobs (and of every other source). Unknown fields are refused so a typo
+ *  never silently does nothing. */
+export const submitRequestSchema = z.strictObject({
+  task: z.string().refine((t) => t.trim().length > 0, 'task must not be blank'),
+  agent: z.string().min(1).optional(),
+  profile: z.string().min(1).optional(),
+  max_retries: z.number().int().min(0).max(10).optional(),
+  budget_usd: z.number().positive().optional(),
+  tags: z.array(z.string().min(1).max(100)).max(50).optional(),
+  source: z.string().min(1).max(100).optional(),
+  inactivity_timeout: durationField.optional(),
+  max_duration: durationField.optional(),
+});
+
+export type SubmitRequest = z.infer<typeof submitRequestSchema>;
+
+export interface SubmitDeps {
+  store: JobStore;
+  bus: EventBus;
+  config: ForgeConfig;
+}
+
+/** Turns raw input into a validated request; throws ForgeError('invalid_request') naming the field. */
+export function parseSubmitRequest(body: unknown): SubmitRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ForgeError('invalid_request', 'request body must be a JSON object like {"task": "..."}');
+  }
+  const task = (body as { task?: unknown }).task;
+  if (typeof task === 'string' && task.length > MAX_TASK_CHARS) {
+    throw new ForgeError('payload_too_large', `task: ${task.length} characters is over the limit of ${MAX_TASK_CHARS}; shorten it or point to a file in the repository`);
+  }
+  const result = submitRequestSchema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
+    const message = issue.code === 'unrecognized_keys'
+      ? `unknown field(s): ${issue.keys.join(', ')}; allowed: ${Object.keys(submitRequestSchema.shape).join(', ')}`
+      : `${field}: ${issue.message}`;
+    throw new ForgeError('invalid_request', message);
+  }
+  return result.data;
+}
+
+function durationMs(field: string, value: string | number | undefined, cap: number, fallback: number): number {
+  if (value === undefined) return Math.min(fallback, cap);
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) {
+    throw new ForgeError('invalid_request', `${field}: "${value}" is not a duration; use e.g. 30s, 10m, 2h`);
+  }
+  if (ms > cap) {
+    throw new ForgeError('invalid_request', `${field}: ${formatDuration(ms)} is above the allowed ${formatDuration(cap)}`);
+  }
+  return ms;
+}
+
+/** Applies defaults, then the profile, then the request. A request may lower a profile's limits
+ *  but never raise them above the configured caps. */
+export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
+  const profile = req.profile ? config.profiles[req.profile] : undefined;
+  if (req.profile && !profile) {
+    const known = Object.keys(config.profiles).join(', ') || 'none configured';
+    throw new ForgeError('invalid_request', `profile: unknown profile "${req.profile}" (known: ${known})`);
+  }
+  const agents = Object.keys(config.agents);
+  const agent = req.agent ?? profile?.agent ?? config.defaults.agent ?? (agents.length === 1 ? agents[0] : undefined);
+  if (!agent) {
+    throw new ForgeError('invalid_request', `agent: no agent given and no defaults.agent configured; pass "agent" (known: ${agents.join(', ') || 'none — add one under agents: in forge.yaml'})`);
+  }
+  if (!config.agents[agent]) {
+    throw new ForgeError('invalid_request', `agent: unknown agent "${agent}" (known: ${agents.join(', ') || 'none — add one under agents: in forge.yaml'})`);
+  }
+  const maxDurationCap = profile?.max_duration ?? config.limits.max_duration;
+  const inactivityCap = profile?.inactivity_timeout ?? maxDurationCap;
+  const budgetCap = profile?.budget_usd ?? config.limits.max_budget_usd;
+  if (req.budget_usd !== undefined && req.budget_usd > budgetCap) {
+    throw new ForgeError('invalid_request', `budget_usd: ${req.budget_usd} is above the allowed ${budgetCap}`);
+  }
+  const retriesCap = Math.min(profile?.max_retries ?? config.limits.max_retries, config.limits.max_retries);
+  if (req.max_retries !== undefined && req.max_retries > retriesCap) {
+    throw new ForgeError('invalid_request', `max_retries: ${req.max_retries} is above the allowed ${retriesCap}`);
+  }
+  return {
+    task: req.task,
+    agent,
+    profile: req.profile ?? null,
+    max_retries: req.max_retries ?? Math.min(profile?.max_retries ?? config.defaults.max_retries, retriesCap),
+    budget_usd: req.budget_usd ?? Math.min(profile?.budget_usd ?? config.defaults.budget_usd, budgetCap),
+    tags: [...new Set(req.tags ?? [])],
+    source: req.source ?? 'api',
+    inactivity_timeout_ms: durationMs('inactivity_timeout', req.inactivity_timeout, inactivityCap, profile?.inactivity_timeout ?? config.defaults.inactivity_timeout),
+    max_duration_ms: durationMs('max_duration', req.max_duration, maxDurationCap, profile?.max_duration ?? config.defaults.max_duration),
+  };
+}
+
+/** Validates, stores and announces a new job. Returns the job and whether it was new (an
+ *  idempotency key seen before returns the earlier job). */
+export async function submitJob(deps: SubmitDeps, body: unknown, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+  const spec = resolveSpec(parseSubmitRequest(body), deps.config);
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+    throw new ForgeError('invalid_request', 'Idempotency-Key: must be 1 to 200 characters');
+  }
+  const result = await deps.store.create(spec, idempotencyKey);
+  if (result.created) deps.bus.publish({ type: 'job.created', jobId: result.job.id });
+  return result;
+}
