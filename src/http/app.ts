@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import type { ForgeConfig } from '../config.ts';
+import type { EventBus } from '../core/events.ts';
+import type { JobStore } from '../ports/store.ts';
+import { bearerAuth } from './auth.ts';
+import { errorBody, errorResponse } from './errors.ts';
+import { eventRoutes } from './routes/events.ts';
+import { jobRoutes } from './routes/jobs.ts';
+
+export interface HttpDeps {
+  store: JobStore;
+  bus: EventBus;
+  config: ForgeConfig;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** Routes and the methods they answer, so a wrong method gets 405 rather than 404. */
+const ROUTES: Array<[RegExp, string[]]> = [
+  [/^\/jobs$/, ['GET', 'POST']],
+  [/^\/jobs\/[^/]+$/, ['GET']],
+  [/^\/jobs\/[^/]+\/(cancel|retry)$/, ['POST']],
+  [/^\/jobs\/[^/]+\/(output|events|log)$/, ['GET']],
+  [/^\/health$/, ['GET']],
+];
+
+export function createApp(deps: HttpDeps): Hono {
+  const app = new Hono();
+  const logError = (err: unknown): void => deps.logger.error({ err }, 'request failed');
+
+  app.onError((err, c) => errorResponse(c, err, logError));
+  app.notFound((c) => {
+    const route = ROUTES.find(([pattern]) => pattern.test(c.req.path));
+    if (route) {
+      c.header('Allow', route[1].join(', '));
+      return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${route[1].join(' or ')}`), 405);
+    }
+    return c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see the README for the API`), 404);
+  });
+
+  app.get('/health', async (c) => {
+    try {
+      await deps.store.ping();
+      return c.json({ status: 'ok' });
+    } catch (err) {
+      return c.json({ status: 'unavailable', reason: (err as Error).message }, 503);
+    }
+  });
+
+  app.use('*', bearerAuth(deps.config.server.tokens));
+  app.use(
+    '/jobs',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      // Answered before the body is read: close the connection, or a keep-alive client would
+      // reuse a socket the server drops while discarding the unread body.
+      onError: (c) => c.json(errorBody('payload_too_large', 'request body is over 1 MiB; a task may be at most 100,000 characters'), 413, { connection: 'close' }),
+    }),
+  );
+  app.route('/', jobRoutes(deps));
+  app.route('/', eventRoutes(deps));
+  return app;
+}

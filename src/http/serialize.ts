@@ -1,0 +1,45 @@
+import { formatDuration } from '../domain/duration.ts';
+import type { Attempt, Job, JobRecord } from '../domain/job.ts';
+
+/** The public shape of a job (snake_case; internal bookkeeping like `revision` stays inside). */
+export function jobSummary(job: Job): Record<string, unknown> {
+  return {
+    id: job.id,
+    task: job.task,
+    agent: job.agent,
+    profile: job.profile,
+    status: job.status,
+    created_at: job.created_at,
+    updated_at: job.updated_at,
+    max_retries: job.max_retries,
+    source: job.source,
+    tags: job.tags,
+    budget_usd: job.budget_usd,
+    cost_usd: job.cost_usd,
+    inactivity_timeout: formatDuration(job.inactivity_timeout_ms),
+    max_duration: formatDuration(job.max_duration_ms),
+    attempt_count: job.attempt_count,
+    ...(job.failure ? { failure: job.failure } : {}),
+  };
+}
+
+function attemptJson(a: Attempt): Record<string, unknown> {
+  return {
+    number: a.number,
+    sandbox: a.sandbox,
+    started_at: a.started_at,
+    ...(a.finished_at ? { finished_at: a.finished_at } : {}),
+    ...(a.exit_code !== null ? { exit_code: a.exit_code } : {}),
+    output: a.output,
+    truncated: a.truncated,
+    ...(a.failure ? { failure: a.failure } : {}),
+    ...(a.cost_usd !== null ? { cost_usd: a.cost_usd } : {}),
+    ...(a.turns !== null ? { turns: a.turns } : {}),
+    ...(a.session_id ? { session_id: a.session_id } : {}),
+    ...(a.summary ? { summary: a.summary } : {}),
+  };
+}
+
+export function jobRecord(record: JobRecord): Record<string, unknown> {
+  return { ...jobSummary(record), attempts: record.attempts.map(attemptJson) };
+}
