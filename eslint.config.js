@@ -1,6 +1,7 @@
 // Type-checked linting; the rules that matter most here are the promise rules:
 // a floating promise in a runner is a job that silently never finishes.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -25,5 +26,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: globals.node, parserOptions: { projectService: false, project: null } },
   },
 );

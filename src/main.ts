@@ -1,0 +1,117 @@
+/**
+ * The composition root: the only place that reads configuration and the environment and picks
+ * adapters. Everything else receives what it needs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { resolve, join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { createCommandAgent } from './adapters/agents/command-agent.ts';
+import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
+import { createSqliteStore } from './adapters/store/sqlite-store.ts';
+import { createEmptyWorkspace } from './adapters/workspace/empty-workspace.ts';
+import type { ForgeConfig } from './config.ts';
+import { EventBus } from './core/events.ts';
+import { Runner } from './core/runner.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { createApp } from './http/app.ts';
+import type { AgentAdapter } from './ports/agent.ts';
+import type { Sandbox } from './ports/sandbox.ts';
+import type { JobStore } from './ports/store.ts';
+
+/** Server variables an agent may inherit; everything else (tokens, cloud keys) stays out unless an
+ *  agent's config names it. */
+const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM', 'USER', 'LOGNAME', 'SHELL'];
+
+export interface Forge {
+  config: ForgeConfig;
+  store: JobStore;
+  bus: EventBus;
+  sandbox: Sandbox;
+  runner: Runner;
+  logger: Logger;
+  dataDir: string;
+  /** Starts the runner and the HTTP server; resolves with the bound URL. */
+  start(): Promise<string>;
+  /** Two-phase shutdown: stop taking work, let attempts finish for `shutdown_grace`, then stop them. */
+  stop(): Promise<void>;
+}
+
+export interface ForgeOptions {
+  env: Record<string, string | undefined>;
+  configPath?: string;
+  logger?: Logger;
+}
+
+/** The sandbox the configuration asks for (also used by `forge doctor`). */
+export function createSandbox(config: ForgeConfig, onWarning?: (msg: string) => void): Sandbox {
+  return createLocalSandbox({ isolation: config.sandbox.isolation, ...(onWarning ? { onWarning } : {}) });
+}
+
+export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
+  const logger = opts.logger ?? pino({ level: opts.env.FORGE_LOG_LEVEL ?? 'info' });
+  const dataDir = resolve(config.data_dir);
+  const releaseLock = lockDataDir(dataDir);
+  const dbPath = join(dataDir, 'forge.db');
+  const store = createSqliteStore({ path: dbPath });
+  const bus = new EventBus(logger);
+  const sandbox = createSandbox(config, (msg) => logger.warn(msg));
+  const agents = new Map<string, AgentAdapter>();
+  for (const [name, agent] of Object.entries(config.agents)) {
+    agents.set(name, createCommandAgent({ command: agent.command, env: agent.env }));
+  }
+  const baseEnv: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const value = opts.env[key];
+    if (value !== undefined) baseEnv[key] = value;
+  }
+  const runner = new Runner(
+    {
+      store, bus, sandbox, logger, dataDir, baseEnv,
+      workspace: createEmptyWorkspace(),
+      resolveAgent: (name) => agents.get(name) ?? null,
+      owner: `${process.pid}-${randomUUID()}`,
+      profileEnv: (job) => {
+        const profile = job.profile ? config.profiles[job.profile] : undefined;
+        return {
+          env: profile?.env ?? {},
+          allowedDomains: profile?.allowed_domains ?? config.sandbox.allowed_domains,
+        };
+      },
+      denyRead: [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, ...(opts.configPath ? [resolve(opts.configPath)] : [])],
+      retryBackoffMs: config.runner.retry_backoff,
+    },
+    {
+      maxConcurrent: config.limits.max_concurrent,
+      leaseMs: config.runner.lease,
+      pollIntervalMs: config.runner.poll_interval,
+      exclusive: true,
+    },
+  );
+  const app = createApp({ store, bus, config, dataDir, logger });
+  let server: ServerType | null = null;
+
+  return {
+    config, store, bus, sandbox, runner, logger, dataDir,
+    start() {
+      runner.start();
+      return new Promise((resolveUrl, reject) => {
+        server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info: AddressInfo) => {
+          const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+          resolveUrl(`http://${host}:${info.port}`);
+        });
+        server.once('error', reject);
+      });
+    },
+    async stop() {
+      const closing = new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+      // SSE clients hold connections open; stop them so close() can finish.
+      (server as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
+      await runner.stop(config.runner.shutdown_grace);
+      await closing;
+      await store.close();
+      releaseLock();
+    },
+  };
+}
