@@ -1,0 +1,44 @@
+// DESIGN.md's dependency rule: domain ← ports ← core ← adapters / front doors ← main.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '..', 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function layer(path: string): string {
+  return relative(SRC, path).split('/')[0]!.replace(/\.ts$/, '');
+}
+
+/** What each layer may import from (besides itself and packages). */
+const ALLOWED: Record<string, string[]> = {
+  domain: [],
+  ports: ['domain'],
+  core: ['domain', 'ports', 'config'],
+  adapters: ['domain', 'ports', 'config'],
+  http: ['domain', 'ports', 'core', 'config'],
+  cli: ['domain', 'ports', 'core', 'config', 'main'],
+  config: ['domain'],
+};
+
+describe('dependency rule', () => {
+  it('no layer imports from a layer it must not know', () => {
+    const violations: string[] = [];
+    for (const file of files(SRC)) {
+      const from = layer(file);
+      const allowed = ALLOWED[from];
+      if (!allowed) continue; // main.ts and the data-dir lock sit at the root and may import anything
+      for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+        const to = layer(resolve(dirname(file), match[1]!));
+        if (to !== from && !allowed.includes(to)) violations.push(`${relative(SRC, file)} imports ${to}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
