@@ -24,11 +24,72 @@ const tokenSchema = z.strictObject({
   role: z.enum(['admin', 'operator', 'viewer']).default('admin'),
 });
 
-const agentSchema = z.strictObject({
-  kind: z.enum(['command']),
-  command: z.array(z.string()).min(1, 'give the argv, e.g. ["my-agent", "{prompt}"]'),
-  env: z.record(z.string(), z.string()).default({}),
+const envMap = z.record(z.string(), z.string()).default({});
+/** Names of server environment variables handed to the agent when set (model credentials). */
+const passEnv = z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional();
+
+/** USD per million tokens, for agents that report tokens rather than dollars. */
+const priceSchema = z.strictObject({
+  input_per_mtok: z.number().min(0),
+  output_per_mtok: z.number().min(0),
+  cached_input_per_mtok: z.number().min(0).optional(),
 });
+
+const agentSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('command'),
+    command: z.array(z.string()).min(1, 'give the argv, e.g. ["my-agent", "{prompt}"]'),
+    env: envMap,
+    pass_env: passEnv,
+  }),
+  z.strictObject({
+    kind: z.literal('claude-code'),
+    command: z.array(z.string()).min(1).default(['claude']),
+    model: z.string().optional(),
+    env: envMap,
+    pass_env: passEnv,
+    prices: z.record(z.string(), priceSchema).default({}),
+  }),
+  z.strictObject({
+    kind: z.literal('codex'),
+    command: z.array(z.string()).min(1).default(['codex']),
+    model: z.string().optional(),
+    /** A custom model provider (how a proxy or a local test server is used; Codex ignores OPENAI_BASE_URL). */
+    provider: z
+      .strictObject({
+        name: z.string().default('forge'),
+        base_url: z.string().url(),
+        env_key: z.string().default('OPENAI_API_KEY'),
+        wire_api: z.enum(['responses', 'chat']).default('responses'),
+      })
+      .optional(),
+    env: envMap,
+    pass_env: passEnv,
+    prices: z.record(z.string(), priceSchema).default({}),
+  }),
+  z.strictObject({
+    kind: z.literal('goose'),
+    command: z.array(z.string()).min(1).default(['goose']),
+    provider: z.string().optional(),
+    model: z.string().optional(),
+    env: envMap,
+    pass_env: passEnv,
+  }),
+]);
+
+const mcpServerSchema = z.union([
+  z.strictObject({
+    type: z.literal('stdio').default('stdio'),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: envMap,
+  }),
+  z.strictObject({
+    type: z.literal('http'),
+    url: z.string().url(),
+    headers: z.record(z.string(), z.string()).default({}),
+  }),
+]);
 
 const profileSchema = z.strictObject({
   agent: name.optional(),
@@ -37,7 +98,17 @@ const profileSchema = z.strictObject({
   inactivity_timeout: duration.optional(),
   max_duration: duration.optional(),
   allowed_domains: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).default({}),
+  env: envMap,
+  model: z.string().optional(),
+  max_turns: z.number().int().min(1).max(10_000).optional(),
+  system_prompt: z.string().optional(),
+  allowed_tools: z.array(z.string()).default([]),
+  disallowed_tools: z.array(z.string()).default([]),
+  mcp_servers: z.record(name, mcpServerSchema).default({}),
+  /** Goose recipe file. */
+  recipe: z.string().optional(),
+  /** claude-code: resume the previous attempt's session when it was interrupted (default true). */
+  resume_interrupted: z.boolean().default(true),
 });
 
 export const configSchema = z.strictObject({
@@ -89,6 +160,7 @@ export const configSchema = z.strictObject({
 export type ForgeConfig = z.output<typeof configSchema>;
 export type AgentConfig = ForgeConfig['agents'][string];
 export type ProfileConfig = ForgeConfig['profiles'][string];
+export type McpServerConfig = ProfileConfig['mcp_servers'][string];
 
 /** Replaces `${NAME}` with the environment's value; a missing variable is a problem to report. */
 function substitute(value: unknown, env: Record<string, string | undefined>, problems: string[], path: string): unknown {

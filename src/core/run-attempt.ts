@@ -1,14 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { ForgeConfig } from '../config.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { isForgeError } from '../domain/errors.ts';
 import { failure, isRetryable, type Failure } from '../domain/failure.ts';
-import { hasRetriesLeft, type Job } from '../domain/job.ts';
+import { hasRetriesLeft, type Attempt, type Job } from '../domain/job.ts';
 import type { AgentAdapter, AgentReport } from '../ports/agent.ts';
 import type { Sandbox, SandboxExit } from '../ports/sandbox.ts';
 import type { Claim, JobStore, NextState } from '../ports/store.ts';
 import type { WorkspaceProvider } from '../ports/workspace.ts';
+import { resolveProfile } from './agent-settings.ts';
 import { AttemptOutput } from './attempt-output.ts';
 import type { EventBus } from './events.ts';
 import { findExecutable } from './find-executable.ts';
@@ -29,8 +31,7 @@ export interface AttemptDeps {
   dataDir: string;
   /** Server environment variables every agent gets (PATH, LANG, …), chosen by the composition root. */
   baseEnv: Record<string, string>;
-  /** Extra environment and network allowances of a job's profile. */
-  profileEnv: (job: Job) => { env: Record<string, string>; allowedDomains: string[] };
+  config: ForgeConfig;
   /** Paths agents must never read (the database, the config file). */
   denyRead: string[];
   retryBackoffMs: number;
@@ -113,6 +114,7 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   const record = attempt > 1 ? await deps.store.get(job.id) : null;
   const previous = record?.attempts.find((a) => a.number === attempt - 1) ?? null;
   const prompt = buildPrompt(job.task, previous);
+  const profile = resolveProfile(job, deps.config);
   const privateDir = join(dir, 'private');
   const promptFile = join(privateDir, 'prompt.txt');
   await writeFile(promptFile, prompt);
@@ -121,6 +123,8 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
     invocation = await adapter.prepare({
       job, attempt, prompt, promptFile, workspace: workspaceDir, privateDir,
       remainingBudgetUsd: job.budget_usd === null ? null : Math.max(0, job.budget_usd - job.cost_usd),
+      settings: profile.settings,
+      resumeSessionId: resumableSession(previous, profile.resumeInterrupted),
     });
   } catch (err) {
     return failure('config', (err as Error).message);
@@ -130,7 +134,6 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
     const spent = job.cost_usd + (s.reports.cost_usd ?? 0);
     if (job.budget_usd !== null && spent > job.budget_usd) stop.abort('budget' satisfies StopReason);
   });
-  const profile = deps.profileEnv(job);
   const env: Record<string, string> = {
     ...deps.baseEnv,
     HOME: join(privateDir, 'home'),
@@ -172,6 +175,15 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
     clearInterval(saver);
   }
   return null;
+}
+
+/** A retry resumes the agent's previous session only when that attempt was cut off from the
+ *  outside (server restart, inactivity) — not when it produced a bad result, which a fresh start
+ *  with the retry prompt handles better. */
+function resumableSession(previous: Attempt | null, allowed: boolean): string | null {
+  if (!allowed || !previous?.session_id) return null;
+  const category = previous.failure?.category;
+  return category === 'interrupted' || category === 'inactivity' ? previous.session_id : null;
 }
 
 /** Saves the tail to the store while the attempt runs, so `GET /jobs/{id}` shows recent output. */

@@ -22,6 +22,8 @@ export const submitRequestSchema = z.strictObject({
   source: z.string().min(1).max(100).optional(),
   inactivity_timeout: durationField.optional(),
   max_duration: durationField.optional(),
+  model: z.string().min(1).max(200).optional(),
+  max_turns: z.number().int().min(1).max(10_000).optional(),
 });
 
 export type SubmitRequest = z.infer<typeof submitRequestSchema>;
@@ -87,6 +89,11 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
   if (req.budget_usd !== undefined && req.budget_usd > budgetCap) {
     throw new ForgeError('invalid_request', `budget_usd: ${req.budget_usd} is above the allowed ${budgetCap}`);
   }
+  if (req.max_turns !== undefined && profile?.max_turns !== undefined && req.max_turns > profile.max_turns) {
+    throw new ForgeError('invalid_request', `max_turns: ${req.max_turns} is above the profile's ${profile.max_turns}`);
+  }
+  const agentConfig = config.agents[agent];
+  const agentModel = agentConfig && 'model' in agentConfig ? agentConfig.model : undefined;
   const retriesCap = Math.min(profile?.max_retries ?? config.limits.max_retries, config.limits.max_retries);
   if (req.max_retries !== undefined && req.max_retries > retriesCap) {
     throw new ForgeError('invalid_request', `max_retries: ${req.max_retries} is above the allowed ${retriesCap}`);
@@ -101,6 +108,8 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
     source: req.source ?? 'api',
     inactivity_timeout_ms: durationMs('inactivity_timeout', req.inactivity_timeout, inactivityCap, profile?.inactivity_timeout ?? config.defaults.inactivity_timeout),
     max_duration_ms: durationMs('max_duration', req.max_duration, maxDurationCap, profile?.max_duration ?? config.defaults.max_duration),
+    model: req.model ?? profile?.model ?? agentModel ?? null,
+    max_turns: req.max_turns ?? profile?.max_turns ?? null,
   };
 }
 

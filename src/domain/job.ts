@@ -30,6 +30,42 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
+/** The repository a job works on. */
+export interface JobRepo {
+  /** Clone URL (no credentials). */
+  url: string;
+  /** Name under `repos:` in config, when the job named one. */
+  name: string | null;
+  /** Name under `forges:` that hosts it, or null (push only, no pull request). */
+  forge: string | null;
+  /** null: the repository's default branch. */
+  base_branch: string | null;
+  /** null: `forge/<job id in lower case>`. */
+  branch: string | null;
+  open_pr: boolean;
+  draft: boolean;
+}
+
+/** What became of the agent's work in the repository. */
+export interface JobResult {
+  branch: string;
+  /** The commit Forge pushed last (also the expected remote state for the next push). */
+  commit: string | null;
+  pr_url?: string;
+  pr_number?: number;
+  changed_files: number;
+  insertions: number;
+  deletions: number;
+  /** The agent succeeded without changing anything. */
+  no_changes?: boolean;
+  /** The work was pushed from an attempt that did not succeed (to inspect or continue). */
+  wip?: boolean;
+}
+
+export function jobBranch(job: { id: string; repo: JobRepo | null }): string {
+  return job.repo?.branch ?? `forge/${job.id.toLowerCase()}`;
+}
+
 /** What a submitter chose, after defaults and profile limits were applied. */
 export interface JobSpec {
   task: string;
@@ -41,6 +77,11 @@ export interface JobSpec {
   source: string;
   inactivity_timeout_ms: number;
   max_duration_ms: number;
+  /** Model for agents that take one (job, else profile, else agent default); null: the agent's own. */
+  model: string | null;
+  /** Most agent turns per attempt, for agents that count turns; null: no limit. */
+  max_turns: number | null;
+  repo: JobRepo | null;
 }
 
 export interface Job extends JobSpec {
@@ -56,6 +97,7 @@ export interface Job extends JobSpec {
   retry_base: number;
   /** Number of attempts started so far. */
   attempt_count: number;
+  result: JobResult | null;
 }
 
 export interface Attempt {

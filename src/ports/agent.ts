@@ -1,5 +1,25 @@
 import type { Failure } from '../domain/failure.ts';
 import type { Job } from '../domain/job.ts';
+import type { DoctorCheck } from './doctor-check.ts';
+
+/** An MCP server an agent may use: a local command (stdio) or a remote one (HTTP). */
+export type McpServer =
+  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> }
+  | { type: 'http'; url: string; headers: Record<string, string> };
+
+/** What a job's profile says about how the agent should work, resolved by the core. */
+export interface AgentSettings {
+  /** Model name, or null for the agent's default. */
+  model: string | null;
+  maxTurns: number | null;
+  /** Added to the agent's system prompt. */
+  systemPrompt: string | null;
+  allowedTools: string[];
+  disallowedTools: string[];
+  mcpServers: Record<string, McpServer>;
+  /** Path of a recipe file (goose). */
+  recipe: string | null;
+}
 
 export interface AgentContext {
   job: Job;
@@ -13,9 +33,14 @@ export interface AgentContext {
   privateDir: string;
   /** Remaining budget for this job in USD, or null when unlimited. */
   remainingBudgetUsd: number | null;
+  settings: AgentSettings;
+  /** Session of the previous attempt to resume (it was interrupted, not a bad result, and the
+   *  profile allows it), or null to start fresh. Agents without sessions ignore it. */
+  resumeSessionId: string | null;
 }
 
-/** Structured facts an agent reports while it runs or at the end. */
+/** Structured facts an agent reports while it runs or at the end. `cost_usd` and `turns` are
+ *  totals for the attempt so far (not increments). */
 export interface AgentReport {
   cost_usd?: number;
   turns?: number;
@@ -29,12 +54,14 @@ export interface AgentReport {
 export interface OutputParser {
   /** Turns one raw line into zero or more lines for people (log, live stream) and any facts. */
   line(raw: string): { display: string[]; report?: AgentReport };
+  /** Called once after the output ended: facts only visible at the end (e.g. a final block). */
+  finish?(): AgentReport | undefined;
 }
 
 export interface AgentInvocation {
   /** argv; argv[0] is checked to exist before starting (→ `agent_not_found`). */
   command: string[];
-  /** Environment added to the sandbox's base allowlist. */
+  /** Environment added to the sandbox's base allowlist (credentials the agent's config names). */
   env: Record<string, string>;
   parser: OutputParser;
   /** Install hint shown when argv[0] is missing. */
@@ -47,4 +74,7 @@ export interface AgentAdapter {
   /** Builds the command line for one attempt; may write config files into `ctx.privateDir`.
    *  Throws ForgeError('config') for a configuration that cannot work. */
   prepare(ctx: AgentContext): Promise<AgentInvocation>;
+  /** For `forge doctor`: is the program there, which version, are credentials present (by name,
+   *  never by value). Never throws. */
+  doctor(): Promise<DoctorCheck[]>;
 }

@@ -8,6 +8,9 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** A private temporary directory for this attempt. */
   tmpDir: string;
+  /** Further directories the process may write when isolated (the attempt's private home and
+   *  agent config). */
+  writable: string[];
   /** Network destinations the process may reach when isolated (empty: none). */
   allowedDomains: string[];
   /** Paths the process must not read when isolated (the server's data, secrets in home). */
@@ -33,13 +36,8 @@ export interface SandboxRun {
   readonly notices: string[];
 }
 
-export interface DoctorCheck {
-  name: string;
-  ok: boolean;
-  /** `warn` checks do not make doctor fail but are shown loudly. */
-  level: 'ok' | 'warn' | 'error';
-  detail: string;
-}
+export type { DoctorCheck } from './doctor-check.ts';
+import type { DoctorCheck } from './doctor-check.ts';
 
 /** Where an attempt runs. Aborting `signal` must stop the whole process tree within a second;
  *  `exited` still resolves and output read so far stays readable. `start` rejects with

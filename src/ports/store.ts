@@ -1,5 +1,5 @@
 import type { Failure } from '../domain/failure.ts';
-import type { Attempt, Job, JobRecord, JobSpec, JobStatus } from '../domain/job.ts';
+import type { Attempt, Job, JobRecord, JobResult, JobSpec, JobStatus } from '../domain/job.ts';
 
 export interface ListFilter {
   statuses?: JobStatus[];
@@ -24,6 +24,17 @@ export interface AttemptResult {
   turns?: number | null;
   session_id?: string | null;
   summary?: string | null;
+  /** Set on the job (whatever its status) when the attempt pushed work. */
+  job_result?: JobResult | null;
+}
+
+/** What a running attempt has produced so far. */
+export interface AttemptProgress {
+  output: string;
+  truncated: boolean;
+  cost_usd: number | null;
+  turns: number | null;
+  session_id: string | null;
 }
 
 /** Where the job goes after its attempt closed. Applied only while the job is still RUNNING under
@@ -70,10 +81,9 @@ export interface JobStore {
   renewLease(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Records how the attempt's process can be found again (for reaping after a crash). */
   setSandboxRef(jobId: string, attempt: number, ref: string): Promise<void>;
-  /** Saves the attempt's current output tail while it runs. */
-  saveOutput(jobId: string, attempt: number, output: string, truncated: boolean): Promise<void>;
-  /** Adds to the job's running cost. */
-  addCost(jobId: string, usd: number): Promise<void>;
+  /** Saves the open attempt's progress while it runs (ignored once it closed). The job's
+   *  `cost_usd` counts an attempt's cost when the attempt closes (also when recovery closes it). */
+  saveProgress(jobId: string, attempt: number, progress: AttemptProgress): Promise<void>;
   /** Closes an open attempt and, when the job is still RUNNING under `owner`, moves it to `next`.
    *  Returns the record afterwards, or null for an unknown job. */
   finishAttempt(
@@ -95,6 +105,8 @@ export interface JobStore {
    * attempts of already-terminal jobs are closed too. Returns the attempts it closed.
    */
   recover(opts: { now: number; self: string; foreignOwners: boolean }): Promise<AbandonedAttempt[]>;
+  /** Appends to the job's event log (e.g. `pr.opened`). */
+  appendEvent(jobId: string, type: string, data: Record<string, unknown>): Promise<void>;
   /** The job's event log, oldest first. */
   events(jobId: string): Promise<StoredEvent[]>;
   /** Cheap liveness probe for /health; throws when the backend is unusable. */

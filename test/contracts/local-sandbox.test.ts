@@ -105,6 +105,17 @@ srtSuite(srtName, () => {
     expect(await readdir(scratch.tmpDir)).toEqual(['temp']);
   });
 
+  it('allows writes in the extra writable directories (the agent\'s private home)', async () => {
+    const home = join(scratch.root, 'home');
+    const other = join(scratch.root, 'other');
+    await mkdir(home);
+    await mkdir(other);
+    const { output } = await run(`echo h > ${home}/config; echo o > ${other}/nope; echo done`, { writable: [home] });
+    expect(output).toContain('done');
+    expect(await readdir(home)).toEqual(['config']);
+    expect(await readdir(other)).toEqual([]);
+  });
+
   it('leaves no mount points in the workspace after an aborted run', async () => {
     const controller = new AbortController();
     // The agent ignores SIGTERM; the sandbox around it must still come down in order.

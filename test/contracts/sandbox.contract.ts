@@ -38,6 +38,7 @@ export function makeSpec(
     command,
     cwd: scratch.cwd,
     tmpDir: scratch.tmpDir,
+    writable: [],
     allowedDomains: [],
     denyRead: [],
     labels: { jobId: `contract-${randomUUID()}`, attempt: 1 },

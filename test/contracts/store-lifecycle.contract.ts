@@ -62,6 +62,18 @@ export function lifecycleContract(ctx: StoreContext): void {
       expect(record?.attempts[0]).toMatchObject({ exit_code: 1, failure: AGENT_FAILED });
     });
 
+    it('finishAttempt records the job result even when the job was cancelled meanwhile', async () => {
+      const { job } = await running();
+      await store.cancel(job.id, CANCELLED);
+      const result = { branch: 'forge/x', commit: 'abc123', changed_files: 2, insertions: 5, deletions: 1, wip: true };
+      const record = must(await store.finishAttempt(job.id, OWNER, 1, { ...FAILED, job_result: result }, { status: 'SUCCEEDED' }), 'record');
+      expect(record.status).toBe('CANCELLED');
+      expect(record.result).toEqual(result);
+      await store.appendEvent(job.id, 'pr.opened', { number: 3 });
+      const events = await store.events(job.id);
+      expect(events.at(-1)).toMatchObject({ type: 'pr.opened', data: { number: 3 } });
+    });
+
     it('finishing an already closed attempt keeps its first result and does not add cost twice', async () => {
       const { job } = await running();
       await store.finishAttempt(job.id, OWNER, 1, { ...OK, cost_usd: 1 }, { status: 'SUCCEEDED' });

@@ -37,7 +37,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
     describe('create and read', () => {
       it('create stores every spec field and starts the job PENDING without attempts', async () => {
         const full = spec();
-        const bare = spec({ profile: null, budget_usd: null, tags: [] });
+        const bare = spec({ profile: null, budget_usd: null, tags: [], model: null, max_turns: null, repo: null });
         for (const s of [full, bare]) {
           const { job, created } = await store.create(s);
           expect(created).toBe(true);
@@ -54,6 +54,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
             failure: null,
             retry_base: 0,
             attempt_count: 0,
+            result: null,
           });
           expect(await store.get(job.id)).toStrictEqual({ ...job, attempts: [] });
         }
@@ -218,16 +219,19 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         expect(await store.renewLease(job.id, OWNER, LEASE_MS)).toBe(false);
       });
 
-      it('saveOutput and setSandboxRef update the open attempt, and output stops once it closed', async () => {
+      it('saveProgress and setSandboxRef update the open attempt, and progress stops once it closed', async () => {
         const { job } = await running();
         await store.setSandboxRef(job.id, 1, 'pid:4242');
-        await store.saveOutput(job.id, 1, 'half way', true);
+        await store.saveProgress(job.id, 1, { output: 'half way', truncated: true, cost_usd: 0.12, turns: 3, session_id: 'sess-1' });
         expect(must(await store.get(job.id), 'record').attempts[0]).toMatchObject({
           output: 'half way',
           truncated: true,
+          cost_usd: 0.12,
+          turns: 3,
+          session_id: 'sess-1',
         });
         await store.finishAttempt(job.id, OWNER, 1, OK, { status: 'SUCCEEDED' });
-        await store.saveOutput(job.id, 1, 'late write', false);
+        await store.saveProgress(job.id, 1, { output: 'late write', truncated: false, cost_usd: 9, turns: 9, session_id: null });
         expect(must(await store.get(job.id), 'record').attempts[0]).toMatchObject({
           output: 'done',
           truncated: false,
@@ -244,13 +248,13 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         ]);
       });
 
-      it('addCost adds to the job cost and bumps its revision', async () => {
+      it('an attempt closed by recovery still counts what it spent', async () => {
         const { job } = await running();
-        await store.addCost(job.id, 0.25);
-        await store.addCost(job.id, 0.5);
+        await store.saveProgress(job.id, 1, { output: 'x', truncated: false, cost_usd: 0.25, turns: 1, session_id: null });
+        await store.recover({ now: Date.now() + 2 * LEASE_MS, self: OWNER, foreignOwners: false });
         const record = must(await store.get(job.id), 'record');
-        expect(record.cost_usd).toBeCloseTo(0.75);
-        expect(record.revision).toBeGreaterThan(job.revision);
+        expect(record.cost_usd).toBeCloseTo(0.25);
+        expect(record.attempts[0]?.failure?.category).toBe('interrupted');
       });
     });
 

@@ -1,8 +1,12 @@
 import type { AgentAdapter, AgentInvocation } from '../../ports/agent.ts';
+import { checkProgram } from './program-check.ts';
 
 export interface CommandAgentOptions {
+  name: string;
   command: string[];
+  /** The agent's configured env plus the values of its `pass_env` variables. */
   env: Record<string, string>;
+  pathEnv: string;
 }
 
 /**
@@ -11,6 +15,7 @@ export interface CommandAgentOptions {
  * of a file holding it. Output lines are shown as printed.
  */
 export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
+  const installHint = `install "${opts.command[0]}" or fix agents.${opts.name}.command in forge.yaml`;
   return {
     kind: 'command',
     prepare(ctx): Promise<AgentInvocation> {
@@ -21,8 +26,11 @@ export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
         command,
         env: { ...opts.env },
         parser: { line: (raw) => ({ display: [raw] }) },
-        installHint: `install "${opts.command[0]}" or fix agents.<name>.command in forge.yaml`,
+        installHint,
       });
+    },
+    doctor() {
+      return checkProgram({ agent: opts.name, command: opts.command, versionArgs: null, credentials: {}, anyOf: [], installHint, pathEnv: opts.pathEnv });
     },
   };
 }

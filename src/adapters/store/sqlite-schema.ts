@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
-import type { Attempt, Job, JobStatus } from '../../domain/job.ts';
+import type { Attempt, Job, JobRepo, JobResult, JobStatus } from '../../domain/job.ts';
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 5000;
@@ -24,7 +24,9 @@ CREATE TABLE jobs (
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revision INTEGER NOT NULL,
   cost_usd REAL NOT NULL, failure TEXT, retry_base INTEGER NOT NULL, attempt_count INTEGER NOT NULL,
   lease_owner TEXT, lease_expires_at INTEGER, not_before INTEGER NOT NULL,
-  idempotency_key TEXT UNIQUE
+  idempotency_key TEXT UNIQUE,
+  model TEXT, max_turns INTEGER,
+  repo TEXT, result TEXT
 ) STRICT;
 -- Serves list() by status newest-first and claim() oldest-first without sorting.
 CREATE INDEX jobs_status_id ON jobs (status, id);
@@ -61,6 +63,10 @@ export interface JobRow {
   source: string;
   inactivity_timeout_ms: number;
   max_duration_ms: number;
+  model: string | null;
+  max_turns: number | null;
+  repo: string | null;
+  result: string | null;
   created_at: string;
   updated_at: string;
   revision: number;
@@ -94,6 +100,10 @@ export function toJob(row: JobRow): Job {
     source: row.source,
     inactivity_timeout_ms: row.inactivity_timeout_ms,
     max_duration_ms: row.max_duration_ms,
+    model: row.model,
+    max_turns: row.max_turns,
+    repo: row.repo === null ? null : (JSON.parse(row.repo) as JobRepo),
+    result: row.result === null ? null : (JSON.parse(row.result) as JobResult),
     created_at: row.created_at,
     updated_at: row.updated_at,
     revision: row.revision,

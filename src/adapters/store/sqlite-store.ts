@@ -30,7 +30,7 @@ import {
 const SQL = {
   insertJob: `INSERT INTO jobs VALUES (:id, 'PENDING', :task, :agent, :profile, :max_retries,
     :budget_usd, :tags, :source, :inactivity_timeout_ms, :max_duration_ms, :at, :at, 1, 0, NULL,
-    0, 0, NULL, NULL, 0, :key) RETURNING *`,
+    0, 0, NULL, NULL, 0, :key, :model, :max_turns, :repo, NULL) RETURNING *`,
   insertTag: `INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?, ?)`,
   jobById: `SELECT * FROM jobs WHERE id = ?`,
   jobByKey: `SELECT * FROM jobs WHERE idempotency_key = ?`,
@@ -48,8 +48,9 @@ const SQL = {
   // revision and updated_at alone (a renewal every few seconds would break revision-based CAS).
   renewLease: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND status = 'RUNNING' AND lease_owner = ?`,
   setSandboxRef: `UPDATE attempts SET sandbox_ref = ? WHERE job_id = ? AND number = ?`,
-  saveOutput: `UPDATE attempts SET output = ?, truncated = ?
+  saveProgress: `UPDATE attempts SET output = ?, truncated = ?, cost_usd = ?, turns = ?, session_id = ?
     WHERE job_id = ? AND number = ? AND finished_at IS NULL`,
+  setResult: `UPDATE jobs SET result = ?, revision = revision + 1, updated_at = ? WHERE id = ?`,
   addCost: `UPDATE jobs SET cost_usd = cost_usd + ?, revision = revision + 1, updated_at = ? WHERE id = ?`,
   closeAttempt: `UPDATE attempts SET finished_at = :at, exit_code = :exit_code, output = :output,
     truncated = :truncated, failure = :failure, cost_usd = :cost_usd, turns = :turns,
@@ -174,9 +175,12 @@ export function createSqliteStore(opts: { path: string }): JobStore {
     const { exit_code, failure } = result;
     event(jobId, 'attempt.finished', at, { attempt, exit_code, failure });
     if (result.cost_usd != null) stmt(SQL.addCost).run(result.cost_usd, at, jobId);
+    if (result.job_result) stmt(SQL.setResult).run(JSON.stringify(result.job_result), at, jobId);
   };
   const interrupt = (row: AttemptRow, at: string, failure: Failure, out: AbandonedAttempt[]) => {
     stmt(SQL.interruptAttempt).run(at, JSON.stringify(failure), row.job_id, row.number);
+    // What the attempt spent before it was cut off is still spent.
+    if (row.cost_usd != null) stmt(SQL.addCost).run(row.cost_usd, at, row.job_id);
     event(row.job_id, 'attempt.finished', at, { attempt: row.number, exit_code: null, failure });
     out.push({
       job_id: row.job_id,
@@ -230,6 +234,9 @@ export function createSqliteStore(opts: { path: string }): JobStore {
             source: spec.source,
             inactivity_timeout_ms: spec.inactivity_timeout_ms,
             max_duration_ms: spec.max_duration_ms,
+            model: spec.model,
+            max_turns: spec.max_turns,
+            repo: spec.repo === null ? null : JSON.stringify(spec.repo),
             at,
             key: idempotencyKey ?? null,
           }) as unknown as JobRow;
@@ -276,14 +283,14 @@ export function createSqliteStore(opts: { path: string }): JobStore {
         stmt(SQL.setSandboxRef).run(ref, jobId, attempt);
       }),
 
-    saveOutput: (jobId, attempt, output, truncated) =>
+    appendEvent: (jobId, type, data) =>
       call(() => {
-        stmt(SQL.saveOutput).run(output, truncated ? 1 : 0, jobId, attempt);
+        event(jobId, type, new Date().toISOString(), data);
       }),
 
-    addCost: (jobId, usd) =>
+    saveProgress: (jobId, attempt, p) =>
       call(() => {
-        stmt(SQL.addCost).run(usd, new Date().toISOString(), jobId);
+        stmt(SQL.saveProgress).run(p.output, p.truncated ? 1 : 0, p.cost_usd, p.turns, p.session_id, jobId, attempt);
       }),
 
     finishAttempt: (jobId, owner, attempt, result, next) =>
