@@ -220,6 +220,7 @@ async function trialRun(sandbox: Sandbox): Promise<DoctorCheck> {
         command: ['/bin/sh', '-c', 'echo forge-sandbox-ok'],
         cwd,
         tmpDir,
+        writable: [],
         env: { PATH: SYSTEM_PATH },
         allowedDomains: [],
         denyRead: [],

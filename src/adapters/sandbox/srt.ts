@@ -85,7 +85,7 @@ export function srtConfig(spec: SandboxSpec, tools: SrtTools): SandboxRuntimeCon
     network: { allowedDomains: [...spec.allowedDomains], deniedDomains: [] },
     filesystem: {
       denyRead: [...spec.denyRead],
-      allowWrite: [spec.cwd, spec.tmpDir],
+      allowWrite: [spec.cwd, spec.tmpDir, ...spec.writable],
       denyWrite: [],
     },
     bwrapPath: tools.bwrap,
