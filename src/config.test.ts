@@ -54,4 +54,8 @@ token: \${NOT_SET}
     expect(() => loadConfig({}, '- a\n- b')).toThrow(/mapping/);
     expect(() => loadConfig({}, 'a: [')).toThrow(/not valid YAML/);
   });
+
+  it('refuses the chat wire API for codex, which Codex no longer speaks', () => {
+    expect(() => loadConfig({}, 'agents: {c: {kind: codex, provider: {base_url: "http://127.0.0.1:1/v1", wire_api: chat}}}')).toThrow(/agents\.c\.provider\.wire_api/);
+  });
 });

@@ -60,7 +60,7 @@ const agentSchema = z.discriminatedUnion('kind', [
         name: z.string().default('forge'),
         base_url: z.string().url(),
         env_key: z.string().default('OPENAI_API_KEY'),
-        wire_api: z.enum(['responses', 'chat']).default('responses'),
+        wire_api: z.enum(['responses']).default('responses'),
       })
       .optional(),
     env: envMap,
@@ -109,6 +109,27 @@ const profileSchema = z.strictObject({
   recipe: z.string().optional(),
   /** claude-code: resume the previous attempt's session when it was interrupted (default true). */
   resume_interrupted: z.boolean().default(true),
+  /** Open pull requests as drafts. */
+  draft: z.boolean().optional(),
+  /** A retry starts from the previous attempt's pushed work instead of fresh from the base. */
+  continue_previous_work: z.boolean().default(false),
+});
+
+const forgeSchema = z.strictObject({
+  kind: z.enum(['forgejo', 'gitea', 'github']),
+  /** Web URL of the forge (GitHub: https://github.com, or an Enterprise host). */
+  url: z.string().url(),
+  /** API base when it is not derivable (GitHub Enterprise); defaults per kind. */
+  api_url: z.string().url().optional(),
+  token: z.string().min(1, 'set a token, e.g. token: ${FORGEJO_TOKEN}'),
+});
+
+const repoSchema = z.strictObject({
+  url: z.string().min(1),
+  forge: name.optional(),
+  base_branch: z.string().min(1).optional(),
+  profile: name.optional(),
+  draft: z.boolean().default(false),
 });
 
 export const configSchema = z.strictObject({
@@ -117,6 +138,8 @@ export const configSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(7700),
       tokens: z.array(tokenSchema).default([]),
+      /** How people reach this server (links in pull requests); default http://host:port. */
+      public_url: z.string().url().optional(),
     })
     .prefault({}),
   data_dir: z.string().default('./.forge'),
@@ -145,6 +168,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   agents: z.record(name, agentSchema).default({}),
+  forges: z.record(name, forgeSchema).default({}),
+  repos: z.record(name, repoSchema).default({}),
   profiles: z.record(name, profileSchema).default({}),
   /** Internal timings; exposed for tests and unusual deployments. */
   runner: z
@@ -160,6 +185,8 @@ export const configSchema = z.strictObject({
 export type ForgeConfig = z.output<typeof configSchema>;
 export type AgentConfig = ForgeConfig['agents'][string];
 export type ProfileConfig = ForgeConfig['profiles'][string];
+export type ForgeHostConfig = ForgeConfig['forges'][string];
+export type RepoConfig = ForgeConfig['repos'][string];
 export type McpServerConfig = ProfileConfig['mcp_servers'][string];
 
 /** Replaces `${NAME}` with the environment's value; a missing variable is a problem to report. */
@@ -260,6 +287,11 @@ function crossCheck(config: ForgeConfig): string[] {
     if (profile.budget_usd !== undefined && profile.budget_usd > config.limits.max_budget_usd) {
       problems.push(`profiles.${profileName}.budget_usd: above limits.max_budget_usd`);
     }
+  }
+  for (const [repoName, repo] of Object.entries(config.repos)) {
+    if (repo.forge && !config.forges[repo.forge]) problems.push(`repos.${repoName}.forge: no forge named "${repo.forge}" under forges`);
+    if (repo.profile && !config.profiles[repo.profile]) problems.push(`repos.${repoName}.profile: no profile named "${repo.profile}" under profiles`);
+    if (/\/\/[^/]*@/.test(repo.url)) problems.push(`repos.${repoName}.url: put credentials in forges.<name>.token, not in the URL`);
   }
   if (config.defaults.max_duration > config.limits.max_duration) {
     problems.push('defaults.max_duration: above limits.max_duration');

@@ -1,4 +1,5 @@
-// DESIGN.md's dependency rule: domain ← ports ← core ← adapters / front doors ← main.
+// The dependency rule: domain ← ports ← core ← adapters / front doors ← main. `lib/` holds small
+// Node utilities that know nothing of Forge and may be used anywhere.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,11 +20,12 @@ function layer(path: string): string {
 /** What each layer may import from (besides itself and packages). */
 const ALLOWED: Record<string, string[]> = {
   domain: [],
+  lib: [],
   ports: ['domain'],
-  core: ['domain', 'ports', 'config'],
-  adapters: ['domain', 'ports', 'config'],
-  http: ['domain', 'ports', 'core', 'config'],
-  cli: ['domain', 'ports', 'core', 'config', 'main'],
+  core: ['domain', 'ports', 'config', 'lib'],
+  adapters: ['domain', 'ports', 'config', 'lib'],
+  http: ['domain', 'ports', 'core', 'config', 'lib'],
+  cli: ['domain', 'ports', 'core', 'config', 'main', 'lib'],
   config: ['domain'],
 };
 

@@ -10,6 +10,8 @@ export interface ResolvedProfile {
   allowedDomains: string[];
   /** Whether a retry after an interruption may resume the previous agent session. */
   resumeInterrupted: boolean;
+  /** Commit a retry starts from (the work the last attempt pushed), or null: fresh from the base. */
+  continueFrom: string | null;
 }
 
 /** What a job's profile (and the job itself) say about how its agent should work. */
@@ -34,5 +36,6 @@ export function resolveProfile(job: Job, config: ForgeConfig): ResolvedProfile {
     env: profile?.env ?? {},
     allowedDomains: profile?.allowed_domains ?? config.sandbox.allowed_domains,
     resumeInterrupted: profile?.resume_interrupted ?? true,
+    continueFrom: profile?.continue_previous_work ? (job.result?.commit ?? null) : null,
   };
 }

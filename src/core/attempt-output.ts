@@ -52,10 +52,13 @@ export class AttemptOutput {
     this.emit([`[forge] ${text}`], false);
   }
 
-  /** Flushes the last partial line and closes the log. */
+  /** Flushes the last partial line, lets the parser report what only the end shows, and closes
+   *  the log. */
   close(): void {
     if (this.closed) return;
     this.emit(this.splitter.end(), true);
+    const last = this.parser.finish?.();
+    if (last) this.onReport(last);
     this.closed = true;
     closeSync(this.fd);
   }

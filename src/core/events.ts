@@ -6,6 +6,7 @@ import type { JobStatus } from '../domain/job.ts';
 export type ForgeEvent =
   | { type: 'job.created'; jobId: string }
   | { type: 'job.status'; jobId: string; status: JobStatus; attempt: number; failure: Failure | null }
+  | { type: 'pr.opened'; jobId: string; url: string; number: number }
   | {
       type: 'attempt.output';
       jobId: string;

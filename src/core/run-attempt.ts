@@ -5,15 +5,15 @@ import type { ForgeConfig } from '../config.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { isForgeError } from '../domain/errors.ts';
 import { failure, isRetryable, type Failure } from '../domain/failure.ts';
-import { hasRetriesLeft, type Attempt, type Job } from '../domain/job.ts';
+import { hasRetriesLeft, type Attempt, type Job, type JobResult } from '../domain/job.ts';
 import type { AgentAdapter, AgentReport } from '../ports/agent.ts';
 import type { Sandbox, SandboxExit } from '../ports/sandbox.ts';
 import type { Claim, JobStore, NextState } from '../ports/store.ts';
-import type { WorkspaceProvider } from '../ports/workspace.ts';
 import { resolveProfile } from './agent-settings.ts';
+import { finalizeWork, prepareWorkspace, type RepoDeps, type Workspace } from './repo-work.ts';
 import { AttemptOutput } from './attempt-output.ts';
 import type { EventBus } from './events.ts';
-import { findExecutable } from './find-executable.ts';
+import { findExecutable } from '../lib/find-executable.ts';
 import { buildPrompt } from './retry-prompt.ts';
 
 /** Why Forge stopped an attempt from the outside. */
@@ -23,7 +23,8 @@ export interface AttemptDeps {
   store: JobStore;
   bus: EventBus;
   sandbox: Sandbox;
-  workspace: WorkspaceProvider;
+  /** Git and forges, for jobs with a repository. */
+  repos: RepoDeps;
   /** The adapter for a configured agent name, or null when it is not configured. */
   resolveAgent: (name: string) => AgentAdapter | null;
   logger: Logger;
@@ -56,6 +57,8 @@ interface AttemptState {
   output: AttemptOutput;
   reports: AgentReport;
   exit: SandboxExit | null;
+  /** Set once the workspace exists; finalize keeps what the agent left in it. */
+  ws: Workspace | null;
   /** Resets the inactivity watchdog. */
   touch: () => void;
   log: Logger;
@@ -75,7 +78,7 @@ export async function runAttempt(deps: AttemptDeps, claim: Claim, stop: AbortCon
 
   let inactivity: NodeJS.Timeout | undefined;
   const state: AttemptState = {
-    job, attempt, dir, stop, log, exit: null, reports: {},
+    job, attempt, dir, stop, log, exit: null, reports: {}, ws: null,
     output: new AttemptOutput({ logPath: join(dir, 'output.log'), bus: deps.bus, jobId: job.id, attempt }),
     touch: () => {
       clearTimeout(inactivity);
@@ -101,11 +104,15 @@ export async function runAttempt(deps: AttemptDeps, claim: Claim, stop: AbortCon
 /** Prepares and runs the agent; returns a failure found before or instead of a run, else null. */
 async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | null> {
   const { job, attempt, dir, stop } = s;
-  let workspaceDir: string;
+  const profile = resolveProfile(job, deps.config);
   try {
-    workspaceDir = (await deps.workspace.prepare(job, attempt, dir, stop.signal)).dir;
+    s.ws = await prepareWorkspace(deps.repos, job, dir, profile.continueFrom, stop.signal);
   } catch (err) {
     return failure('workspace', `could not prepare the workspace: ${(err as Error).message}`);
+  }
+  const workspaceDir = s.ws.dir;
+  if (job.budget_usd !== null && job.cost_usd >= job.budget_usd) {
+    return failure('budget_exceeded', `the job already spent $${job.cost_usd.toFixed(4)} of its $${job.budget_usd} budget; raise budget_usd to continue`);
   }
   const adapter = deps.resolveAgent(job.agent);
   if (!adapter) {
@@ -114,7 +121,6 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   const record = attempt > 1 ? await deps.store.get(job.id) : null;
   const previous = record?.attempts.find((a) => a.number === attempt - 1) ?? null;
   const prompt = buildPrompt(job.task, previous);
-  const profile = resolveProfile(job, deps.config);
   const privateDir = join(dir, 'private');
   const promptFile = join(privateDir, 'prompt.txt');
   await writeFile(promptFile, prompt);
@@ -153,7 +159,7 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   try {
     run = await deps.sandbox.start(
       {
-        command: invocation.command, cwd: workspaceDir, env, tmpDir: join(privateDir, 'tmp'),
+        command: invocation.command, cwd: workspaceDir, env, tmpDir: join(privateDir, 'tmp'), writable: [privateDir],
         allowedDomains: profile.allowedDomains, denyRead: deps.denyRead,
         labels: { jobId: job.id, attempt },
       },
@@ -164,7 +170,7 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   }
   for (const notice of run.notices) s.output.note(notice);
   await deps.store.setSandboxRef(job.id, attempt, run.ref).catch((err: unknown) => s.log.warn({ err }, 'could not record sandbox ref'));
-  const saver = saveTailPeriodically(deps, s);
+  const saver = saveProgressPeriodically(deps, s);
   try {
     for await (const chunk of run.output) {
       s.touch();
@@ -186,20 +192,42 @@ function resumableSession(previous: Attempt | null, allowed: boolean): string | 
   return category === 'interrupted' || category === 'inactivity' ? previous.session_id : null;
 }
 
-/** Saves the tail to the store while the attempt runs, so `GET /jobs/{id}` shows recent output. */
-function saveTailPeriodically(deps: AttemptDeps, s: AttemptState): NodeJS.Timeout {
+/** Saves output tail and cost to the store while the attempt runs, so `GET /jobs/{id}` shows
+ *  recent output and live cost, and a crash loses at most one interval of either. */
+function saveProgressPeriodically(deps: AttemptDeps, s: AttemptState): NodeJS.Timeout {
   let saved = 0;
   return setInterval(() => {
     if (s.output.version === saved) return;
     saved = s.output.version;
     deps.store
-      .saveOutput(s.job.id, s.attempt, s.output.tail.text(), s.output.tail.truncated)
-      .catch((err: unknown) => s.log.warn({ err }, 'could not save output tail'));
+      .saveProgress(s.job.id, s.attempt, {
+        output: s.output.tail.text(),
+        truncated: s.output.tail.truncated,
+        cost_usd: s.reports.cost_usd ?? null,
+        turns: s.reports.turns ?? null,
+        session_id: s.reports.session_id ?? null,
+      })
+      .catch((err: unknown) => s.log.warn({ err }, 'could not save attempt progress'));
   }, deps.tailSaveMs ?? 1000);
 }
 
+/** How long committing, pushing and opening the PR may take after the agent exited. */
+const FINALIZE_TIMEOUT_MS = 5 * 60_000;
+
 async function closeAttempt(deps: AttemptDeps, s: AttemptState, agentFailure: Failure | null): Promise<void> {
-  const outcome = decide(s, agentFailure, deps.retryBackoffMs);
+  let outcome = decide(s, agentFailure, deps.retryBackoffMs);
+  let jobResult: JobResult | null = null;
+  if (s.ws?.checkout) {
+    const kept = await finalizeWork(
+      deps.repos, s.job, s.ws,
+      { attempt: s.attempt, succeeded: outcome.failure === null, summary: s.reports.summary ?? null, costUsd: s.job.cost_usd + (s.reports.cost_usd ?? 0), turns: s.reports.turns ?? null },
+      AbortSignal.timeout(FINALIZE_TIMEOUT_MS),
+    );
+    for (const note of kept.notes) for (const line of note.split('\n')) s.output.note(line);
+    jobResult = kept.result;
+    if (kept.failure && !outcome.failure) outcome = { failure: kept.failure, next: { status: 'FAILED', failure: kept.failure } };
+    else if (kept.failure) s.output.note(`${kept.failure.category}: ${kept.failure.message}`);
+  }
   if (outcome.failure) s.output.note(`${outcome.failure.category}: ${outcome.failure.message}`);
   s.output.close();
   const record = await deps.store
@@ -214,6 +242,7 @@ async function closeAttempt(deps: AttemptDeps, s: AttemptState, agentFailure: Fa
         turns: s.reports.turns ?? null,
         session_id: s.reports.session_id ?? null,
         summary: s.reports.summary ?? null,
+        job_result: jobResult,
       },
       outcome.next,
     )

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ForgeConfig } from '../config.ts';
 import { parseDuration, formatDuration } from '../domain/duration.ts';
 import { ForgeError } from '../domain/errors.ts';
-import type { Job, JobSpec } from '../domain/job.ts';
+import type { Job, JobRepo, JobSpec } from '../domain/job.ts';
 import type { JobStore } from '../ports/store.ts';
 import type { EventBus } from './events.ts';
 
@@ -23,6 +23,10 @@ export const submitRequestSchema = z.strictObject({
   inactivity_timeout: durationField.optional(),
   max_duration: durationField.optional(),
   model: z.string().min(1).max(200).optional(),
+  repo: z.string().min(1).max(2000).optional(),
+  base_branch: z.string().min(1).max(250).optional(),
+  branch: z.string().min(1).max(250).optional(),
+  open_pr: z.boolean().optional(),
   max_turns: z.number().int().min(1).max(10_000).optional(),
 });
 
@@ -70,10 +74,12 @@ function durationMs(field: string, value: string | number | undefined, cap: numb
 /** Applies defaults, then the profile, then the request. A request may lower a profile's limits
  *  but never raise them above the configured caps. */
 export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
-  const profile = req.profile ? config.profiles[req.profile] : undefined;
-  if (req.profile && !profile) {
+  const repoConfig = req.repo ? config.repos[req.repo] : undefined;
+  const profileName = req.profile ?? repoConfig?.profile;
+  const profile = profileName ? config.profiles[profileName] : undefined;
+  if (profileName && !profile) {
     const known = Object.keys(config.profiles).join(', ') || 'none configured';
-    throw new ForgeError('invalid_request', `profile: unknown profile "${req.profile}" (known: ${known})`);
+    throw new ForgeError('invalid_request', `profile: unknown profile "${profileName}" (known: ${known})`);
   }
   const agents = Object.keys(config.agents);
   const agent = req.agent ?? profile?.agent ?? config.defaults.agent ?? (agents.length === 1 ? agents[0] : undefined);
@@ -101,7 +107,7 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
   return {
     task: req.task,
     agent,
-    profile: req.profile ?? null,
+    profile: profileName ?? null,
     max_retries: req.max_retries ?? Math.min(profile?.max_retries ?? config.defaults.max_retries, retriesCap),
     budget_usd: req.budget_usd ?? Math.min(profile?.budget_usd ?? config.defaults.budget_usd, budgetCap),
     tags: [...new Set(req.tags ?? [])],
@@ -110,7 +116,59 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
     max_duration_ms: durationMs('max_duration', req.max_duration, maxDurationCap, profile?.max_duration ?? config.defaults.max_duration),
     model: req.model ?? profile?.model ?? agentModel ?? null,
     max_turns: req.max_turns ?? profile?.max_turns ?? null,
+    repo: resolveRepo(req, config, profile?.draft),
   };
+}
+
+const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[A-Za-z0-9._/-]+$/;
+
+/** The repository part of a job: a name under `repos:` or a clone URL, with its forge. */
+function resolveRepo(req: SubmitRequest, config: ForgeConfig, profileDraft: boolean | undefined): JobRepo | null {
+  if (!req.repo) {
+    for (const field of ['base_branch', 'branch', 'open_pr'] as const) {
+      if (req[field] !== undefined) throw new ForgeError('invalid_request', `${field}: only makes sense with "repo"`);
+    }
+    return null;
+  }
+  const named = config.repos[req.repo];
+  const url = named?.url ?? req.repo;
+  if (!named && !/^(https?|file):\/\//.test(url) && !url.startsWith('/')) {
+    const known = Object.keys(config.repos).join(', ') || 'none configured';
+    throw new ForgeError('invalid_request', `repo: "${req.repo}" is neither a repository under repos: (known: ${known}) nor an http(s) clone URL`);
+  }
+  if (/^[a-z]+:\/\/[^/]*@/i.test(url)) {
+    throw new ForgeError('invalid_request', 'repo: the URL contains credentials; remove them and configure a token under forges: instead');
+  }
+  for (const field of ['base_branch', 'branch'] as const) {
+    const value = req[field];
+    if (value !== undefined && !GIT_REF.test(value)) throw new ForgeError('invalid_request', `${field}: "${value}" is not a valid branch name`);
+  }
+  const base = req.base_branch ?? named?.base_branch ?? null;
+  if (req.branch !== undefined && req.branch === base) {
+    throw new ForgeError('invalid_request', `branch: Forge never pushes to the base branch "${base}"; choose another branch name`);
+  }
+  const forge = named?.forge ?? forgeForUrl(url, config);
+  if (req.open_pr === true && !forge) {
+    throw new ForgeError('invalid_request', `open_pr: no forge is configured for ${url}; add it under forges: (and repos:) or set open_pr: false`);
+  }
+  return {
+    url,
+    name: named ? req.repo : null,
+    forge,
+    base_branch: base,
+    branch: req.branch ?? null,
+    open_pr: req.open_pr ?? forge !== null,
+    draft: profileDraft ?? named?.draft ?? false,
+  };
+}
+
+/** The configured forge whose web URL hosts `url` (same origin and path prefix). */
+function forgeForUrl(url: string, config: ForgeConfig): string | null {
+  for (const [forgeName, forge] of Object.entries(config.forges)) {
+    const base = forge.url.replace(/\/+$/, '');
+    if (url === base || url.startsWith(`${base}/`)) return forgeName;
+  }
+  return null;
 }
 
 /** Validates, stores and announces a new job. Returns the job and whether it was new (an
