@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { findExecutable } from '../../core/find-executable.ts';
+import { findExecutable } from '../../lib/find-executable.ts';
 import type { DoctorCheck } from '../../ports/doctor-check.ts';
 
 /**

@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI } from '../../../../test/support/fake-openai.ts';
+import { loadConfig } from '../../../config.ts';
+import type { Job } from '../../../domain/job.ts';
+import type { AgentContext, AgentSettings } from '../../../ports/agent.ts';
+import { createCodexAgent } from './codex-agent.ts';
+
+const CODEX = join(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'codex');
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function codexConfig(agent: Record<string, unknown>) {
+  const config = loadConfig({}, JSON.stringify({ agents: { codex: { kind: 'codex', ...agent } } }));
+  const parsed = config.agents.codex;
+  if (parsed?.kind !== 'codex') throw new Error('not a codex agent');
+  return parsed;
+}
+
+function context(settings: Partial<AgentSettings> = {}, prompt = 'do the task'): AgentContext {
+  const root = mkdtempSync(join(tmpdir(), 'forge-codex-'));
+  dirs.push(root);
+  mkdirSync(join(root, 'workspace'));
+  return {
+    job: { id: 'job1' } as Job, attempt: 1, prompt, promptFile: join(root, 'private', 'prompt.txt'),
+    workspace: join(root, 'workspace'), privateDir: join(root, 'private'), remainingBudgetUsd: 1, resumeSessionId: null,
+    settings: { model: null, maxTurns: null, systemPrompt: null, allowedTools: [], disallowedTools: [], mcpServers: {}, recipe: null, ...settings },
+  };
+}
+
+describe('codex agent', () => {
+  it('runs codex exec --json in the workspace with an attempt-private CODEX_HOME', async () => {
+    const agent = createCodexAgent({ name: 'codex', config: codexConfig({ model: 'gpt-test', env: { A: '1' } }), credentials: { OPENAI_API_KEY: 'k' }, pathEnv: '' });
+    const ctx = context({}, '-starts with a dash');
+    const invocation = await agent.prepare(ctx);
+    expect(invocation.command).toEqual(['codex', 'exec', '--json', '--skip-git-repo-check', '--cd', ctx.workspace, '--', '-starts with a dash']);
+    expect(invocation.env).toEqual({ A: '1', OPENAI_API_KEY: 'k', CODEX_HOME: join(ctx.privateDir, 'codex-home') });
+    expect(invocation.installHint).toContain('@openai/codex');
+    const toml = readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8');
+    expect(toml).toContain('model = "gpt-test"\n');
+    expect(toml).toContain('approval_policy = "never"\n');
+    expect(toml).toContain('sandbox_mode = "danger-full-access"\n');
+    expect(toml).not.toContain('model_provider');
+  });
+
+  it('uses the job model over the agent model and hands a huge prompt over through its file', async () => {
+    const agent = createCodexAgent({ name: 'codex', config: codexConfig({ model: 'gpt-agent' }), credentials: {}, pathEnv: '' });
+    const ctx = context({ model: 'gpt-job' }, 'é'.repeat(50_000));
+    const invocation = await agent.prepare(ctx);
+    expect(invocation.command.at(-1)).toContain(ctx.promptFile);
+    expect(readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8')).toContain('model = "gpt-job"\n');
+  });
+
+  it('reports a missing program with the install hint in doctor', async () => {
+    const agent = createCodexAgent({ name: 'codex', config: codexConfig({ command: ['codex-not-installed-here'] }), credentials: {}, pathEnv: '/nonexistent' });
+    const [check] = await agent.doctor();
+    expect(check).toMatchObject({ ok: false, detail: expect.stringContaining('@openai/codex') as string });
+  });
+
+  it('writes a config the real CLI accepts under --strict-config: provider, MCP servers, instructions', async () => {
+    const fake = await startFakeOpenAI([{ items: [{ type: 'message', text: 'configured' }] }]);
+    try {
+      const config = codexConfig({
+        command: [CODEX], model: 'gpt-test',
+        provider: { name: 'openai', base_url: `${fake.url}/v1`, env_key: 'FAKE_OPENAI_KEY' },
+      });
+      const agent = createCodexAgent({ name: 'codex', config, credentials: { FAKE_OPENAI_KEY: 'secret-key' }, pathEnv: process.env.PATH ?? '' });
+      const ctx = context({
+        systemPrompt: 'Say "configured" and "quoted" things.\u007f',
+        mcpServers: {
+          'local.tools': { type: 'stdio', command: 'true', args: ['--flag', 'a b'], env: { 'ODD-NAME': 'x' } },
+          remote: { type: 'http', url: `${fake.url}/mcp`, headers: { 'X-Token': 't' } },
+        },
+      });
+      const { command, env } = await agent.prepare(ctx);
+      const argv = [...command.slice(1, 2), '--strict-config', ...command.slice(2)];
+      const { code, stdout } = await run(CODEX, argv, { PATH: process.env.PATH ?? '', HOME: ctx.privateDir, ...env }, ctx.workspace);
+      expect(stdout).toContain('"type":"turn.completed"');
+      expect(code).toBe(0);
+      const turn = fake.requests.find((r) => r.path === '/v1/responses');
+      expect(turn?.headers.authorization).toBe('Bearer secret-key');
+      expect(JSON.stringify(turn?.body)).toContain('Say \\"configured\\" and \\"quoted\\" things.');
+    } finally {
+      await fake.close();
+    }
+  }, 60_000);
+});
+
+function run(file: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { env, cwd, timeout: 50_000 }, (err, stdout) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout });
+    });
+    child.stdin?.end();
+  });
+}
