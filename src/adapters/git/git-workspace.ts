@@ -1,0 +1,269 @@
+// Workspaces from a warm bare mirror per repository, and the commit and push after the agent.
+//
+// Checkout method (measured on a 20,000-file repository, see git-workspace.test.ts): a clone with
+// `--shared` borrows the mirror's objects through .git/objects/info/alternates, so making the
+// clone costs the same for any repository size, and what remains is writing the files. It beats
+// `--reference` (which still negotiates a fetch) and equals a hard-linked local clone, which we do
+// not use: a hard link shares the inode, so an agent that chmods a pack file in its workspace could
+// corrupt the mirror. `git worktree` would write the agent's commits into the mirror itself.
+// Borrowing is safe for the life of an attempt: objects the mirror stops referencing (after a
+// force-push upstream) are pruned only after gc.pruneExpire (two weeks).
+//
+// The workspace is written by the agent, so its .git/config and hooks are not trusted: commands
+// run there disable hooks and fsmonitor, and nothing that holds credentials runs there. The push
+// to the forge runs in the mirror, after the mirror fetched the workspace's HEAD.
+import { createHash, randomBytes } from 'node:crypto';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ForgeError, isForgeError } from '../../domain/errors.ts';
+import type { GitCredentials } from '../../ports/git-host.ts';
+import type { Checkout, DiffStat, GitWorkspace } from '../../ports/git-workspace.ts';
+import { createGitCli, type GitRun } from './git-cli.ts';
+
+export interface GitWorkspaceOptions {
+  mirrorsDir: string;
+  /** Forge-private HOME for git (no user config, no credential helpers). */
+  homeDir: string;
+  /** Author and committer of Forge's commits (and the agent's, unless it sets its own). */
+  identity?: { name: string; email: string };
+  /** A fetch that finished less than this long ago is reused (one fetch per burst of jobs). */
+  fetchCoalesceMs?: number;
+  /** PATH for git; default /usr/local/bin:/usr/bin:/bin. */
+  pathEnv?: string;
+  /** Deadline of each git command (default 10 minutes). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_IDENTITY = { name: 'Forge', email: 'forge@localhost' };
+// Config that overrides whatever the agent wrote into its workspace's .git/config.
+const UNTRUSTED_REPO = { 'core.hooksPath': '/dev/null', 'core.fsmonitor': 'false', 'commit.gpgSign': 'false', 'core.quotePath': 'false' };
+const DESCRIBE_MAX_LINES = 40;
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** What the last fetch learned about the remote. */
+interface Remote {
+  defaultBranch: string | null;
+}
+
+interface MirrorState {
+  inFlight: { promise: Promise<Remote>; controller: AbortController; waiters: number } | null;
+  last: { at: number; remote: Remote } | null;
+}
+
+export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
+  const git = createGitCli({ homeDir: opts.homeDir, ...(opts.pathEnv ? { pathEnv: opts.pathEnv } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  const identity = opts.identity ?? DEFAULT_IDENTITY;
+  const coalesceMs = opts.fetchCoalesceMs ?? 5_000;
+  const mirrors = new Map<string, MirrorState>();
+  const inWorkspace = (dir: string, args: string[], run: Partial<GitRun> = {}) =>
+    git(args, { ...run, cwd: dir, config: { ...UNTRUSTED_REPO, ...run.config } });
+
+  async function ensureMirror(url: string): Promise<string> {
+    const dir = join(opts.mirrorsDir, mirrorName(url));
+    if (await exists(join(dir, 'HEAD'))) return dir;
+    // Made aside and renamed into place, so a crash never leaves a half-made mirror behind.
+    await mkdir(opts.mirrorsDir, { recursive: true });
+    const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+    await git(['init', '--quiet', '--bare', tmp], { cwd: opts.mirrorsDir });
+    await git(['config', 'forge.url', cleanUrl(url)], { cwd: tmp }); // for people looking at the directory
+    await rename(tmp, dir).catch(async (err: unknown) => {
+      await rm(tmp, { recursive: true, force: true });
+      if (!(await exists(join(dir, 'HEAD')))) throw err; // lost a race with another checkout: fine
+    });
+    return dir;
+  }
+
+  /** Fetches the mirror, sharing an in-flight or recent fetch; the fetch stops when every caller
+   *  waiting for it has been aborted. */
+  function refresh(mirror: string, url: string, credentials: GitCredentials | null, signal: AbortSignal): Promise<Remote> {
+    let state = mirrors.get(mirror);
+    if (!state) mirrors.set(mirror, (state = { inFlight: null, last: null }));
+    if (state.last && Date.now() - state.last.at < coalesceMs) return Promise.resolve(state.last.remote);
+    let shared = state.inFlight;
+    if (!shared) {
+      const s = state;
+      const controller = new AbortController();
+      const promise = fetchMirror(mirror, url, credentials, controller.signal)
+        .then((remote) => ((s.last = { at: Date.now(), remote }), remote))
+        .finally(() => (s.inFlight = null));
+      shared = s.inFlight = { promise, controller, waiters: 0 };
+    }
+    return waitFor(shared, signal);
+  }
+
+  async function fetchMirror(mirror: string, url: string, credentials: GitCredentials | null, signal: AbortSignal): Promise<Remote> {
+    const run = { cwd: mirror, signal, auth: { url, credentials } };
+    // Into refs/remotes/origin/*, not --mirror: its prune would delete Forge's refs/forge/*.
+    const fetching = git(['fetch', '--quiet', '--prune', '--no-write-fetch-head', '--end-of-options', url, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'], run);
+    // fetch (2.39) does not record the remote's HEAD; ask for it alongside, in parallel.
+    const head = git(['ls-remote', '--symref', '--end-of-options', url, 'HEAD'], run);
+    const [fetched, listed] = await Promise.allSettled([fetching, head]);
+    for (const r of [fetched, listed]) if (r.status === 'rejected') throw explain(r.reason, `could not fetch ${cleanUrl(url)}`, url, credentials);
+    const symref = listed.status === 'fulfilled' ? /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(listed.value.stdout) : null;
+    return { defaultBranch: symref?.[1] ?? null };
+  }
+
+  async function resolveCommit(mirror: string, rev: string): Promise<string | null> {
+    const r = await git(['rev-parse', '--quiet', '--verify', '--end-of-options', `${rev}^{commit}`], { cwd: mirror, okCodes: [1] });
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
+
+  async function checkRef(name: string, what: string): Promise<void> {
+    const r = name.startsWith('-') ? null : await git(['check-ref-format', `refs/heads/${name}`], { cwd: opts.homeDir, okCodes: [1] });
+    if (r?.code !== 0) throw new ForgeError('invalid_request', `${what} "${name}" is not a valid git branch name`);
+  }
+
+  async function baseOf(mirror: string, url: string, asked: string | null, remote: Remote): Promise<{ baseBranch: string; baseCommit: string }> {
+    const baseBranch = asked ?? remote.defaultBranch;
+    if (!baseBranch) throw new ForgeError('invalid_request', `could not tell the default branch of ${cleanUrl(url)} (it may be empty); set base_branch`);
+    const baseCommit = await resolveCommit(mirror, `refs/remotes/origin/${baseBranch}`);
+    if (baseCommit) return { baseBranch, baseCommit };
+    const branches = await git(['for-each-ref', '--count=10', '--format=%(refname:lstrip=3)', 'refs/remotes/origin/'], { cwd: mirror });
+    const known = branches.stdout.trim().split('\n').filter(Boolean).join(', ') || 'none';
+    throw new ForgeError('invalid_request', `base branch "${baseBranch}" does not exist in ${cleanUrl(url)} (branches there: ${known}); check base_branch`);
+  }
+
+  return {
+    async checkout(req, signal): Promise<Checkout> {
+      await checkRef(req.branch, 'branch');
+      if (req.baseBranch !== null) await checkRef(req.baseBranch, 'base branch');
+      if (req.startFrom && !SHA.test(req.startFrom)) throw new ForgeError('invalid_request', `startFrom "${req.startFrom}" is not a full commit id`);
+      const mirror = await ensureMirror(req.url);
+      const remote = await refresh(mirror, req.url, req.credentials, signal);
+      const { baseBranch, baseCommit } = await baseOf(mirror, req.url, req.baseBranch, remote);
+      const start = req.startFrom ? await resolveCommit(mirror, req.startFrom) : baseCommit;
+      if (!start) throw new ForgeError('invalid_request', `commit ${req.startFrom} to continue from is not in Forge's mirror of ${cleanUrl(req.url)}; retry fresh from the base`);
+      await mkdir(dirname(req.dir), { recursive: true });
+      const ident = ['--config', `user.name=${identity.name}`, '--config', `user.email=${identity.email}`];
+      await git(['clone', '--quiet', '--shared', '--no-checkout', ...ident, '--end-of-options', mirror, req.dir], { cwd: dirname(req.dir), signal });
+      try {
+        await inWorkspace(req.dir, ['remote', 'set-url', 'origin', cleanUrl(req.url)], { signal });
+        // origin/<base> as the agent would expect it in a fresh clone (the clone from the mirror has none).
+        await inWorkspace(req.dir, ['update-ref', `refs/remotes/origin/${baseBranch}`, baseCommit], { signal });
+        await inWorkspace(req.dir, ['checkout', '--quiet', '-b', req.branch, start], { signal });
+      } catch (err) {
+        await rm(req.dir, { recursive: true, force: true });
+        throw err;
+      }
+      return { baseBranch, baseCommit };
+    },
+
+    async hasChanges(dir, baseCommit) {
+      const status = await inWorkspace(dir, ['status', '--porcelain', '--untracked-files=all']);
+      if (status.stdout.trim() !== '') return true;
+      const ahead = await inWorkspace(dir, ['rev-list', '--count', `${baseCommit}..HEAD`]);
+      return Number(ahead.stdout.trim()) > 0;
+    },
+
+    async commitAll(dir, message) {
+      await inWorkspace(dir, ['add', '--all']);
+      const staged = await inWorkspace(dir, ['diff', '--cached', '--quiet'], { okCodes: [1] });
+      if (staged.code === 0) return null;
+      // Forge's identity even if the agent changed the workspace's; the message on stdin (any size).
+      const config = { 'user.name': identity.name, 'user.email': identity.email };
+      await inWorkspace(dir, ['commit', '--quiet', '--no-verify', '--cleanup=whitespace', '--file=-'], { stdin: message, config });
+      return (await inWorkspace(dir, ['rev-parse', 'HEAD'])).stdout.trim();
+    },
+
+    async push(dir, req, signal) {
+      await checkRef(req.branch, 'branch');
+      if (req.expectedRemote !== null && !SHA.test(req.expectedRemote)) throw new ForgeError('invalid_request', `expectedRemote "${req.expectedRemote}" is not a full commit id`);
+      const mirror = await ensureMirror(req.url);
+      const kept = `refs/forge/${req.branch}`;
+      // The mirror pulls from the workspace (rather than the workspace pushing): no git command
+      // reads the agent's config for this, and the commits are kept even if the forge refuses them.
+      await git(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', dir, `+HEAD:${kept}`], { cwd: mirror, signal });
+      const commit = (await git(['rev-parse', '--verify', kept], { cwd: mirror })).stdout.trim();
+      const lease = `--force-with-lease=refs/heads/${req.branch}:${req.expectedRemote ?? ''}`;
+      const auth = { url: req.url, credentials: req.credentials };
+      try {
+        await git(['push', '--quiet', lease, '--end-of-options', req.url, `${commit}:refs/heads/${req.branch}`], { cwd: mirror, signal, auth, config: { 'core.hooksPath': '/dev/null' } });
+        return commit;
+      } catch (err) {
+        if (!(isForgeError(err) && /\((stale info|fetch first|non-fast-forward)\)/.test(err.message))) throw explain(err, `could not push ${req.branch} to ${cleanUrl(req.url)}`, req.url, req.credentials);
+        const listed = await git(['ls-remote', '--end-of-options', req.url, `refs/heads/${req.branch}`], { cwd: mirror, signal, auth });
+        const now = listed.stdout.split('\t')[0]?.trim() || null;
+        if (now === commit) return commit; // an earlier push of ours went through after all
+        const expected = req.expectedRemote ? `at ${req.expectedRemote.slice(0, 12)}` : 'not to exist';
+        throw new ForgeError('conflict', `branch ${req.branch} on ${cleanUrl(req.url)} moved: Forge expected it ${expected} but it is ${now ? `at ${now.slice(0, 12)}` : 'gone'}, so someone else pushed to it. Forge keeps its work as ${kept} (${commit.slice(0, 12)}) in its mirror; look at the branch, then delete or rename it and retry the job`, { cause: err });
+      }
+    },
+
+    async diffStat(dir, baseCommit): Promise<DiffStat> {
+      const out = (await inWorkspace(dir, ['diff', '--shortstat', `${baseCommit}...HEAD`])).stdout;
+      const count = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+      return { changed_files: count(/(\d+) files? changed/), insertions: count(/(\d+) insertions?\(\+\)/), deletions: count(/(\d+) deletions?\(-\)/) };
+    },
+
+    async describeChanges(dir, baseCommit) {
+      const stat = (await inWorkspace(dir, ['diff', '--stat=100', baseCommit, '--'])).stdout.trimEnd().split('\n').filter(Boolean);
+      const summary = stat.length > 0 ? stat.pop()! : null;
+      const untracked = (await inWorkspace(dir, ['ls-files', '--others', '--exclude-standard'])).stdout.split('\n').filter(Boolean);
+      const lines = [...stat, ...untracked.map((f) => ` ${f} (new file, not committed yet)`)];
+      const shown = lines.length > DESCRIBE_MAX_LINES ? [...lines.slice(0, DESCRIBE_MAX_LINES - 1), ` … and ${lines.length - DESCRIBE_MAX_LINES + 1} more files`] : lines;
+      if (summary) shown.push(summary);
+      return shown.join('\n') || 'no changes';
+    },
+  };
+}
+
+/** Waits for a shared fetch on behalf of one caller; the last caller to give up stops it. */
+function waitFor(shared: NonNullable<MirrorState['inFlight']>, signal: AbortSignal): Promise<Remote> {
+  shared.waiters++;
+  return new Promise((resolve, reject) => {
+    let left = false;
+    const leave = () => {
+      if (left) return false;
+      left = true;
+      signal.removeEventListener('abort', onAbort);
+      return --shared.waiters === 0;
+    };
+    const onAbort = () => {
+      if (leave()) shared.controller.abort();
+      reject(new ForgeError('unavailable', 'fetching the repository was stopped before it finished'));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    shared.promise.then((r) => (leave(), resolve(r)), (e: unknown) => (leave(), reject(e instanceof Error ? e : new Error(String(e)))));
+  });
+}
+
+/** Adds what to check to a git failure against the forge. */
+function explain(err: unknown, what: string, url: string, credentials: GitCredentials | null): unknown {
+  if (!isForgeError(err)) return err;
+  const said = err.message;
+  let hint = `check that ${hostOf(url)} is reachable from Forge; the job may be retried`;
+  let code = err.code === 'internal' ? 'unavailable' : err.code;
+  if (/could not read (Username|Password)|Authentication failed|returned error: 40[13]/i.test(said)) {
+    hint = credentials
+      ? "authentication failed: check the forge's token and that it may read (and push to) this repository"
+      : 'the server asks for credentials and none were given: configure a forge for this repository (forges: and repos: in forge.yaml)';
+    code = 'invalid_request';
+  } else if (/returned error: 404|not found|does not appear to be a git repository/i.test(said)) {
+    hint = 'check the repository URL (and that the token can see the repository)';
+  }
+  return new ForgeError(code, `${what}: ${said}; ${hint}`, { cause: err });
+}
+
+/** A readable slug (host and path) plus a hash of the whole URL, so names never collide. */
+function mirrorName(url: string): string {
+  const slug = cleanUrl(url).replace(/^[a-z]+:\/\//i, '').replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(-60);
+  return `${slug}-${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`;
+}
+
+/** The URL without any user:password (the port asks for a clean one; this makes sure). */
+function cleanUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return cleanUrl(url);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
