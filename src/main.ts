@@ -7,16 +7,17 @@ import type { AddressInfo } from 'node:net';
 import { resolve, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
-import { createCommandAgent } from './adapters/agents/command-agent.ts';
 import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
 import { createSqliteStore } from './adapters/store/sqlite-store.ts';
-import { createEmptyWorkspace } from './adapters/workspace/empty-workspace.ts';
+import { createGitWorkspace } from './adapters/git/git-workspace.ts';
 import type { ForgeConfig } from './config.ts';
 import { EventBus } from './core/events.ts';
 import { Runner } from './core/runner.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { composeAgents } from './compose-agents.ts';
+import { composeGitHosts } from './compose-git-hosts.ts';
 import { createApp } from './http/app.ts';
-import type { AgentAdapter } from './ports/agent.ts';
+import type { DoctorCheck } from './ports/doctor-check.ts';
 import type { Sandbox } from './ports/sandbox.ts';
 import type { JobStore } from './ports/store.ts';
 
@@ -49,6 +50,17 @@ export function createSandbox(config: ForgeConfig, onWarning?: (msg: string) => 
   return createLocalSandbox({ isolation: config.sandbox.isolation, ...(onWarning ? { onWarning } : {}) });
 }
 
+/** `forge doctor`'s checks of what the configuration picks: the sandbox and every agent. */
+export async function runtimeChecks(config: ForgeConfig, env: Record<string, string | undefined>): Promise<DoctorCheck[]> {
+  const checks = await createSandbox(config).doctor();
+  const agents = composeAgents(config, env);
+  if (agents.size === 0) {
+    checks.push({ name: 'agents', ok: false, level: 'warn', detail: 'no agents configured; add one under agents: in forge.yaml (see README)' });
+  }
+  for (const agent of agents.values()) checks.push(...(await agent.doctor()));
+  return checks;
+}
+
 export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const logger = opts.logger ?? pino({ level: opts.env.FORGE_LOG_LEVEL ?? 'info' });
   const dataDir = resolve(config.data_dir);
@@ -57,10 +69,8 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const store = createSqliteStore({ path: dbPath });
   const bus = new EventBus(logger);
   const sandbox = createSandbox(config, (msg) => logger.warn(msg));
-  const agents = new Map<string, AgentAdapter>();
-  for (const [name, agent] of Object.entries(config.agents)) {
-    agents.set(name, createCommandAgent({ command: agent.command, env: agent.env }));
-  }
+  const agents = composeAgents(config, opts.env);
+  const hosts = composeGitHosts(config);
   const baseEnv: Record<string, string> = {};
   for (const key of INHERITED_ENV) {
     const value = opts.env[key];
@@ -69,16 +79,15 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const runner = new Runner(
     {
       store, bus, sandbox, logger, dataDir, baseEnv,
-      workspace: createEmptyWorkspace(),
+      repos: {
+        git: createGitWorkspace({ mirrorsDir: join(dataDir, 'mirrors'), homeDir: join(dataDir, 'git-home'), ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}) }),
+        hostFor: (forge) => (forge ? (hosts.get(forge) ?? null) : null),
+        store, bus, logger,
+        publicUrl: config.server.public_url ?? `http://${config.server.host}:${config.server.port}`,
+      },
       resolveAgent: (name) => agents.get(name) ?? null,
       owner: `${process.pid}-${randomUUID()}`,
-      profileEnv: (job) => {
-        const profile = job.profile ? config.profiles[job.profile] : undefined;
-        return {
-          env: profile?.env ?? {},
-          allowedDomains: profile?.allowed_domains ?? config.sandbox.allowed_domains,
-        };
-      },
+      config,
       denyRead: [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, ...(opts.configPath ? [resolve(opts.configPath)] : [])],
       retryBackoffMs: config.runner.retry_backoff,
     },

@@ -1,7 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { findExecutable } from '../core/find-executable.ts';
-import type { DoctorCheck } from '../ports/sandbox.ts';
+import type { DoctorCheck } from '../ports/doctor-check.ts';
 import { readConfig } from './serve.ts';
 
 /** Checks what a job needs before one is submitted: config, data dir, sandbox, agents. */
@@ -27,16 +26,7 @@ export async function doctorChecks(configPath: string | undefined): Promise<Doct
   } catch (err) {
     checks.push({ name: 'data_dir', ok: false, level: 'error', detail: `${dataDir} is not writable: ${(err as Error).message}` });
   }
-  const { createSandbox } = await import('../main.ts');
-  checks.push(...(await createSandbox(config).doctor()));
-  const agents = Object.entries(config.agents);
-  if (agents.length === 0) {
-    checks.push({ name: 'agents', ok: false, level: 'warn', detail: 'no agents configured; add one under agents: in forge.yaml (see README)' });
-  }
-  for (const [name, agent] of agents) {
-    const program = agent.command[0] ?? '';
-    const found = findExecutable(program, process.env.PATH ?? '', process.cwd());
-    checks.push({ name: `agent ${name}`, ok: !!found, level: found ? 'ok' : 'error', detail: found ? `${program} → ${found}` : `"${program}" not found on PATH; install it or fix agents.${name}.command` });
-  }
+  const { runtimeChecks } = await import('../main.ts');
+  checks.push(...(await runtimeChecks(config, process.env)));
   return checks;
 }

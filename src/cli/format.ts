@@ -53,6 +53,15 @@ export function jobDetails(job: JobJson & Record<string, unknown> & { attempts: 
     `retries  ${String(job.max_retries)}   budget ${job.budget_usd == null ? 'none' : `$${job.budget_usd}`}   cost $${(job.cost_usd ?? 0).toFixed(4)}`,
     `limits   inactivity ${String(job.inactivity_timeout)}   max duration ${String(job.max_duration)}`,
   ];
+  const repo = job.repo as { url: string; base_branch: string | null } | null | undefined;
+  if (repo) lines.push(`repo     ${repo.url}${repo.base_branch ? ` (base ${repo.base_branch})` : ''}`);
+  const result = job.result as { branch: string; wip?: boolean; no_changes?: boolean; changed_files: number; insertions: number; deletions: number; pr_url?: string; pr_number?: number } | null | undefined;
+  if (result) {
+    const change = result.no_changes ? 'no changes' : `${result.changed_files} files, +${result.insertions} −${result.deletions}`;
+    lines.push(`result   branch ${result.branch}${result.wip ? ' (work in progress)' : ''} — ${change}`);
+    if (result.pr_url) lines.push(`pr       #${result.pr_number ?? '?'} ${result.pr_url}`);
+  }
+  if (typeof job.turns === 'number' && job.turns > 0) lines.push(`turns    ${job.turns}`);
   const tags = job.tags as string[] | undefined;
   if (tags?.length) lines.push(`tags     ${tags.join(', ')}`);
   lines.push('task', ...job.task.split('\n').map((l) => `  ${l}`));

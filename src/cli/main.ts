@@ -74,6 +74,12 @@ export function buildProgram(): Command {
     .option('--inactivity-timeout <duration>', 'e.g. 10m')
     .option('--max-duration <duration>', 'e.g. 2h')
     .option('--idempotency-key <key>', 'same key, same job')
+    .option('-r, --repo <repo>', 'repository: a name under repos: or a clone URL')
+    .option('--base-branch <branch>', 'branch to start from (default: the repository default)')
+    .option('--branch <branch>', 'branch for the work (default forge/<job id>)')
+    .option('--no-pr', 'push the branch but do not open a pull request')
+    .option('-m, --model <model>', 'model for agents that take one')
+    .option('--max-turns <n>', 'most agent turns per attempt', (v) => Number(v))
     .option('-w, --wait', 'follow the job to its end; exit 0 only if it SUCCEEDED')
     .action(async (words: string[], o: Record<string, unknown>, cmd: Command) => {
       const { client, opts } = clientFor(cmd);
@@ -86,6 +92,12 @@ export function buildProgram(): Command {
         ...(o.tag ? { tags: o.tag } : {}),
         ...(o.inactivityTimeout ? { inactivity_timeout: o.inactivityTimeout } : {}),
         ...(o.maxDuration ? { max_duration: o.maxDuration } : {}),
+        ...(o.repo ? { repo: o.repo } : {}),
+        ...(o.baseBranch ? { base_branch: o.baseBranch } : {}),
+        ...(o.branch ? { branch: o.branch } : {}),
+        ...(o.repo && o.pr === false ? { open_pr: false } : {}),
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.maxTurns !== undefined ? { max_turns: o.maxTurns } : {}),
         source: 'cli',
       };
       const key = o.idempotencyKey as string | undefined;

@@ -19,6 +19,10 @@ export function jobSummary(job: Job): Record<string, unknown> {
     inactivity_timeout: formatDuration(job.inactivity_timeout_ms),
     max_duration: formatDuration(job.max_duration_ms),
     attempt_count: job.attempt_count,
+    ...(job.model ? { model: job.model } : {}),
+    ...(job.max_turns !== null ? { max_turns: job.max_turns } : {}),
+    ...(job.repo ? { repo: job.repo } : {}),
+    ...(job.result ? { result: job.result } : {}),
     ...(job.failure ? { failure: job.failure } : {}),
   };
 }
@@ -40,6 +44,14 @@ function attemptJson(a: Attempt): Record<string, unknown> {
   };
 }
 
+/** The full record. While an attempt runs, `cost_usd` includes what it has spent so far. */
 export function jobRecord(record: JobRecord): Record<string, unknown> {
-  return { ...jobSummary(record), attempts: record.attempts.map(attemptJson) };
+  const running = record.attempts.filter((a) => a.finished_at === null).reduce((sum, a) => sum + (a.cost_usd ?? 0), 0);
+  const turns = record.attempts.reduce((sum, a) => sum + (a.turns ?? 0), 0);
+  return {
+    ...jobSummary(record),
+    cost_usd: record.cost_usd + running,
+    turns,
+    attempts: record.attempts.map(attemptJson),
+  };
 }
