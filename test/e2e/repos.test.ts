@@ -1,0 +1,162 @@
+/**
+ * Jobs with a repository, end to end: the real `forge serve`, a real git smart-HTTP server with
+ * basic auth, and a simulated Forgejo whose every request is checked against Forgejo's published
+ * swagger. Both sit behind one loopback origin, as on a real forge (git under /, API under /api/).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeForgejo, type FakeForgejo } from '../support/fake-forgejo.ts';
+import { startForge, stopAllForges, type ForgeProcess, type JobJson } from '../support/forge-server.ts';
+import { startGitServer, type GitServer } from '../support/git-http-server.ts';
+
+let git: GitServer;
+let forgejo: FakeForgejo;
+let front: Server;
+let origin = '';
+let forge: ForgeProcess;
+
+/** One origin: /api/* → the fake Forgejo, everything else → the git HTTP server. */
+function startFront(gitUrl: string, apiUrl: string): Promise<string> {
+  front = createServer((req, res) => {
+    const target = new URL((req.url ?? '/').startsWith('/api/') ? apiUrl : gitUrl);
+    const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) => front.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(front.address() as AddressInfo).port}`)));
+}
+
+const repoUrl = (): string => `${origin}/me/app.git`;
+const gitOut = (args: string[], cwd?: string): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+beforeAll(async () => {
+  git = await startGitServer({ username: 'forge' }); // what the Forgejo host sends with its token
+  await git.createRepo('me/app', { files: { 'README.md': '# app\n', 'src/main.txt': 'hello\n' } });
+  forgejo = await startFakeForgejo({ kind: 'forgejo', token: git.token, repos: ['me/app'] });
+  origin = await startFront(git.url('x').replace(/\/x\.git$/, ''), forgejo.url);
+  forge = await startForge({
+    config: {
+      forges: { home: { kind: 'forgejo', url: origin, token: git.token } },
+      repos: { app: { url: repoUrl(), forge: 'home', base_branch: 'main' } },
+    },
+    env: { FORGE_TEST_MARKER: 'x' },
+  });
+});
+
+afterAll(async () => {
+  await stopAllForges();
+  await new Promise<void>((resolve) => front.close(() => resolve()));
+  await forgejo.close();
+  await git.close();
+});
+
+async function run(task: string, extra: Record<string, unknown> = {}): Promise<JobJson> {
+  return forge.waitFor(await forge.submit(task, { repo: 'app', ...extra }), undefined, 30_000);
+}
+
+describe('jobs with a repository', () => {
+  it('turns the agent\'s change into a pushed branch with trailers and a pull request', async () => {
+    const baseBefore = await git.git('me/app', ['rev-parse', 'refs/heads/main']);
+    const job = await run('write NOTES.md written by the agent; print done');
+    expect(job.status).toBe('SUCCEEDED');
+    const branch = `forge/${job.id.toLowerCase()}`;
+    const result = job.result as Record<string, unknown>;
+    expect(result).toMatchObject({ branch, changed_files: 1, insertions: 1, deletions: 0, pr_number: 1 });
+    const head = await git.git('me/app', ['rev-parse', `refs/heads/${branch}`]);
+    expect(result.commit).toBe(head);
+    expect(await git.git('me/app', ['show', `${head}:NOTES.md`])).toBe('written by the agent');
+    const message = await git.git('me/app', ['log', '-1', '--format=%B', head]);
+    expect(message).toContain(`Forge-Job: ${job.id}`);
+    expect(message).toContain('Forge-Attempt: 1');
+    expect(await git.git('me/app', ['rev-parse', 'refs/heads/main'])).toBe(baseBefore);
+
+    const pulls = forgejo.pulls('me/app');
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({ head: branch, base: 'main', state: 'open' });
+    expect(pulls[0]!.body).toContain(`/jobs/${job.id}`);
+    expect(result.pr_url).toContain('/me/app/pulls/1');
+    expect(forgejo.violations).toEqual([]);
+    const events = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
+    expect(events).toContain('opened pull request #1');
+  });
+
+  it('never lets the token reach the workspace remote, the log or the agent', async () => {
+    const job = await run('env FORGE_TEST_MARKER; write a.txt a');
+    const ws = join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'workspace');
+    const remotes = gitOut(['remote', '-v'], ws);
+    expect(remotes).toContain(repoUrl());
+    expect(remotes).not.toContain(git.token);
+    expect(readFileSync(join(ws, '.git', 'config'), 'utf8')).not.toContain(git.token);
+    const log = readFileSync(join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'output.log'), 'utf8');
+    expect(log).not.toContain(git.token);
+    expect(log).toContain('FORGE_TEST_MARKER=(unset)');
+    expect(JSON.stringify(job)).not.toContain(git.token);
+  });
+
+  it('succeeds with result no_changes when the agent changes nothing', async () => {
+    const job = await run('print nothing to do');
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.result).toMatchObject({ no_changes: true, changed_files: 0 });
+  });
+
+  it('pushes a failing agent\'s work as a WIP branch and records it', async () => {
+    const job = await run('write half.txt half done; exit 3', { max_retries: 0 });
+    expect(job.status).toBe('FAILED');
+    expect(job.failure?.category).toBe('agent_error');
+    const result = job.result as Record<string, unknown>;
+    expect(result).toMatchObject({ wip: true, changed_files: 1 });
+    expect(await git.git('me/app', ['show', `refs/heads/${String(result.branch)}:half.txt`])).toBe('half done');
+    expect(forgejo.pulls('me/app').some((p) => p.head === result.branch)).toBe(false);
+  });
+
+  it('pushes the work of a cancelled job as a WIP branch', async () => {
+    const id = await forge.submit('write wip.txt in progress; print ready; sleep 30000', { repo: 'app' });
+    await forge.waitFor(id, (j) => (j.attempts[0]?.output ?? '').includes('ready'));
+    await forge.api('POST', `/jobs/${id}/cancel`);
+    const job = await forge.waitFor(id, (j) => !!j.attempts[0]?.finished_at, 30_000);
+    expect(job.status).toBe('CANCELLED');
+    const result = job.result as Record<string, unknown>;
+    expect(result.wip).toBe(true);
+    expect(await git.git('me/app', ['show', `refs/heads/${String(result.branch)}:wip.txt`])).toBe('in progress');
+  });
+
+  it('fails with category push when its branch was moved by someone else', async () => {
+    await git.commit('me/app', 'main', { 'x.txt': 'x' });
+    await git.git('me/app', ['branch', 'taken', 'main']);
+    const job = await run('write mine.txt mine', { branch: 'taken' });
+    expect(job.status).toBe('FAILED');
+    expect(job.failure?.category).toBe('push');
+    expect(job.failure?.message).toMatch(/taken/);
+    expect(await git.git('me/app', ['rev-parse', 'refs/heads/taken'])).toBe(await git.git('me/app', ['rev-parse', 'refs/heads/main']));
+  });
+
+  it('retries forge API errors, then opens the pull request', async () => {
+    forgejo.failNext(500, 'internal error', 1);
+    const job = await run('write retry.txt r');
+    expect(job.status).toBe('SUCCEEDED');
+    expect((job.result as Record<string, unknown>).pr_number).toBeGreaterThan(0);
+  });
+
+  it('reports a forge that keeps failing as category push, keeping the branch', async () => {
+    forgejo.failNext(503, 'maintenance', 3); // Forge tries three times
+    const job = await run('write down.txt d');
+    expect(job.status).toBe('FAILED');
+    expect(job.failure?.category).toBe('push');
+    expect(job.failure?.message).toContain('maintenance');
+  });
+
+  it('fails with category workspace when the repository cannot be reached', async () => {
+    const job = await run('print never', { repo: 'http://127.0.0.1:9/nowhere.git', open_pr: false, max_retries: 0 });
+    expect(job.status).toBe('FAILED');
+    expect(job.failure?.category).toBe('workspace');
+    expect(job.failure?.message).toMatch(/127\.0\.0\.1:9/);
+    expect(job.attempts[0]?.exit_code).toBeUndefined();
+  });
+});
