@@ -30,6 +30,20 @@ function passed(agent: AgentConfig, env: Record<string, string | undefined>): Re
   return out;
 }
 
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
+
+/** Values of agents' secret-looking variables (credentials and configured env), to redact from
+ *  every stored or streamed output. */
+export function agentSecrets(config: ForgeConfig, env: Record<string, string | undefined>): string[] {
+  const values: string[] = [];
+  for (const agent of Object.values(config.agents)) {
+    for (const [name, value] of Object.entries({ ...agent.env, ...passed(agent, env) })) {
+      if (SECRET_NAME.test(name)) values.push(value);
+    }
+  }
+  return values;
+}
+
 export function composeAgents(config: ForgeConfig, env: Record<string, string | undefined>): Map<string, AgentAdapter> {
   const agents = new Map<string, AgentAdapter>();
   const pathEnv = env.PATH ?? '';

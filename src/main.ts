@@ -14,7 +14,7 @@ import type { ForgeConfig } from './config.ts';
 import { EventBus } from './core/events.ts';
 import { Runner } from './core/runner.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { composeAgents } from './compose-agents.ts';
+import { agentSecrets, composeAgents } from './compose-agents.ts';
 import { composeGitHosts } from './compose-git-hosts.ts';
 import { createApp } from './http/app.ts';
 import type { DoctorCheck } from './ports/doctor-check.ts';
@@ -90,6 +90,11 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       config,
       denyRead: [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, ...(opts.configPath ? [resolve(opts.configPath)] : [])],
       retryBackoffMs: config.runner.retry_backoff,
+      secrets: [
+        ...config.server.tokens.map((t) => t.token),
+        ...Object.values(config.forges).map((f) => f.token),
+        ...agentSecrets(config, opts.env),
+      ],
     },
     {
       maxConcurrent: config.limits.max_concurrent,

@@ -21,6 +21,7 @@ export class AttemptOutput {
   private readonly jobId: string;
   private readonly attempt: number;
   private closed = false;
+  private readonly secrets: string[];
   /** Bumped on every write, so the periodic save can skip unchanged tails. */
   version = 0;
 
@@ -29,7 +30,11 @@ export class AttemptOutput {
     bus: EventBus;
     jobId: string;
     attempt: number;
+    /** Values that must never appear in the log, the tail or the live stream. */
+    secrets?: string[];
   }) {
+    // Short values would redact ordinary words; secrets worth the name are longer.
+    this.secrets = (opts.secrets ?? []).filter((secret) => secret.length >= 8);
     this.fd = openSync(opts.logPath, 'a');
     this.bus = opts.bus;
     this.jobId = opts.jobId;
@@ -76,6 +81,11 @@ export class AttemptOutput {
       if (parsed.report) this.onReport(parsed.report);
     }
     if (display.length === 0) return;
+    if (this.secrets.length) {
+      for (let i = 0; i < display.length; i++) {
+        for (const secret of this.secrets) display[i] = display[i]!.replaceAll(secret, '[redacted]');
+      }
+    }
     const buffers = display.map((line) => Buffer.from(`${line}\n`));
     const all = Buffer.concat(buffers);
     writeSync(this.fd, all);

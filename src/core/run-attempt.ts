@@ -36,6 +36,8 @@ export interface AttemptDeps {
   /** Paths agents must never read (the database, the config file). */
   denyRead: string[];
   retryBackoffMs: number;
+  /** Secret values redacted from every output line. */
+  secrets: string[];
   /** How often the output tail is saved to the store while the attempt runs. */
   tailSaveMs?: number;
 }
@@ -79,7 +81,7 @@ export async function runAttempt(deps: AttemptDeps, claim: Claim, stop: AbortCon
   let inactivity: NodeJS.Timeout | undefined;
   const state: AttemptState = {
     job, attempt, dir, stop, log, exit: null, reports: {}, ws: null,
-    output: new AttemptOutput({ logPath: join(dir, 'output.log'), bus: deps.bus, jobId: job.id, attempt }),
+    output: new AttemptOutput({ logPath: join(dir, 'output.log'), bus: deps.bus, jobId: job.id, attempt, secrets: deps.secrets }),
     touch: () => {
       clearTimeout(inactivity);
       inactivity = setTimeout(() => stop.abort('inactivity' satisfies StopReason), job.inactivity_timeout_ms);

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
+import { isAlive, SCRIPTED_AGENT, startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
 
 let forge: ForgeProcess;
 
@@ -174,6 +174,20 @@ describe('jobs through the real server', () => {
     expect(job.status).toBe('SUCCEEDED');
     expect(job.attempts.map((a) => a.number)).toEqual([1, 2]);
     expect((await forge.api('POST', `/jobs/${id}/retry`)).status).toBe(409);
+  });
+
+  it('redacts configured secrets from the log, the tail and the live stream', async () => {
+    const secret = 'sk-test-4f9a8c7e6d5b';
+    const other = await startForge({
+      config: { agents: { script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'], env: { API_TOKEN: secret } } } },
+    });
+    const id = await other.submit('env API_TOKEN; print done');
+    const job = await other.waitFor(id);
+    expect(job.attempts[0]!.output).toContain('API_TOKEN=[redacted]');
+    const stream = await (await fetch(`${other.url}/jobs/${id}/events`)).text();
+    const log = readFileSync(join(other.dataDir, 'jobs', id, 'attempt-1', 'output.log'), 'utf8');
+    for (const text of [job.attempts[0]!.output, stream, log]) expect(text).not.toContain(secret);
+    await other.stop();
   });
 
   it('reports a missing agent binary as agent_not_found without retrying', async () => {
