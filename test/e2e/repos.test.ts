@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeForgejo, type FakeForgejo } from '../support/fake-forgejo.ts';
-import { startForge, stopAllForges, type ForgeProcess, type JobJson } from '../support/forge-server.ts';
+import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic.ts';
+import { ROOT, SCRIPTED_AGENT, startForge, stopAllForges, type ForgeProcess, type JobJson } from '../support/forge-server.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
 
 let git: GitServer;
@@ -18,6 +19,7 @@ let forgejo: FakeForgejo;
 let front: Server;
 let origin = '';
 let forge: ForgeProcess;
+let model: FakeAnthropic;
 
 /** One origin: /api/* → the fake Forgejo, everything else → the git HTTP server. */
 function startFront(gitUrl: string, apiUrl: string): Promise<string> {
@@ -41,8 +43,24 @@ beforeAll(async () => {
   await git.createRepo('me/app', { files: { 'README.md': '# app\n', 'src/main.txt': 'hello\n' } });
   forgejo = await startFakeForgejo({ kind: 'forgejo', token: git.token, repos: ['me/app'] });
   origin = await startFront(git.url('x').replace(/\/x\.git$/, ''), forgejo.url);
+  // The real Claude Code CLI, its model scripted to write a file and then summarise its work.
+  model = await startFakeAnthropic({
+    replies: [
+      { content: [{ type: 'tool_use', name: 'Write', input: { file_path: 'CHANGELOG.md', content: '- parser accepts ISO weeks\n' } }], usage: { input_tokens: 1000, output_tokens: 50 } },
+      { content: [{ type: 'text', text: 'Added a changelog entry for ISO week parsing.' }], usage: { input_tokens: 1100, output_tokens: 30 } },
+    ],
+  });
   forge = await startForge({
     config: {
+      agents: {
+        script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
+        claude: {
+          kind: 'claude-code',
+          command: [join(ROOT, 'node_modules', '.bin', 'claude')],
+          model: 'claude-sonnet-4-5',
+          env: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_MAX_RETRIES: '1' },
+        },
+      },
       forges: { home: { kind: 'forgejo', url: origin, token: git.token } },
       repos: { app: { url: repoUrl(), forge: 'home', base_branch: 'main' } },
     },
@@ -52,6 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllForges();
+  await model.close();
   await new Promise<void>((resolve) => front.close(() => resolve()));
   await forgejo.close();
   await git.close();
@@ -86,6 +105,19 @@ describe('jobs with a repository', () => {
     const events = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
     expect(events).toContain('opened pull request #1');
   });
+
+  it('runs the real Claude Code on the checkout and opens a PR with its summary', async () => {
+    const job = await forge.waitFor(await forge.submit('add a changelog entry', { repo: 'app', agent: 'claude' }), undefined, 90_000);
+    expect(job.status).toBe('SUCCEEDED');
+    const result = job.result as Record<string, unknown>;
+    const head = await git.git('me/app', ['rev-parse', `refs/heads/${String(result.branch)}`]);
+    expect(await git.git('me/app', ['show', `${head}:CHANGELOG.md`])).toBe('- parser accepts ISO weeks');
+    expect(await git.git('me/app', ['log', '-1', '--format=%s', head])).toBe('Added a changelog entry for ISO week parsing.');
+    const pull = forgejo.pulls('me/app').find((p) => p.head === result.branch);
+    expect(pull?.body).toContain('Added a changelog entry for ISO week parsing.');
+    expect(pull?.body).toMatch(/cost \$\d/);
+    expect(forgejo.violations).toEqual([]);
+  }, 120_000);
 
   it('never lets the token reach the workspace remote, the log or the agent', async () => {
     const job = await run('env FORGE_TEST_MARKER; write a.txt a');
