@@ -293,6 +293,25 @@ describe('commit and push', () => {
   });
 });
 
+describe('an agent that rewrites its .git/config', () => {
+  it('cannot make Forge run a filter, textconv or include of its choosing', async () => {
+    const { ws, dir } = await setup();
+    const { baseCommit } = await ws.checkout(checkoutReq(dir('1')), signal);
+    const marker = join(tmp, 'filter-ran');
+    const evil = `#!/bin/sh\ntouch ${marker}\ncat\n`;
+    await writeFile(join(tmp, 'evil.sh'), evil, { mode: 0o755 });
+    await sh(dir('1'), 'config', 'filter.evil.clean', join(tmp, 'evil.sh'));
+    await sh(dir('1'), 'config', 'diff.evil.textconv', join(tmp, 'evil.sh'));
+    await writeFile(join(dir('1'), '.gitattributes'), '* filter=evil diff=evil\n');
+    await writeFile(join(dir('1'), 'y.txt'), 'y\n');
+    expect(await ws.hasChanges(dir('1'), baseCommit)).toBe(true);
+    await ws.describeChanges(dir('1'), baseCommit);
+    expect(await ws.commitAll(dir('1'), 'y')).not.toBeNull();
+    await ws.diffStat(dir('1'), baseCommit);
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('a repository of 20,000 files', () => {
   it('checks out from the warm mirror with the right content and branch', { timeout: 180_000 }, async () => {
     const { ws, dir } = await setup({ fetchCoalesceMs: 0 });

@@ -13,7 +13,7 @@
 // run there disable hooks and fsmonitor, and nothing that holds credentials runs there. The push
 // to the forge runs in the mirror, after the mirror fetched the workspace's HEAD.
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ForgeError, isForgeError } from '../../domain/errors.ts';
 import type { GitCredentials } from '../../ports/git-host.ts';
@@ -57,6 +57,16 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
   const mirrors = new Map<string, MirrorState>();
   const inWorkspace = (dir: string, args: string[], run: Partial<GitRun> = {}) =>
     git(args, { ...run, cwd: dir, config: { ...UNTRUSTED_REPO, ...run.config } });
+  // The agent can write its workspace's .git/config, and a filter, textconv or include defined there
+  // would run in the orchestrator (outside the sandbox) when Forge commits. So Forge keeps the
+  // config it wrote at checkout beside the workspace and puts it back before touching the
+  // workspace again.
+  const configCopy = (dir: string): string => `${dir}.forge-git-config`;
+  const restoreConfig = async (dir: string): Promise<void> => {
+    await copyFile(configCopy(dir), join(dir, '.git', 'config')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  };
 
   async function ensureMirror(url: string): Promise<string> {
     const dir = join(opts.mirrorsDir, mirrorName(url));
@@ -141,6 +151,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
         // origin/<base> as the agent would expect it in a fresh clone (the clone from the mirror has none).
         await inWorkspace(req.dir, ['update-ref', `refs/remotes/origin/${baseBranch}`, baseCommit], { signal });
         await inWorkspace(req.dir, ['checkout', '--quiet', '-b', req.branch, start], { signal });
+        await copyFile(join(req.dir, '.git', 'config'), configCopy(req.dir));
       } catch (err) {
         await rm(req.dir, { recursive: true, force: true });
         throw err;
@@ -149,6 +160,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
     },
 
     async hasChanges(dir, baseCommit) {
+      await restoreConfig(dir);
       const status = await inWorkspace(dir, ['status', '--porcelain', '--untracked-files=all']);
       if (status.stdout.trim() !== '') return true;
       const ahead = await inWorkspace(dir, ['rev-list', '--count', `${baseCommit}..HEAD`]);
@@ -156,6 +168,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
     },
 
     async commitAll(dir, message) {
+      await restoreConfig(dir);
       await inWorkspace(dir, ['add', '--all']);
       const staged = await inWorkspace(dir, ['diff', '--cached', '--quiet'], { okCodes: [1] });
       if (staged.code === 0) return null;
@@ -190,12 +203,14 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
     },
 
     async diffStat(dir, baseCommit): Promise<DiffStat> {
+      await restoreConfig(dir);
       const out = (await inWorkspace(dir, ['diff', '--shortstat', `${baseCommit}...HEAD`])).stdout;
       const count = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
       return { changed_files: count(/(\d+) files? changed/), insertions: count(/(\d+) insertions?\(\+\)/), deletions: count(/(\d+) deletions?\(-\)/) };
     },
 
     async describeChanges(dir, baseCommit) {
+      await restoreConfig(dir);
       const stat = (await inWorkspace(dir, ['diff', '--stat=100', baseCommit, '--'])).stdout.trimEnd().split('\n').filter(Boolean);
       const summary = stat.length > 0 ? stat.pop()! : null;
       const untracked = (await inWorkspace(dir, ['ls-files', '--others', '--exclude-standard'])).stdout.split('\n').filter(Boolean);
