@@ -8,6 +8,14 @@ describe('loadConfig', () => {
     expect(config.data_dir).toBe('./.forge');
     expect(config.sandbox.isolation).toBe('auto');
     expect(config.defaults.inactivity_timeout).toBe(600_000);
+    expect(config.agents.claude?.kind).toBe('claude-code');
+    expect(config.agents.codex?.kind).toBe('codex');
+    expect(config.defaults.agent).toBe('claude');
+  });
+
+  it('offers no built-in agents once any agent is configured', () => {
+    const config = loadConfig({}, 'agents: {mine: {kind: command, command: [run]}}');
+    expect(Object.keys(config.agents)).toEqual(['mine']);
   });
 
   it('parses durations and substitutes ${VAR}', () => {

@@ -263,11 +263,25 @@ export function loadConfig(env: Record<string, string | undefined>, fileText: st
       problems.push(`${where}: ${issue.message}`);
     }
   }
-  if (result.success) problems.push(...crossCheck(result.data));
+  if (result.success) {
+    addBuiltInAgents(result.data);
+    problems.push(...crossCheck(result.data));
+  }
   if (problems.length > 0 || !result.success) {
     throw new ForgeError('config', `invalid configuration in ${fileName}:\n  - ${problems.join('\n  - ')}`);
   }
   return result.data;
+}
+
+/** With no agents configured, Forge offers the real agents it knows, so `forge submit` works with
+ *  nothing but credentials: `claude` (Claude Code, the default) and `codex`. */
+function addBuiltInAgents(config: ForgeConfig): void {
+  if (Object.keys(config.agents).length > 0) return;
+  config.agents = {
+    claude: { kind: 'claude-code', command: ['claude'], env: {}, prices: {} },
+    codex: { kind: 'codex', command: ['codex'], env: {}, prices: {} },
+  };
+  config.defaults.agent ??= 'claude';
 }
 
 /** Rules that span keys: references must resolve, defaults must respect limits. */

@@ -4,7 +4,7 @@
  * 5 unreachable, 6 configuration).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,7 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   if (forge) await forge.stop('SIGTERM');
   await stopAllForges();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('forge submit', () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -26,10 +27,15 @@ export type JobJson = Record<string, unknown> & {
 };
 
 const running = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
 
-/** Kills every server a test file started (leak guard; call in afterAll/afterEach). */
+/** Kills every server a test file started and removes their data dirs (leak guard; call in
+ *  afterAll). */
 export async function stopAllForges(): Promise<void> {
   await Promise.all([...running].map((p) => killAndWait(p, 'SIGKILL')));
+  running.clear();
+  await Promise.all([...dataDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+  dataDirs.clear();
 }
 
 function killAndWait(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -122,6 +128,7 @@ export function testConfig(dataDir: string, extra: Record<string, unknown> = {})
 
 export async function startForge(opts: StartOptions = {}): Promise<ForgeProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'forge-e2e-'));
+  dataDirs.add(dataDir);
   const configPath = join(dataDir, 'forge.test.yaml');
   writeFileSync(configPath, stringify(testConfig(dataDir, opts.config)));
   const proc = spawn(process.execPath, [BIN, 'serve', '--config', configPath], {
