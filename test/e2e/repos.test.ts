@@ -62,7 +62,11 @@ beforeAll(async () => {
         },
       },
       forges: { home: { kind: 'forgejo', url: origin, token: git.token } },
-      repos: { app: { url: repoUrl(), forge: 'home', base_branch: 'main' } },
+      repos: {
+        app: { url: repoUrl(), forge: 'home', base_branch: 'main' },
+        drafts: { url: repoUrl(), forge: 'home', base_branch: 'main', draft: true },
+      },
+      profiles: { resume: { continue_previous_work: true, max_retries: 1 } },
     },
     env: { FORGE_TEST_MARKER: 'x' },
   });
@@ -182,6 +186,30 @@ describe('jobs with a repository', () => {
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('push');
     expect(job.failure?.message).toContain('maintenance');
+  });
+
+  it('opens a draft PR for a repository marked draft, and none with open_pr false on its own branch', async () => {
+    const draft = await run('write d.txt d', { repo: 'drafts' });
+    const pull = forgejo.pulls('me/app').find((p) => p.head === (draft.result as Record<string, unknown>).branch);
+    expect(pull?.title).toMatch(/^WIP: /);
+    const quiet = await run('write q.txt q', { open_pr: false, branch: 'feature/quiet' });
+    expect(quiet.status).toBe('SUCCEEDED');
+    expect(quiet.result).toMatchObject({ branch: 'feature/quiet', changed_files: 1 });
+    expect((quiet.result as Record<string, unknown>).pr_url).toBeUndefined();
+    expect(await git.git('me/app', ['show', 'refs/heads/feature/quiet:q.txt'])).toBe('q');
+  });
+
+  it('starts a retry from the previous attempt\'s pushed work when the profile says so', async () => {
+    // Attempt 1 writes first.txt and fails; attempt 2 must find first.txt in its checkout.
+    const job = await run('write first.txt one; fail-on 1 4; env FORGE_ATTEMPT; write second.txt two', { profile: 'resume' });
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.attempts).toHaveLength(2);
+    const head = String((job.result as Record<string, unknown>).commit);
+    expect(await git.git('me/app', ['show', `${head}:first.txt`])).toBe('one');
+    expect(await git.git('me/app', ['show', `${head}:second.txt`])).toBe('two');
+    const history = await git.git('me/app', ['log', '--format=%B', `main..${head}`]);
+    expect(history).toContain('Forge-Attempt: 1');
+    expect(history).toContain('Forge-Attempt: 2');
   });
 
   it('fails with category workspace when the repository cannot be reached', async () => {
