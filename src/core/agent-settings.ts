@@ -1,5 +1,5 @@
 import type { ForgeConfig } from '../config.ts';
-import type { Job } from '../domain/job.ts';
+import { jobBranch, type Job } from '../domain/job.ts';
 import type { AgentSettings, McpServer } from '../ports/agent.ts';
 
 export interface ResolvedProfile {
@@ -36,6 +36,7 @@ export function resolveProfile(job: Job, config: ForgeConfig): ResolvedProfile {
     env: profile?.env ?? {},
     allowedDomains: profile?.allowed_domains ?? config.sandbox.allowed_domains,
     resumeInterrupted: profile?.resume_interrupted ?? true,
-    continueFrom: profile?.continue_previous_work ? (job.result?.commit ?? null) : null,
+    // The work kept in the mirror at the last push, whether or not the forge accepted it.
+    continueFrom: profile?.continue_previous_work && job.result ? `refs/forge/${jobBranch(job)}` : null,
   };
 }

@@ -11,7 +11,8 @@ export interface CheckoutRequest {
   dir: string;
   /** Used for fetching only; never written into the workspace. */
   credentials: GitCredentials | null;
-  /** A commit to start from instead of the base (continuing a previous attempt). */
+  /** Where to start instead of the base (continuing a previous attempt): a commit id, or
+   *  `refs/forge/<branch>`, the work Forge kept in its mirror at the last push (pushed or not). */
   startFrom?: string | null;
 }
 

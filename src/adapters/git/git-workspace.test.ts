@@ -251,6 +251,24 @@ describe('commit and push', () => {
 
     // Forge believing the branch is new while it exists is the same conflict.
     expect((await rejection(push(null))).code).toBe('conflict');
+
+    // Once someone deletes the moved branch (as the message suggests), Forge pushes its work again.
+    await server.git('app', ['update-ref', '-d', 'refs/heads/forge/job-2']);
+    expect(await push(first)).toBe(second);
+    expect(await server.git('app', ['rev-parse', 'refs/heads/forge/job-2'])).toBe(second);
+  });
+
+  it('starts a later attempt from refs/forge/<branch>, the work kept at the last push even if it was refused', async () => {
+    const { ws, dir } = await setup();
+    await ws.checkout(checkoutReq(dir('1'), { branch: 'forge/job-4' }), signal);
+    await server.git('app', ['branch', 'forge/job-4', 'main']); // someone took the branch name
+    await server.commit('app', 'forge/job-4', { 'blocker.txt': 'b\n' });
+    await writeFile(join(dir('1'), 'kept.txt'), 'kept\n');
+    const kept = (await ws.commitAll(dir('1'), 'kept'))!;
+    expect((await rejection(ws.push(dir('1'), { url: server.url('app'), branch: 'forge/job-4', credentials: server.credentials, expectedRemote: null }, signal))).code).toBe('conflict');
+    await ws.checkout(checkoutReq(dir('2'), { branch: 'forge/job-4', startFrom: 'refs/forge/forge/job-4' }), signal);
+    expect(await sh(dir('2'), 'rev-parse', 'HEAD')).toBe(kept);
+    expect(await readFile(join(dir('2'), 'kept.txt'), 'utf8')).toBe('kept\n');
   });
 
   it('starts a later attempt from the commits kept in the mirror', async () => {

@@ -137,7 +137,9 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
     async checkout(req, signal): Promise<Checkout> {
       await checkRef(req.branch, 'branch');
       if (req.baseBranch !== null) await checkRef(req.baseBranch, 'base branch');
-      if (req.startFrom && !SHA.test(req.startFrom)) throw new ForgeError('invalid_request', `startFrom "${req.startFrom}" is not a full commit id`);
+      if (req.startFrom && !SHA.test(req.startFrom) && !req.startFrom.startsWith('refs/forge/')) {
+        throw new ForgeError('invalid_request', `startFrom "${req.startFrom}" is neither a full commit id nor a ref Forge keeps (refs/forge/…)`);
+      }
       const mirror = await ensureMirror(req.url);
       const remote = await refresh(mirror, req.url, req.credentials, signal);
       const { baseBranch, baseCommit } = await baseOf(mirror, req.url, req.baseBranch, remote);
@@ -197,6 +199,12 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
         const listed = await git(['ls-remote', '--end-of-options', req.url, `refs/heads/${req.branch}`], { cwd: mirror, signal, auth });
         const now = listed.stdout.split('\t')[0]?.trim() || null;
         if (now === commit) return commit; // an earlier push of ours went through after all
+        if (now === null) {
+          // Someone deleted the branch (e.g. after a conflict, as Forge's message suggests): there is
+          // no work to overwrite, so Forge creates it again.
+          await git(['push', '--quiet', `--force-with-lease=refs/heads/${req.branch}:`, '--end-of-options', req.url, `${commit}:refs/heads/${req.branch}`], { cwd: mirror, signal, auth, config: { 'core.hooksPath': '/dev/null' } });
+          return commit;
+        }
         const expected = req.expectedRemote ? `at ${req.expectedRemote.slice(0, 12)}` : 'not to exist';
         throw new ForgeError('conflict', `branch ${req.branch} on ${cleanUrl(req.url)} moved: Forge expected it ${expected} but it is ${now ? `at ${now.slice(0, 12)}` : 'gone'}, so someone else pushed to it. Forge keeps its work as ${kept} (${commit.slice(0, 12)}) in its mirror; look at the branch, then delete or rename it and retry the job`, { cause: err });
       }
