@@ -8,9 +8,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listenOnLoopback } from './loopback.ts';
 
 export type GiteaKind = 'forgejo' | 'gitea';
 
@@ -262,8 +262,8 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
       send(res, status, out);
     });
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  url = listening.url;
   return {
     url,
     requests,
@@ -273,11 +273,7 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     failNext(status, message = `fake ${status}`, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, message });
     },
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
+    close: listening.close,
   };
 }
 

@@ -6,7 +6,7 @@
  * Serves under any prefix, so it doubles as a GitHub Enterprise Server at /api/v3.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 export interface FakeGitHubPull {
   number: number;
@@ -144,8 +144,8 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       send(res, status, out);
     });
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  origin = listening.url;
   return {
     url: `${origin}${prefix}`,
     webUrl: origin,
@@ -155,11 +155,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     failNext(status, message = `fake ${status}`, times = 1, headers = {}) {
       for (let i = 0; i < times; i++) failures.push({ status, message, headers });
     },
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
+    close: listening.close,
   };
 }
 

@@ -6,7 +6,7 @@
  * request's input already holds — no per-connection state, and retries get the same answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 /** One thing the model says or does in a reply. `shell` calls Codex's shell tool (`exec_command`). */
 export type FakeItem =
@@ -104,16 +104,11 @@ export async function startFakeOpenAI(script: FakeReply[]): Promise<FakeOpenAI> 
     sendJson(res, 404, { error: { message: `fake OpenAI: no route for ${method} ${path}`, type: 'invalid_request_error' } });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 
