@@ -86,7 +86,10 @@ function supervise(
     signal.removeEventListener('abort', onAbort);
     clearTimeout(escalation);
     // What the agent left behind would run unobserved, and could hold the output open forever.
-    await killAll();
+    // The group dies now; the sweep for processes that left the group (batched with other
+    // attempts' sweeps) need not delay this attempt unless one of them holds the output open.
+    trySignal(-pid, 'SIGKILL');
+    void killLabelled(opts.labels);
     await outputEnded;
     await opts.cleanup?.().catch(() => {});
     return opts.translate ? opts.translate(exit) : exit;

@@ -1,0 +1,130 @@
+/**
+ * list — a store seeded with N finished jobs (through the store, see seed-store.ts) served by
+ * `forge serve`: latencies of `GET /jobs?status=FAILED&limit=20`, `GET /jobs?offset=N/2` and
+ * `GET /jobs/{id}`, measured by this client over loopback HTTP, with `GET /health` as the floor.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fmt, type Benchmark } from './benchmark.ts';
+import { startBenchForge } from './forge.ts';
+import { median, now, percentile, round } from './measure.ts';
+import { seedStore } from './seed-store.ts';
+
+export interface ListResult {
+  jobs_in_store: number;
+  get_jobs_ms_p50: number;
+  get_jobs_ms_p99: number;
+  get_job_ms_p50: number;
+  get_job_ms_p99: number;
+  failed_page_ms_p50: number;
+  failed_page_ms_p99: number;
+  deep_offset_ms_p50: number;
+  deep_offset_ms_p99: number;
+  health_floor_ms_p50: number;
+  requests_each: number;
+  seed_s: number;
+  seed_cached: boolean;
+}
+
+const WARMUP = 20;
+
+export const list: Benchmark<ListResult> = {
+  name: 'list',
+  fields: ['jobs_in_store', 'get_jobs_ms_p50', 'get_jobs_ms_p99', 'get_job_ms_p50'],
+  async run({ quick, scope, log }) {
+    const jobs = quick ? 10_000 : 100_000;
+    const requests = quick ? 100 : 300;
+    const dataDir = await mkdtemp(join(tmpdir(), 'forge-bench-list-'));
+    scope.defer(() => rm(dataDir, { recursive: true, force: true }));
+    const seed = await seedStore(dataDir, jobs, log);
+    log(
+      `store of ${jobs} jobs ready in ${seed.seconds.toFixed(1)} s${seed.cached ? ' (cached)' : ''}`,
+    );
+    const forge = await startBenchForge(scope, {
+      agents: { noop: ['/bin/true'] },
+      maxConcurrent: 1,
+      dataDir,
+    });
+    const ids = await sampleIds(forge.url, jobs);
+    const paths = {
+      failed: '/jobs?status=FAILED&limit=20',
+      deep: `/jobs?offset=${jobs / 2}`,
+      job: () => `/jobs/${ids[Math.floor(Math.random() * ids.length)]!}`,
+      health: '/health',
+    };
+    const times: Record<keyof typeof paths, number[]> = {
+      failed: [],
+      deep: [],
+      job: [],
+      health: [],
+    };
+    for (let i = -WARMUP; i < requests; i++) {
+      for (const key of Object.keys(paths) as (keyof typeof paths)[]) {
+        const path = paths[key];
+        const ms = await timeGet(forge.url, typeof path === 'string' ? path : path());
+        if (i >= 0) times[key].push(ms);
+      }
+    }
+    const p = (key: keyof typeof paths, q: number) => round(percentile(times[key], q));
+    return {
+      jobs_in_store: jobs,
+      // The slower of the two list queries, so the target is checked against the worst case.
+      get_jobs_ms_p50: Math.max(p('failed', 50), p('deep', 50)),
+      get_jobs_ms_p99: Math.max(p('failed', 99), p('deep', 99)),
+      get_job_ms_p50: p('job', 50),
+      get_job_ms_p99: p('job', 99),
+      failed_page_ms_p50: p('failed', 50),
+      failed_page_ms_p99: p('failed', 99),
+      deep_offset_ms_p50: p('deep', 50),
+      deep_offset_ms_p99: p('deep', 99),
+      health_floor_ms_p50: round(median(times.health)),
+      requests_each: requests,
+      seed_s: round(seed.seconds),
+      seed_cached: seed.cached,
+    };
+  },
+  rows: (r) => [
+    { figure: 'GET /health (HTTP floor) p50', value: fmt(r.health_floor_ms_p50) },
+    {
+      figure: `GET /jobs?status=FAILED&limit=20 p50 / p99`,
+      value: `${fmt(r.failed_page_ms_p50, '')} / ${fmt(r.failed_page_ms_p99)}`,
+      target: 'p99 < 20 ms',
+      met: r.failed_page_ms_p99 < 20,
+    },
+    {
+      figure: `GET /jobs?offset=${r.jobs_in_store / 2} p50 / p99`,
+      value: `${fmt(r.deep_offset_ms_p50, '')} / ${fmt(r.deep_offset_ms_p99)}`,
+      target: 'p99 < 20 ms',
+      met: r.deep_offset_ms_p99 < 20,
+    },
+    {
+      figure: 'GET /jobs/{id} p50 / p99',
+      value: `${fmt(r.get_job_ms_p50, '')} / ${fmt(r.get_job_ms_p99)}`,
+      target: 'p99 < 20 ms',
+      met: r.get_job_ms_p99 < 20,
+    },
+  ],
+};
+
+async function timeGet(base: string, path: string): Promise<number> {
+  const t0 = now();
+  const res = await fetch(`${base}${path}`);
+  await res.text();
+  const ms = now() - t0;
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+  return ms;
+}
+
+/** Ids spread over the whole history, read through the API. */
+async function sampleIds(base: string, jobs: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let page = 0; page < 10; page++) {
+    const offset = Math.floor((page / 10) * (jobs - 100));
+    const res = await fetch(`${base}/jobs?limit=100&offset=${offset}`);
+    const body = (await res.json()) as { jobs: { id: string }[] };
+    ids.push(...body.jobs.map((j) => j.id));
+  }
+  if (ids.length === 0) throw new Error('the seeded store lists no jobs');
+  return ids;
+}
