@@ -41,6 +41,7 @@ interface AttemptJson {
   cost_usd?: number;
   turns?: number;
   summary?: string;
+  session_id?: string;
 }
 
 export function jobDetails(job: JobJson & Record<string, unknown> & { attempts: AttemptJson[] }): string {
@@ -72,6 +73,7 @@ export function jobDetails(job: JobJson & Record<string, unknown> & { attempts: 
     lines.push(`attempt ${a.number} [${a.sandbox}] ${a.started_at} ${end}${exit}${facts ? ` (${facts})` : ''}`);
     if (a.failure) lines.push(`  failure: ${a.failure.category}: ${a.failure.message}`);
     if (a.summary) lines.push(`  summary: ${a.summary}`);
+    if (a.session_id) lines.push(`  session: ${a.session_id}`);
   }
   return lines.join('\n');
 }
