@@ -1,26 +1,33 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ForgeError } from '../../domain/errors.ts';
-import type { PullRequestRequest } from '../../ports/git-host.ts';
 import { createSwaggerValidator, loadSwagger, startFakeForgejo, type FakeForgejo, type GiteaKind } from '../../../test/support/fake-forgejo.ts';
 import { createGiteaHost } from './gitea-host.ts';
+import { gitHostContract, prRequest, rejection } from '../../../test/contracts/git-host.contract.ts';
 
 const TOKEN = 'tok-3f9a1c0d2b7e';
 const REPO = 'acme/widgets';
 
-function request(overrides: Partial<PullRequestRequest> = {}): PullRequestRequest {
-  return { repo: { owner: 'acme', name: 'widgets' }, head: 'forge/01jab', base: 'main', title: 'Add a widget', body: 'First run.', draft: false, ...overrides };
-}
+const request = prRequest;
 
-async function rejection(promise: Promise<unknown>): Promise<ForgeError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ForgeError);
-  return err as ForgeError;
-}
 
 const signal = new AbortController().signal;
+
+for (const kind of ['forgejo', 'gitea'] as const) {
+  gitHostContract(kind, async () => {
+    const fake = await startFakeForgejo({ kind, token: TOKEN, repos: [REPO] });
+    return {
+      host: (token = TOKEN) => createGiteaHost({ kind, url: fake.url, token, name: 'work' }),
+      unreachable: () => createGiteaHost({ kind, url: 'http://127.0.0.1:9', token: TOKEN, name: 'work' }),
+      failNext: (status, message) => fake.failNext(status, message),
+      pulls: (repo) => fake.pulls(repo),
+      tokenSetting: 'forges.work.token',
+      close: async () => {
+        await fake.close();
+        // Every request Forge made, whatever the test, fits the published swagger.
+        expect(fake.violations).toEqual([]);
+      },
+    };
+  });
+}
 
 describe.each<GiteaKind>(['forgejo', 'gitea'])('%s host', (kind) => {
   let fake: FakeForgejo;
@@ -76,47 +83,12 @@ describe.each<GiteaKind>(['forgejo', 'gitea'])('%s host', (kind) => {
     expect(fake.requests[0]?.body).not.toHaveProperty('draft');
   });
 
-  it('reports a 5xx as unavailable, so finalize retries it', async () => {
-    fake.failNext(502, 'bad gateway');
-    const err = await rejection(host().openPullRequest(request(), signal));
-    expect(err.code).toBe('unavailable');
-    expect(err.message).toContain('502');
-  });
-
-  it('reports an unreachable forge as unavailable', async () => {
-    const closed = fake.url;
-    await fake.close();
-    fake = await startFakeForgejo({ kind, token: TOKEN, repos: [REPO] });
-    const err = await rejection(host(TOKEN, closed).openPullRequest(request(), signal));
-    expect(err.code).toBe('unavailable');
-    expect(err.message).toContain('unreachable');
-  });
-
-  it('reports a rejected token as unauthorized, naming the setting and never the token', async () => {
-    const err = await rejection(host('wrong-token-value').openPullRequest(request(), signal));
-    expect(err.code).toBe('unauthorized');
-    expect(err.message).toContain('forges.work.token');
-    expect(err.message).not.toContain('wrong-token-value');
-  });
-
   it('reports a 403 as forbidden, naming the scope the token needs', async () => {
     fake.failNext(403, 'token does not have at least one of required scope(s): [write:repository]');
     const err = await rejection(host().openPullRequest(request(), signal));
     expect(err.code).toBe('forbidden');
     expect(err.message).toContain('write:repository');
     expect(err.message).toContain('acme/widgets');
-  });
-
-  it('reports a missing repository as not_found, naming it', async () => {
-    const err = await rejection(host().openPullRequest(request({ repo: { owner: 'acme', name: 'missing' } }), signal));
-    expect(err.code).toBe('not_found');
-    expect(err.message).toContain('acme/missing');
-  });
-
-  it('rejects with the abort reason when the caller aborts', async () => {
-    const controller = new AbortController();
-    controller.abort(new Error('job cancelled'));
-    await expect(host().openPullRequest(request(), controller.signal)).rejects.toThrow('job cancelled');
   });
 
   it('gives git the token as the password', () => {

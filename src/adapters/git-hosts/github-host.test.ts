@@ -1,25 +1,29 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ForgeError } from '../../domain/errors.ts';
-import type { PullRequestRequest } from '../../ports/git-host.ts';
 import { startFakeGitHub, type FakeGitHub } from '../../../test/support/fake-github.ts';
 import { createGitHubHost } from './github-host.ts';
+import { gitHostContract, prRequest, rejection } from '../../../test/contracts/git-host.contract.ts';
 
 const TOKEN = 'ghp_5Rk2u8QvXw3TnZ';
 const REPO = 'acme/widgets';
 const signal = new AbortController().signal;
 
-function request(overrides: Partial<PullRequestRequest> = {}): PullRequestRequest {
-  return { repo: { owner: 'acme', name: 'widgets' }, head: 'forge/01jab', base: 'main', title: 'Add a widget', body: 'First run.', draft: false, ...overrides };
-}
+const request = prRequest;
 
-async function rejection(promise: Promise<unknown>): Promise<ForgeError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ForgeError);
-  return err as ForgeError;
-}
+
+gitHostContract('github', async () => {
+  const fake = await startFakeGitHub({ token: TOKEN, repos: [REPO] });
+  return {
+    host: (token = TOKEN) => createGitHubHost({ url: fake.url, token, name: 'gh' }),
+    unreachable: () => createGitHubHost({ url: 'http://127.0.0.1:9', token: TOKEN, name: 'gh' }),
+    failNext: (status, message) => fake.failNext(status, message),
+    pulls: (repo) => fake.pulls(repo),
+    tokenSetting: 'forges.gh.token',
+    close: async () => {
+      await fake.close();
+      expect(fake.violations).toEqual([]);
+    },
+  };
+});
 
 describe('GitHub host', () => {
   let fake: FakeGitHub;
@@ -58,26 +62,10 @@ describe('GitHub host', () => {
     expect(fake.pulls(REPO)).toMatchObject([{ draft: true, title: 'Add a widget' }]);
   });
 
-  it('reports a 5xx as unavailable', async () => {
-    fake.failNext(503, 'Service Unavailable');
-    const err = await rejection(host().openPullRequest(request(), signal));
-    expect(err.code).toBe('unavailable');
-    expect(err.message).toContain('503');
-  });
-
   it('reports a spent rate limit as unavailable, not forbidden', async () => {
     fake.failNext(403, 'API rate limit exceeded for user ID 1.', 1, { 'x-ratelimit-remaining': '0' });
     const err = await rejection(host().openPullRequest(request(), signal));
     expect(err.code).toBe('unavailable');
-  });
-
-  it('reports an unreachable API as unavailable', async () => {
-    const closed = fake.url;
-    await fake.close();
-    fake = await startFakeGitHub({ token: TOKEN, repos: [REPO] });
-    const err = await rejection(createGitHubHost({ url: closed, token: TOKEN }).openPullRequest(request(), signal));
-    expect(err.code).toBe('unavailable');
-    expect(err.message).toContain('unreachable');
   });
 
   it('reports bad credentials as unauthorized, naming the setting and never the token', async () => {
@@ -93,18 +81,6 @@ describe('GitHub host', () => {
     const err = await rejection(host().openPullRequest(request(), signal));
     expect(err.code).toBe('forbidden');
     expect(err.message).toContain('Pull requests read/write');
-  });
-
-  it('reports a missing repository as not_found, naming it', async () => {
-    const err = await rejection(host().openPullRequest(request({ repo: { owner: 'acme', name: 'missing' } }), signal));
-    expect(err.code).toBe('not_found');
-    expect(err.message).toContain('acme/missing');
-  });
-
-  it('rejects with the abort reason when the caller aborts', async () => {
-    const controller = new AbortController();
-    controller.abort(new Error('job cancelled'));
-    await expect(host().openPullRequest(request(), controller.signal)).rejects.toThrow('job cancelled');
   });
 
   it('gives git the token with the x-access-token username', () => {
