@@ -11,11 +11,14 @@ if (major < 22 || (major === 22 && minor < 18)) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(pinned)) {
-    process.stderr.write(`forge: Node ${process.versions.node} is too old (need 22.18+); run "npm ci" to install the pinned Node\n`);
+    process.stderr.write(
+      `forge: Node ${process.versions.node} is too old (need 22.18+); run "npm ci" to install the pinned Node\n`,
+    );
     process.exit(6);
   }
   const child = spawn(pinned, process.argv.slice(1), { stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+    process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
 } else {
   // node:sqlite and type stripping announce themselves as experimental; that is noise for users.

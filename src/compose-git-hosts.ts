@@ -10,7 +10,12 @@ export function composeGitHosts(config: ForgeConfig): Map<string, GitHost> {
     hosts.set(
       name,
       forge.kind === 'github'
-        ? createGitHubHost({ name, token: forge.token, webUrl: forge.url, ...(forge.api_url ? { url: forge.api_url } : {}) })
+        ? createGitHubHost({
+            name,
+            token: forge.token,
+            webUrl: forge.url,
+            ...(forge.api_url ? { url: forge.api_url } : {}),
+          })
         : createGiteaHost({ name, kind: forge.kind, url: forge.url, token: forge.token }),
     );
   }

@@ -19,18 +19,24 @@ describe('loadConfig', () => {
   });
 
   it('parses durations and substitutes ${VAR}', () => {
-    const config = loadConfig({ KEY: 'secret-from-env' }, `
+    const config = loadConfig(
+      { KEY: 'secret-from-env' },
+      `
 agents:
   a: {kind: command, command: [run, "{prompt}"], env: {API_KEY: "\${KEY}"}}
 defaults: {agent: a, max_duration: 90m, inactivity_timeout: 500ms}
-`);
+`,
+    );
     expect(config.agents.a?.env.API_KEY).toBe('secret-from-env');
     expect(config.defaults.max_duration).toBe(90 * 60_000);
     expect(config.defaults.inactivity_timeout).toBe(500);
   });
 
   it('lets FORGE_* variables override the file', () => {
-    const config = loadConfig({ FORGE_PORT: '8800', FORGE_DATA_DIR: '/tmp/x' }, 'server: {port: 7000}');
+    const config = loadConfig(
+      { FORGE_PORT: '8800', FORGE_DATA_DIR: '/tmp/x' },
+      'server: {port: 7000}',
+    );
     expect(config.server.port).toBe(8800);
     expect(config.data_dir).toBe('/tmp/x');
   });
@@ -38,17 +44,26 @@ defaults: {agent: a, max_duration: 90m, inactivity_timeout: 500ms}
   it('reports every problem at once', () => {
     let message = '';
     try {
-      loadConfig({}, `
+      loadConfig(
+        {},
+        `
 server: {host: 0.0.0.0, port: 99999}
 limits: {max_concurrent: 0}
 defaults: {agent: missing, max_duration: soon}
 unknown_key: 1
 token: \${NOT_SET}
-`);
+`,
+      );
     } catch (err) {
       message = (err as Error).message;
     }
-    for (const expected of ['server.port', 'limits.max_concurrent', 'defaults.max_duration', 'unknown_key', 'NOT_SET']) {
+    for (const expected of [
+      'server.port',
+      'limits.max_concurrent',
+      'defaults.max_duration',
+      'unknown_key',
+      'NOT_SET',
+    ]) {
       expect(message).toContain(expected);
     }
   });
@@ -64,6 +79,11 @@ token: \${NOT_SET}
   });
 
   it('refuses the chat wire API for codex, which Codex no longer speaks', () => {
-    expect(() => loadConfig({}, 'agents: {c: {kind: codex, provider: {base_url: "http://127.0.0.1:1/v1", wire_api: chat}}}')).toThrow(/agents\.c\.provider\.wire_api/);
+    expect(() =>
+      loadConfig(
+        {},
+        'agents: {c: {kind: codex, provider: {base_url: "http://127.0.0.1:1/v1", wire_api: chat}}}',
+      ),
+    ).toThrow(/agents\.c\.provider\.wire_api/);
   });
 });

@@ -10,13 +10,18 @@ import { ForgeError } from './domain/errors.ts';
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; use e.g. 500ms, 3s, 10m, 2h` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a duration; use e.g. 500ms, 3s, 10m, 2h`,
+    });
     return z.NEVER;
   }
   return ms;
 });
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"');
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"');
 
 const tokenSchema = z.strictObject({
   name: z.string().min(1),
@@ -26,7 +31,9 @@ const tokenSchema = z.strictObject({
 
 const envMap = z.record(z.string(), z.string()).default({});
 /** Names of server environment variables handed to the agent when set (model credentials). */
-const passEnv = z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional();
+const passEnv = z
+  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'))
+  .optional();
 
 /** USD per million tokens, for agents that report tokens rather than dollars. */
 const priceSchema = z.strictObject({
@@ -190,7 +197,12 @@ export type RepoConfig = ForgeConfig['repos'][string];
 export type McpServerConfig = ProfileConfig['mcp_servers'][string];
 
 /** Replaces `${NAME}` with the environment's value; a missing variable is a problem to report. */
-function substitute(value: unknown, env: Record<string, string | undefined>, problems: string[], path: string): unknown {
+function substitute(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  problems: string[],
+  path: string,
+): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, key: string) => {
       const found = env[key];
@@ -201,10 +213,14 @@ function substitute(value: unknown, env: Record<string, string | undefined>, pro
       return found;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, problems, `${path}[${i}]`));
+  if (Array.isArray(value))
+    return value.map((v, i) => substitute(v, env, problems, `${path}[${i}]`));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substitute(v, env, problems, path ? `${path}.${k}` : k)]),
+      Object.entries(value).map(([k, v]) => [
+        k,
+        substitute(v, env, problems, path ? `${path}.${k}` : k),
+      ]),
     );
   }
   return value;
@@ -221,7 +237,11 @@ function setPath(target: Record<string, unknown>, keys: string[], value: unknown
 }
 
 /** Environment overrides, applied after the file. */
-function applyEnvOverrides(raw: Record<string, unknown>, env: Record<string, string | undefined>, problems: string[]): void {
+function applyEnvOverrides(
+  raw: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  problems: string[],
+): void {
   const numeric = (key: string, keys: string[]): void => {
     const value = env[key];
     if (value === undefined || value === '') return;
@@ -241,7 +261,11 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: Record<string, str
 }
 
 /** Parses and validates the configuration. Throws one ForgeError('config') listing every problem. */
-export function loadConfig(env: Record<string, string | undefined>, fileText: string | null, fileName = 'forge.yaml'): ForgeConfig {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  fileText: string | null,
+  fileName = 'forge.yaml',
+): ForgeConfig {
   const problems: string[] = [];
   let raw: unknown = {};
   if (fileText !== null && fileText.trim() !== '') {
@@ -252,7 +276,10 @@ export function loadConfig(env: Record<string, string | undefined>, fileText: st
     }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ForgeError('config', `${fileName} must be a mapping of keys (server, limits, agents, …)`);
+    throw new ForgeError(
+      'config',
+      `${fileName} must be a mapping of keys (server, limits, agents, …)`,
+    );
   }
   const substituted = substitute(raw, env, problems, '') as Record<string, unknown>;
   applyEnvOverrides(substituted, env, problems);
@@ -268,7 +295,10 @@ export function loadConfig(env: Record<string, string | undefined>, fileText: st
     problems.push(...crossCheck(result.data));
   }
   if (problems.length > 0 || !result.success) {
-    throw new ForgeError('config', `invalid configuration in ${fileName}:\n  - ${problems.join('\n  - ')}`);
+    throw new ForgeError(
+      'config',
+      `invalid configuration in ${fileName}:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return result.data;
 }
@@ -289,11 +319,15 @@ function crossCheck(config: ForgeConfig): string[] {
   const problems: string[] = [];
   const agents = Object.keys(config.agents);
   if (config.defaults.agent && !config.agents[config.defaults.agent]) {
-    problems.push(`defaults.agent: no agent named "${config.defaults.agent}" under agents (have: ${agents.join(', ') || 'none'})`);
+    problems.push(
+      `defaults.agent: no agent named "${config.defaults.agent}" under agents (have: ${agents.join(', ') || 'none'})`,
+    );
   }
   for (const [profileName, profile] of Object.entries(config.profiles)) {
     if (profile.agent && !config.agents[profile.agent]) {
-      problems.push(`profiles.${profileName}.agent: no agent named "${profile.agent}" under agents`);
+      problems.push(
+        `profiles.${profileName}.agent: no agent named "${profile.agent}" under agents`,
+      );
     }
     if (profile.max_duration !== undefined && profile.max_duration > config.limits.max_duration) {
       problems.push(`profiles.${profileName}.max_duration: above limits.max_duration`);
@@ -303,9 +337,14 @@ function crossCheck(config: ForgeConfig): string[] {
     }
   }
   for (const [repoName, repo] of Object.entries(config.repos)) {
-    if (repo.forge && !config.forges[repo.forge]) problems.push(`repos.${repoName}.forge: no forge named "${repo.forge}" under forges`);
-    if (repo.profile && !config.profiles[repo.profile]) problems.push(`repos.${repoName}.profile: no profile named "${repo.profile}" under profiles`);
-    if (/\/\/[^/]*@/.test(repo.url)) problems.push(`repos.${repoName}.url: put credentials in forges.<name>.token, not in the URL`);
+    if (repo.forge && !config.forges[repo.forge])
+      problems.push(`repos.${repoName}.forge: no forge named "${repo.forge}" under forges`);
+    if (repo.profile && !config.profiles[repo.profile])
+      problems.push(`repos.${repoName}.profile: no profile named "${repo.profile}" under profiles`);
+    if (/\/\/[^/]*@/.test(repo.url))
+      problems.push(
+        `repos.${repoName}.url: put credentials in forges.<name>.token, not in the URL`,
+      );
   }
   if (config.defaults.max_duration > config.limits.max_duration) {
     problems.push('defaults.max_duration: above limits.max_duration');

@@ -25,7 +25,10 @@ export function lockDataDir(dataDir: string): () => void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const pid = Number(readFileSync(path, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new ForgeError('conflict', `another Forge server (pid ${pid}) is using ${dataDir}; stop it or set data_dir / FORGE_DATA_DIR to another directory`);
+      throw new ForgeError(
+        'conflict',
+        `another Forge server (pid ${pid}) is using ${dataDir}; stop it or set data_dir / FORGE_DATA_DIR to another directory`,
+      );
     }
     writeFileSync(path, String(process.pid)); // the previous owner died: take over
   }

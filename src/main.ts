@@ -23,7 +23,17 @@ import type { JobStore } from './ports/store.ts';
 
 /** Server variables an agent may inherit; everything else (tokens, cloud keys) stays out unless an
  *  agent's config names it. */
-const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM', 'USER', 'LOGNAME', 'SHELL'];
+const INHERITED_ENV = [
+  'PATH',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TERM',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+];
 
 export interface Forge {
   config: ForgeConfig;
@@ -47,15 +57,26 @@ export interface ForgeOptions {
 
 /** The sandbox the configuration asks for (also used by `forge doctor`). */
 export function createSandbox(config: ForgeConfig, onWarning?: (msg: string) => void): Sandbox {
-  return createLocalSandbox({ isolation: config.sandbox.isolation, ...(onWarning ? { onWarning } : {}) });
+  return createLocalSandbox({
+    isolation: config.sandbox.isolation,
+    ...(onWarning ? { onWarning } : {}),
+  });
 }
 
 /** `forge doctor`'s checks of what the configuration picks: the sandbox and every agent. */
-export async function runtimeChecks(config: ForgeConfig, env: Record<string, string | undefined>): Promise<DoctorCheck[]> {
+export async function runtimeChecks(
+  config: ForgeConfig,
+  env: Record<string, string | undefined>,
+): Promise<DoctorCheck[]> {
   const checks = await createSandbox(config).doctor();
   const agents = composeAgents(config, env);
   if (agents.size === 0) {
-    checks.push({ name: 'agents', ok: false, level: 'warn', detail: 'no agents configured; add one under agents: in forge.yaml (see README)' });
+    checks.push({
+      name: 'agents',
+      ok: false,
+      level: 'warn',
+      detail: 'no agents configured; add one under agents: in forge.yaml (see README)',
+    });
   }
   for (const agent of agents.values()) checks.push(...(await agent.doctor()));
   return checks;
@@ -78,17 +99,33 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   }
   const runner = new Runner(
     {
-      store, bus, sandbox, logger, dataDir, baseEnv,
+      store,
+      bus,
+      sandbox,
+      logger,
+      dataDir,
+      baseEnv,
       repos: {
-        git: createGitWorkspace({ mirrorsDir: join(dataDir, 'mirrors'), homeDir: join(dataDir, 'git-home'), ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}) }),
+        git: createGitWorkspace({
+          mirrorsDir: join(dataDir, 'mirrors'),
+          homeDir: join(dataDir, 'git-home'),
+          ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}),
+        }),
         hostFor: (forge) => (forge ? (hosts.get(forge) ?? null) : null),
-        store, bus, logger,
+        store,
+        bus,
+        logger,
         publicUrl: config.server.public_url ?? `http://${config.server.host}:${config.server.port}`,
       },
       resolveAgent: (name) => agents.get(name) ?? null,
       owner: `${process.pid}-${randomUUID()}`,
       config,
-      denyRead: [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, ...(opts.configPath ? [resolve(opts.configPath)] : [])],
+      denyRead: [
+        dbPath,
+        `${dbPath}-wal`,
+        `${dbPath}-shm`,
+        ...(opts.configPath ? [resolve(opts.configPath)] : []),
+      ],
       retryBackoffMs: config.runner.retry_backoff,
       secrets: [
         ...config.server.tokens.map((t) => t.token),
@@ -107,14 +144,23 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   let server: ServerType | null = null;
 
   return {
-    config, store, bus, sandbox, runner, logger, dataDir,
+    config,
+    store,
+    bus,
+    sandbox,
+    runner,
+    logger,
+    dataDir,
     start() {
       runner.start();
       return new Promise((resolveUrl, reject) => {
-        server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info: AddressInfo) => {
-          const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-          resolveUrl(`http://${host}:${info.port}`);
-        });
+        server = serve(
+          { fetch: app.fetch, hostname: config.server.host, port: config.server.port },
+          (info: AddressInfo) => {
+            const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+            resolveUrl(`http://${host}:${info.port}`);
+          },
+        );
         server.once('error', reject);
       });
     },

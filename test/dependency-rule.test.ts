@@ -9,7 +9,11 @@ const SRC = resolve(import.meta.dirname, '..', 'src');
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+    return statSync(path).isDirectory()
+      ? files(path)
+      : path.endsWith('.ts') && !path.endsWith('.test.ts')
+        ? [path]
+        : [];
   });
 }
 
@@ -38,7 +42,8 @@ describe('dependency rule', () => {
       if (!allowed) continue; // main.ts and the data-dir lock sit at the root and may import anything
       for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
         const to = layer(resolve(dirname(file), match[1]!));
-        if (to !== from && !allowed.includes(to)) violations.push(`${relative(SRC, file)} imports ${to}`);
+        if (to !== from && !allowed.includes(to))
+          violations.push(`${relative(SRC, file)} imports ${to}`);
       }
     }
     expect(violations).toEqual([]);

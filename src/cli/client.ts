@@ -27,10 +27,17 @@ export class ForgeClient {
     return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };
   }
 
-  async request<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<T> {
     const res = await this.fetch(path, {
       method,
-      headers: this.headers(body === undefined ? extra : { 'content-type': 'application/json', ...extra }),
+      headers: this.headers(
+        body === undefined ? extra : { 'content-type': 'application/json', ...extra },
+      ),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -43,8 +50,15 @@ export class ForgeClient {
   }
 
   /** Raw response (text bodies, streams). Throws ApiError for non-2xx. */
-  async raw(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    const res = await this.fetch(path, { headers: this.headers(headers), ...(signal ? { signal } : {}) });
+  async raw(
+    path: string,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const res = await this.fetch(path, {
+      headers: this.headers(headers),
+      ...(signal ? { signal } : {}),
+    });
     if (!res.ok) {
       const err = (await res.json().catch(() => ({}))) as { error?: string; code?: string };
       throw new ApiError(res.status, err.code ?? 'error', err.error ?? `HTTP ${res.status}`);
@@ -56,7 +70,11 @@ export class ForgeClient {
     try {
       return await fetch(`${this.url}${path}`, init);
     } catch (err) {
-      throw new ApiError(0, 'unreachable', `cannot reach Forge at ${this.url} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}); is "forge serve" running? Set --url or FORGE_URL`);
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach Forge at ${this.url} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}); is "forge serve" running? Set --url or FORGE_URL`,
+      );
     }
   }
 }

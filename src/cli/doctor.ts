@@ -8,11 +8,21 @@ export async function doctorChecks(configPath: string | undefined): Promise<Doct
   const checks: DoctorCheck[] = [];
   const [major, minor] = process.versions.node.split('.').map(Number);
   const nodeOk = (major ?? 0) > 22 || ((major ?? 0) === 22 && (minor ?? 0) >= 5);
-  checks.push({ name: 'node', ok: nodeOk, level: nodeOk ? 'ok' : 'error', detail: `Node ${process.versions.node}${nodeOk ? '' : ' — Forge needs Node 22.5 or later (node:sqlite); run through npm so the pinned Node is used'}` });
+  checks.push({
+    name: 'node',
+    ok: nodeOk,
+    level: nodeOk ? 'ok' : 'error',
+    detail: `Node ${process.versions.node}${nodeOk ? '' : ' — Forge needs Node 22.5 or later (node:sqlite); run through npm so the pinned Node is used'}`,
+  });
   let loaded;
   try {
     loaded = readConfig(configPath, process.env);
-    checks.push({ name: 'config', ok: true, level: 'ok', detail: loaded.path ? `${loaded.path} is valid` : 'no forge.yaml; using defaults' });
+    checks.push({
+      name: 'config',
+      ok: true,
+      level: 'ok',
+      detail: loaded.path ? `${loaded.path} is valid` : 'no forge.yaml; using defaults',
+    });
   } catch (err) {
     checks.push({ name: 'config', ok: false, level: 'error', detail: (err as Error).message });
     return checks;
@@ -24,7 +34,12 @@ export async function doctorChecks(configPath: string | undefined): Promise<Doct
     accessSync(dataDir, constants.W_OK);
     checks.push({ name: 'data_dir', ok: true, level: 'ok', detail: `${dataDir} is writable` });
   } catch (err) {
-    checks.push({ name: 'data_dir', ok: false, level: 'error', detail: `${dataDir} is not writable: ${(err as Error).message}` });
+    checks.push({
+      name: 'data_dir',
+      ok: false,
+      level: 'error',
+      detail: `${dataDir} is not writable: ${(err as Error).message}`,
+    });
   }
   const { runtimeChecks } = await import('../main.ts');
   checks.push(...(await runtimeChecks(config, process.env)));

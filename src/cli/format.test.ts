@@ -18,11 +18,27 @@ const job = {
   attempt_count: 1,
   tags: ['ci'],
   repo: { url: 'https://git.example.com/me/app.git', base_branch: 'main' },
-  result: { branch: 'forge/01j', changed_files: 2, insertions: 10, deletions: 3, pr_url: 'https://git.example.com/me/app/pulls/4', pr_number: 4 },
+  result: {
+    branch: 'forge/01j',
+    changed_files: 2,
+    insertions: 10,
+    deletions: 3,
+    pr_url: 'https://git.example.com/me/app/pulls/4',
+    pr_number: 4,
+  },
   attempts: [
     {
-      number: 1, sandbox: 'local+srt', started_at: '2026-11-22T08:00:01.000Z', finished_at: '2026-11-22T08:01:00.000Z',
-      exit_code: 0, truncated: false, output: '', cost_usd: 0.1234, turns: 7, summary: 'Fixed the ISO week parsing.', session_id: 'sess-42',
+      number: 1,
+      sandbox: 'local+srt',
+      started_at: '2026-11-22T08:00:01.000Z',
+      finished_at: '2026-11-22T08:01:00.000Z',
+      exit_code: 0,
+      truncated: false,
+      output: '',
+      cost_usd: 0.1234,
+      turns: 7,
+      summary: 'Fixed the ISO week parsing.',
+      session_id: 'sess-42',
     },
   ],
 };
@@ -41,7 +57,12 @@ describe('forge show', () => {
   });
 
   it('prints the failure of a job that did not succeed', () => {
-    const failed = { ...job, status: 'FAILED', failure: { category: 'budget_exceeded', message: 'raise budget_usd' }, result: null };
+    const failed = {
+      ...job,
+      status: 'FAILED',
+      failure: { category: 'budget_exceeded', message: 'raise budget_usd' },
+      result: null,
+    };
     expect(jobDetails(failed)).toContain('status   FAILED — budget_exceeded: raise budget_usd');
   });
 });

@@ -16,7 +16,10 @@ interface GlobalOpts {
 
 function clientFor(cmd: Command): { client: ForgeClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
-  return { client: new ForgeClient({ url: opts.url, ...(opts.token ? { token: opts.token } : {}) }), opts };
+  return {
+    client: new ForgeClient({ url: opts.url, ...(opts.token ? { token: opts.token } : {}) }),
+    opts,
+  };
 }
 
 function print(value: unknown): void {
@@ -32,13 +35,19 @@ async function follow(client: ForgeClient, id: string, json: boolean): Promise<s
       const res = await client.raw(`/jobs/${id}/events`, lastId ? { 'last-event-id': lastId } : {});
       for await (const msg of readSse(res.body!)) {
         lastId = msg.id ?? lastId;
-        const data = JSON.parse(msg.data) as { line?: string; status?: string; failure?: { category: string; message: string } };
+        const data = JSON.parse(msg.data) as {
+          line?: string;
+          status?: string;
+          failure?: { category: string; message: string };
+        };
         if (json) print(JSON.stringify({ event: msg.event, ...data }));
         else if (msg.event === 'output') process.stdout.write(`${data.line}\n`);
         if (msg.event === 'status' && data.status) {
           status = data.status;
           if (!json && TERMINAL.has(status)) {
-            process.stderr.write(`job ${id} ${status}${data.failure ? ` — ${data.failure.category}: ${data.failure.message}` : ''}\n`);
+            process.stderr.write(
+              `job ${id} ${status}${data.failure ? ` — ${data.failure.category}: ${data.failure.message}` : ''}\n`,
+            );
           }
         }
       }
@@ -48,19 +57,31 @@ async function follow(client: ForgeClient, id: string, json: boolean): Promise<s
     }
     await new Promise((r) => setTimeout(r, 1000)); // the server restarted or the stream dropped: resume
   }
-  throw new ApiError(0, 'unreachable', `lost the event stream of job ${id}; run "forge logs -f ${id}" again`);
+  throw new ApiError(
+    0,
+    'unreachable',
+    `lost the event stream of job ${id}; run "forge logs -f ${id}" again`,
+  );
 }
 
 export function buildProgram(): Command {
   const program = new Command('forge')
     .description('Forge: a self-hosted factory for autonomous coding agents')
-    .addOption(new Option('--url <url>', 'Forge server URL').env('FORGE_URL').default('http://127.0.0.1:7700'))
+    .addOption(
+      new Option('--url <url>', 'Forge server URL')
+        .env('FORGE_URL')
+        .default('http://127.0.0.1:7700'),
+    )
     .addOption(new Option('--token <token>', 'API token').env('FORGE_TOKEN'))
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
     .exitOverride();
 
-  program.command('serve').description('run the server (API + runner)').option('-c, --config <file>', 'config file (default forge.yaml or FORGE_CONFIG)').action(async (o: { config?: string }) => serveCommand(o));
+  program
+    .command('serve')
+    .description('run the server (API + runner)')
+    .option('-c, --config <file>', 'config file (default forge.yaml or FORGE_CONFIG)')
+    .action(async (o: { config?: string }) => serveCommand(o));
 
   program
     .command('submit')
@@ -101,7 +122,12 @@ export function buildProgram(): Command {
         source: 'cli',
       };
       const key = o.idempotencyKey as string | undefined;
-      const job = await client.request<{ id: string }>('POST', '/jobs', body, key ? { 'idempotency-key': key } : {});
+      const job = await client.request<{ id: string }>(
+        'POST',
+        '/jobs',
+        body,
+        key ? { 'idempotency-key': key } : {},
+      );
       print(opts.json ? job : job.id);
       if (o.wait) {
         const status = await follow(client, job.id, !!opts.json);
@@ -116,18 +142,38 @@ export function buildProgram(): Command {
     .option('-t, --tags <tags>', 'comma-separated tags (all must match)')
     .option('-l, --limit <n>', 'how many', '20')
     .option('-o, --offset <n>', 'skip', '0')
-    .action(async (o: { status?: string; tags?: string; limit: string; offset: string }, cmd: Command) => {
-      const { client, opts } = clientFor(cmd);
-      const q = new URLSearchParams({ limit: o.limit, offset: o.offset, ...(o.status ? { status: o.status } : {}), ...(o.tags ? { tags: o.tags } : {}) });
-      const res = await client.request<{ jobs: Parameters<typeof jobTable>[0]; total: number }>('GET', `/jobs?${q.toString()}`);
-      print(opts.json ? res : jobTable(res.jobs, res.total));
-    });
+    .action(
+      async (
+        o: { status?: string; tags?: string; limit: string; offset: string },
+        cmd: Command,
+      ) => {
+        const { client, opts } = clientFor(cmd);
+        const q = new URLSearchParams({
+          limit: o.limit,
+          offset: o.offset,
+          ...(o.status ? { status: o.status } : {}),
+          ...(o.tags ? { tags: o.tags } : {}),
+        });
+        const res = await client.request<{ jobs: Parameters<typeof jobTable>[0]; total: number }>(
+          'GET',
+          `/jobs?${q.toString()}`,
+        );
+        print(opts.json ? res : jobTable(res.jobs, res.total));
+      },
+    );
 
-  program.command('show').description('show a job with its attempts').argument('<id>').action(async (id: string, _o: unknown, cmd: Command) => {
-    const { client, opts } = clientFor(cmd);
-    const job = await client.request<Parameters<typeof jobDetails>[0]>('GET', `/jobs/${encodeURIComponent(id)}`);
-    print(opts.json ? job : jobDetails(job));
-  });
+  program
+    .command('show')
+    .description('show a job with its attempts')
+    .argument('<id>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const { client, opts } = clientFor(cmd);
+      const job = await client.request<Parameters<typeof jobDetails>[0]>(
+        'GET',
+        `/jobs/${encodeURIComponent(id)}`,
+      );
+      print(opts.json ? job : jobDetails(job));
+    });
 
   program
     .command('logs')
@@ -142,25 +188,46 @@ export function buildProgram(): Command {
         process.exitCode = status === 'SUCCEEDED' ? EXIT.ok : EXIT.jobFailed;
         return;
       }
-      const res = await client.raw(`/jobs/${encodeURIComponent(id)}/log${o.attempt ? `?attempt=${encodeURIComponent(o.attempt)}` : ''}`);
+      const res = await client.raw(
+        `/jobs/${encodeURIComponent(id)}/log${o.attempt ? `?attempt=${encodeURIComponent(o.attempt)}` : ''}`,
+      );
       process.stdout.write(await res.text());
     });
 
   for (const action of ['cancel', 'retry'] as const) {
-    program.command(action).description(action === 'cancel' ? 'cancel a pending or running job' : 'put a failed or cancelled job back in the queue').argument('<id>').action(async (id: string, _o: unknown, cmd: Command) => {
-      const { client, opts } = clientFor(cmd);
-      const job = await client.request<{ id: string; status: string }>('POST', `/jobs/${encodeURIComponent(id)}/${action}`);
-      print(opts.json ? job : `${job.id} ${job.status}`);
-    });
+    program
+      .command(action)
+      .description(
+        action === 'cancel'
+          ? 'cancel a pending or running job'
+          : 'put a failed or cancelled job back in the queue',
+      )
+      .argument('<id>')
+      .action(async (id: string, _o: unknown, cmd: Command) => {
+        const { client, opts } = clientFor(cmd);
+        const job = await client.request<{ id: string; status: string }>(
+          'POST',
+          `/jobs/${encodeURIComponent(id)}/${action}`,
+        );
+        print(opts.json ? job : `${job.id} ${job.status}`);
+      });
   }
 
-  program.command('doctor').description('check config, sandbox and agents').option('-c, --config <file>', 'config file').action(async (o: { config?: string }, cmd: Command) => {
-    const opts = cmd.optsWithGlobals<GlobalOpts>();
-    const checks = await doctorChecks(o.config);
-    if (opts.json) print(checks);
-    else for (const c of checks) print(`${c.level === 'ok' ? 'ok  ' : c.level === 'warn' ? 'WARN' : 'FAIL'}  ${c.name}: ${c.detail}`);
-    process.exitCode = checks.some((c) => c.level === 'error') ? EXIT.config : EXIT.ok;
-  });
+  program
+    .command('doctor')
+    .description('check config, sandbox and agents')
+    .option('-c, --config <file>', 'config file')
+    .action(async (o: { config?: string }, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOpts>();
+      const checks = await doctorChecks(o.config);
+      if (opts.json) print(checks);
+      else
+        for (const c of checks)
+          print(
+            `${c.level === 'ok' ? 'ok  ' : c.level === 'warn' ? 'WARN' : 'FAIL'}  ${c.name}: ${c.detail}`,
+          );
+      process.exitCode = checks.some((c) => c.level === 'error') ? EXIT.config : EXIT.ok;
+    });
 
   return program;
 }
@@ -172,7 +239,10 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
-      process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+      process.exitCode =
+        e.code === 'commander.helpDisplayed' || e.code === 'commander.version'
+          ? EXIT.ok
+          : EXIT.usage;
       return;
     }
     if (err instanceof ApiError) {
@@ -182,6 +252,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const code = (err as { code?: string }).code;
     process.stderr.write(`forge: ${(err as Error).message}\n`);
-    process.exitCode = code === 'config' ? EXIT.config : code === 'conflict' ? EXIT.conflict : EXIT.unavailable;
+    process.exitCode =
+      code === 'config' ? EXIT.config : code === 'conflict' ? EXIT.conflict : EXIT.unavailable;
   }
 }

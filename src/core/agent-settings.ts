@@ -19,9 +19,10 @@ export function resolveProfile(job: Job, config: ForgeConfig): ResolvedProfile {
   const profile = job.profile ? config.profiles[job.profile] : undefined;
   const mcpServers: Record<string, McpServer> = {};
   for (const [name, server] of Object.entries(profile?.mcp_servers ?? {})) {
-    mcpServers[name] = server.type === 'http'
-      ? { type: 'http', url: server.url, headers: server.headers }
-      : { type: 'stdio', command: server.command, args: server.args, env: server.env };
+    mcpServers[name] =
+      server.type === 'http'
+        ? { type: 'http', url: server.url, headers: server.headers }
+        : { type: 'stdio', command: server.command, args: server.args, env: server.env };
   }
   return {
     settings: {
@@ -37,6 +38,7 @@ export function resolveProfile(job: Job, config: ForgeConfig): ResolvedProfile {
     allowedDomains: profile?.allowed_domains ?? config.sandbox.allowed_domains,
     resumeInterrupted: profile?.resume_interrupted ?? true,
     // The work kept in the mirror at the last push, whether or not the forge accepted it.
-    continueFrom: profile?.continue_previous_work && job.result ? `refs/forge/${jobBranch(job)}` : null,
+    continueFrom:
+      profile?.continue_previous_work && job.result ? `refs/forge/${jobBranch(job)}` : null,
   };
 }

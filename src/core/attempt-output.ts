@@ -83,7 +83,8 @@ export class AttemptOutput {
     if (display.length === 0) return;
     if (this.secrets.length) {
       for (let i = 0; i < display.length; i++) {
-        for (const secret of this.secrets) display[i] = display[i]!.replaceAll(secret, '[redacted]');
+        for (const secret of this.secrets)
+          display[i] = display[i]!.replaceAll(secret, '[redacted]');
       }
     }
     const buffers = display.map((line) => Buffer.from(`${line}\n`));
@@ -93,7 +94,13 @@ export class AttemptOutput {
     this.version++;
     for (let i = 0; i < display.length; i++) {
       this.offset += buffers[i]!.length;
-      this.bus.publish({ type: 'attempt.output', jobId: this.jobId, attempt: this.attempt, offset: this.offset, line: display[i]! });
+      this.bus.publish({
+        type: 'attempt.output',
+        jobId: this.jobId,
+        attempt: this.attempt,
+        offset: this.offset,
+        line: display[i]!,
+      });
     }
   }
 }

@@ -5,7 +5,13 @@ import type { JobStatus } from '../domain/job.ts';
 /** Domain events, published as things happen. SSE, metrics and notifiers subscribe. */
 export type ForgeEvent =
   | { type: 'job.created'; jobId: string }
-  | { type: 'job.status'; jobId: string; status: JobStatus; attempt: number; failure: Failure | null }
+  | {
+      type: 'job.status';
+      jobId: string;
+      status: JobStatus;
+      attempt: number;
+      failure: Failure | null;
+    }
   | { type: 'pr.opened'; jobId: string; url: string; number: number }
   | {
       type: 'attempt.output';

@@ -10,7 +10,10 @@ interface Deps {
 }
 
 function notFound(id: string): ForgeError {
-  return new ForgeError('not_found', `no job with id ${id}; list jobs with GET /jobs or "forge list"`);
+  return new ForgeError(
+    'not_found',
+    `no job with id ${id}; list jobs with GET /jobs or "forge list"`,
+  );
 }
 
 /** Cancels a PENDING or RUNNING job. The runner of a running attempt hears the status event and
@@ -18,7 +21,13 @@ function notFound(id: string): ForgeError {
 export async function cancelJob(deps: Deps, id: string): Promise<JobRecord> {
   const record = await deps.store.cancel(id, failure('cancelled', 'cancelled on request'));
   if (!record) throw notFound(id);
-  deps.bus.publish({ type: 'job.status', jobId: id, status: 'CANCELLED', attempt: record.attempt_count, failure: record.failure });
+  deps.bus.publish({
+    type: 'job.status',
+    jobId: id,
+    status: 'CANCELLED',
+    attempt: record.attempt_count,
+    failure: record.failure,
+  });
   return record;
 }
 
@@ -26,7 +35,13 @@ export async function cancelJob(deps: Deps, id: string): Promise<JobRecord> {
 export async function retryJob(deps: Deps, id: string): Promise<JobRecord> {
   const record = await deps.store.retry(id);
   if (!record) throw notFound(id);
-  deps.bus.publish({ type: 'job.status', jobId: id, status: 'PENDING', attempt: record.attempt_count, failure: null });
+  deps.bus.publish({
+    type: 'job.status',
+    jobId: id,
+    status: 'PENDING',
+    attempt: record.attempt_count,
+    failure: null,
+  });
   deps.bus.publish({ type: 'job.created', jobId: id });
   return record;
 }

@@ -15,12 +15,22 @@ export async function recoverAbandoned(
 ): Promise<number> {
   const abandoned = await deps.store.recover({ now: Date.now(), self: deps.owner, foreignOwners });
   for (const item of abandoned) {
-    if (item.sandbox_ref) await deps.sandbox.reap(item.sandbox_ref, { jobId: item.job_id, attempt: item.attempt });
+    if (item.sandbox_ref)
+      await deps.sandbox.reap(item.sandbox_ref, { jobId: item.job_id, attempt: item.attempt });
     const record = await deps.store.get(item.job_id);
     if (record) {
-      deps.bus.publish({ type: 'job.status', jobId: record.id, status: record.status, attempt: item.attempt, failure: record.failure });
+      deps.bus.publish({
+        type: 'job.status',
+        jobId: record.id,
+        status: record.status,
+        attempt: item.attempt,
+        failure: record.failure,
+      });
     }
-    deps.logger.warn({ jobId: item.job_id, attempt: item.attempt, status: record?.status }, 'recovered interrupted attempt');
+    deps.logger.warn(
+      { jobId: item.job_id, attempt: item.attempt, status: record?.status },
+      'recovered interrupted attempt',
+    );
   }
   return abandoned.length;
 }

@@ -33,7 +33,13 @@ const TRIES = 3;
 
 /** Creates the attempt's workspace: an empty directory, or a checkout of the job's repository on
  *  its branch. Rejects with a message naming what went wrong (→ failure `workspace`). */
-export async function prepareWorkspace(deps: RepoDeps, job: Job, attemptDir: string, continueFrom: string | null, signal: AbortSignal): Promise<Workspace> {
+export async function prepareWorkspace(
+  deps: RepoDeps,
+  job: Job,
+  attemptDir: string,
+  continueFrom: string | null,
+  signal: AbortSignal,
+): Promise<Workspace> {
   const dir = join(attemptDir, 'workspace');
   if (!job.repo) {
     await mkdir(dir, { recursive: true });
@@ -41,7 +47,14 @@ export async function prepareWorkspace(deps: RepoDeps, job: Job, attemptDir: str
   }
   const host = deps.hostFor(job.repo.forge);
   const checkout = await deps.git.checkout(
-    { url: job.repo.url, baseBranch: job.repo.base_branch, branch: jobBranch(job), dir, credentials: host?.gitCredentials() ?? null, startFrom: continueFrom },
+    {
+      url: job.repo.url,
+      baseBranch: job.repo.base_branch,
+      branch: jobBranch(job),
+      dir,
+      credentials: host?.gitCredentials() ?? null,
+      startFrom: continueFrom,
+    },
     signal,
   );
   return { dir, checkout };
@@ -68,7 +81,13 @@ export interface FinalizeOutcome {
  * it succeeded — opens or updates the pull request. The orchestrator does all of this with its own
  * credentials; the agent never holds them. Never throws.
  */
-export async function finalizeWork(deps: RepoDeps, job: Job, ws: Workspace, input: FinalizeInput, signal: AbortSignal): Promise<FinalizeOutcome> {
+export async function finalizeWork(
+  deps: RepoDeps,
+  job: Job,
+  ws: Workspace,
+  input: FinalizeInput,
+  signal: AbortSignal,
+): Promise<FinalizeOutcome> {
   if (!job.repo || !ws.checkout) return { result: null, failure: null, notes: [] };
   const branch = jobBranch(job);
   const base = ws.checkout.baseCommit;
@@ -76,39 +95,91 @@ export async function finalizeWork(deps: RepoDeps, job: Job, ws: Workspace, inpu
   try {
     if (!(await deps.git.hasChanges(ws.dir, base))) {
       if (!input.succeeded) return { result: null, failure: null, notes };
-      return { result: { branch, commit: base, no_changes: true, changed_files: 0, insertions: 0, deletions: 0 }, failure: null, notes: ['no changes to push'] };
+      return {
+        result: {
+          branch,
+          commit: base,
+          no_changes: true,
+          changed_files: 0,
+          insertions: 0,
+          deletions: 0,
+        },
+        failure: null,
+        notes: ['no changes to push'],
+      };
     }
     notes.push(`changes left:\n${await deps.git.describeChanges(ws.dir, base)}`);
     await deps.git.commitAll(ws.dir, commitMessage(job, input));
     const host = deps.hostFor(job.repo.forge);
     const commit = await withRetries(deps, 'push', () =>
-      deps.git.push(ws.dir, { url: job.repo!.url, branch, credentials: host?.gitCredentials() ?? null, expectedRemote: job.result?.commit ?? null }, signal),
+      deps.git.push(
+        ws.dir,
+        {
+          url: job.repo!.url,
+          branch,
+          credentials: host?.gitCredentials() ?? null,
+          expectedRemote: job.result?.commit ?? null,
+        },
+        signal,
+      ),
     );
     const stat = await deps.git.diffStat(ws.dir, base);
-    const result: JobResult = { branch, commit, ...stat, ...(input.succeeded ? {} : { wip: true }) };
-    notes.push(`pushed ${input.succeeded ? '' : 'work in progress to '}branch ${branch} at ${commit.slice(0, 12)}`);
+    const result: JobResult = {
+      branch,
+      commit,
+      ...stat,
+      ...(input.succeeded ? {} : { wip: true }),
+    };
+    notes.push(
+      `pushed ${input.succeeded ? '' : 'work in progress to '}branch ${branch} at ${commit.slice(0, 12)}`,
+    );
     if (input.succeeded && job.repo.open_pr && host) {
       const repo = host.repoFor(job.repo.url);
-      if (!repo) throw new Error(`${job.repo.url} is not a repository on forge "${job.repo.forge}"; check repos:/forges: in forge.yaml`);
+      if (!repo)
+        throw new Error(
+          `${job.repo.url} is not a repository on forge "${job.repo.forge}"; check repos:/forges: in forge.yaml`,
+        );
       const pr = await withRetries(deps, 'pull request', () =>
         host.openPullRequest(
-          { repo, head: branch, base: ws.checkout!.baseBranch, title: prTitle(job), body: prBody(deps, job, input, result), draft: job.repo!.draft },
+          {
+            repo,
+            head: branch,
+            base: ws.checkout!.baseBranch,
+            title: prTitle(job),
+            body: prBody(deps, job, input, result),
+            draft: job.repo!.draft,
+          },
           signal,
         ),
       );
       result.pr_url = pr.url;
       result.pr_number = pr.number;
       notes.push(`${pr.created ? 'opened' : 'updated'} pull request #${pr.number}: ${pr.url}`);
-      await deps.store.appendEvent(job.id, 'pr.opened', { url: pr.url, number: pr.number, created: pr.created, attempt: input.attempt });
+      await deps.store.appendEvent(job.id, 'pr.opened', {
+        url: pr.url,
+        number: pr.number,
+        created: pr.created,
+        attempt: input.attempt,
+      });
       deps.bus.publish({ type: 'pr.opened', jobId: job.id, url: pr.url, number: pr.number });
     }
     return { result, failure: null, notes };
   } catch (err) {
     const message = isForgeError(err) || err instanceof Error ? err.message : String(err);
-    deps.logger.warn({ jobId: job.id, err }, 'could not keep the agent\'s work');
+    deps.logger.warn({ jobId: job.id, err }, "could not keep the agent's work");
     return {
-      result: { branch, commit: null, changed_files: 0, insertions: 0, deletions: 0, wip: !input.succeeded },
-      failure: failure('push', `the agent's work could not be pushed to ${branch}: ${message}. The commits are kept in Forge's mirror; fix the cause and retry the job`),
+      result: {
+        branch,
+        commit: null,
+        changed_files: 0,
+        insertions: 0,
+        deletions: 0,
+        wip: !input.succeeded,
+      },
+      failure: failure(
+        'push',
+        `the agent's work could not be pushed to ${branch}: ${message}. The commits are kept in Forge's mirror; fix the cause and retry the job`,
+      ),
       notes,
     };
   }
@@ -122,7 +193,8 @@ async function withRetries<T>(deps: RepoDeps, what: string, fn: () => Promise<T>
     try {
       return await fn();
     } catch (err) {
-      const retryable = isForgeError(err) && (err.code === 'unavailable' || err.code === 'conflict');
+      const retryable =
+        isForgeError(err) && (err.code === 'unavailable' || err.code === 'conflict');
       if (!retryable || tryNo >= TRIES) throw err;
       deps.logger.warn({ err, tryNo, what }, 'retrying');
       await sleep(delay);
@@ -137,8 +209,10 @@ function firstLine(text: string, max: number): string {
 }
 
 function commitMessage(job: Job, input: FinalizeInput): string {
-  const subject = firstLine(input.summary ?? '', 72) || firstLine(job.task, 72) || `Forge job ${job.id}`;
-  const body = input.summary && input.summary.trim() !== subject ? `\n\n${input.summary.trim()}` : '';
+  const subject =
+    firstLine(input.summary ?? '', 72) || firstLine(job.task, 72) || `Forge job ${job.id}`;
+  const body =
+    input.summary && input.summary.trim() !== subject ? `\n\n${input.summary.trim()}` : '';
   return `${subject}${body}\n\nForge-Job: ${job.id}\nForge-Attempt: ${input.attempt}\n`;
 }
 

@@ -3,10 +3,18 @@ import type { Attempt } from '../domain/job.ts';
 import { buildPrompt } from './retry-prompt.ts';
 
 const attempt: Attempt = {
-  number: 1, sandbox: 'local', started_at: '', finished_at: '', exit_code: 3,
-  output: `${'x'.repeat(5000)}the end\n`, truncated: false,
+  number: 1,
+  sandbox: 'local',
+  started_at: '',
+  finished_at: '',
+  exit_code: 3,
+  output: `${'x'.repeat(5000)}the end\n`,
+  truncated: false,
   failure: { category: 'agent_error', message: 'the agent exited with code 3' },
-  cost_usd: null, turns: null, session_id: null, summary: null,
+  cost_usd: null,
+  turns: null,
+  session_id: null,
+  summary: null,
 };
 
 describe('buildPrompt', () => {

@@ -17,7 +17,8 @@ import { findExecutable } from '../lib/find-executable.ts';
 import { buildPrompt } from './retry-prompt.ts';
 
 /** Why Forge stopped an attempt from the outside. */
-export type StopReason = 'cancelled' | 'shutdown' | 'lease_lost' | 'max_duration' | 'inactivity' | 'budget';
+export type StopReason =
+  'cancelled' | 'shutdown' | 'lease_lost' | 'max_duration' | 'inactivity' | 'budget';
 
 export interface AttemptDeps {
   store: JobStore;
@@ -71,7 +72,11 @@ interface AttemptState {
  * outside with a StopReason; max duration and inactivity abort it the same way. Never throws:
  * every path ends in `finishAttempt`, and the output so far is kept.
  */
-export async function runAttempt(deps: AttemptDeps, claim: Claim, stop: AbortController): Promise<void> {
+export async function runAttempt(
+  deps: AttemptDeps,
+  claim: Claim,
+  stop: AbortController,
+): Promise<void> {
   const { job, attempt } = claim;
   const dir = attemptDir(deps.dataDir, job.id, attempt);
   const log = deps.logger.child({ jobId: job.id, attempt });
@@ -80,14 +85,33 @@ export async function runAttempt(deps: AttemptDeps, claim: Claim, stop: AbortCon
 
   let inactivity: NodeJS.Timeout | undefined;
   const state: AttemptState = {
-    job, attempt, dir, stop, log, exit: null, reports: {}, ws: null,
-    output: new AttemptOutput({ logPath: join(dir, 'output.log'), bus: deps.bus, jobId: job.id, attempt, secrets: deps.secrets }),
+    job,
+    attempt,
+    dir,
+    stop,
+    log,
+    exit: null,
+    reports: {},
+    ws: null,
+    output: new AttemptOutput({
+      logPath: join(dir, 'output.log'),
+      bus: deps.bus,
+      jobId: job.id,
+      attempt,
+      secrets: deps.secrets,
+    }),
     touch: () => {
       clearTimeout(inactivity);
-      inactivity = setTimeout(() => stop.abort('inactivity' satisfies StopReason), job.inactivity_timeout_ms);
+      inactivity = setTimeout(
+        () => stop.abort('inactivity' satisfies StopReason),
+        job.inactivity_timeout_ms,
+      );
     },
   };
-  const maxDuration = setTimeout(() => stop.abort('max_duration' satisfies StopReason), job.max_duration_ms);
+  const maxDuration = setTimeout(
+    () => stop.abort('max_duration' satisfies StopReason),
+    job.max_duration_ms,
+  );
   state.touch();
 
   let agentFailure: Failure | null;
@@ -114,11 +138,17 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   }
   const workspaceDir = s.ws.dir;
   if (job.budget_usd !== null && job.cost_usd >= job.budget_usd) {
-    return failure('budget_exceeded', `the job already spent $${job.cost_usd.toFixed(4)} of its $${job.budget_usd} budget; raise budget_usd to continue`);
+    return failure(
+      'budget_exceeded',
+      `the job already spent $${job.cost_usd.toFixed(4)} of its $${job.budget_usd} budget; raise budget_usd to continue`,
+    );
   }
   const adapter = deps.resolveAgent(job.agent);
   if (!adapter) {
-    return failure('config', `agent "${job.agent}" is no longer configured; add it under agents: in forge.yaml or submit with another agent`);
+    return failure(
+      'config',
+      `agent "${job.agent}" is no longer configured; add it under agents: in forge.yaml or submit with another agent`,
+    );
   }
   const record = attempt > 1 ? await deps.store.get(job.id) : null;
   const previous = record?.attempts.find((a) => a.number === attempt - 1) ?? null;
@@ -129,8 +159,14 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   let invocation;
   try {
     invocation = await adapter.prepare({
-      job, attempt, prompt, promptFile, workspace: workspaceDir, privateDir,
-      remainingBudgetUsd: job.budget_usd === null ? null : Math.max(0, job.budget_usd - job.cost_usd),
+      job,
+      attempt,
+      prompt,
+      promptFile,
+      workspace: workspaceDir,
+      privateDir,
+      remainingBudgetUsd:
+        job.budget_usd === null ? null : Math.max(0, job.budget_usd - job.cost_usd),
       settings: profile.settings,
       resumeSessionId: resumableSession(previous, profile.resumeInterrupted),
     });
@@ -140,7 +176,8 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   s.output.setParser(invocation.parser, (report) => {
     Object.assign(s.reports, report);
     const spent = job.cost_usd + (s.reports.cost_usd ?? 0);
-    if (job.budget_usd !== null && spent > job.budget_usd) stop.abort('budget' satisfies StopReason);
+    if (job.budget_usd !== null && spent > job.budget_usd)
+      stop.abort('budget' satisfies StopReason);
   });
   const env: Record<string, string> = {
     ...deps.baseEnv,
@@ -154,24 +191,37 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   };
   const program = invocation.command[0] ?? '';
   if (!findExecutable(program, env.PATH ?? '', workspaceDir)) {
-    return failure('agent_not_found', `agent "${job.agent}": "${program}" was not found on PATH; ${invocation.installHint}`);
+    return failure(
+      'agent_not_found',
+      `agent "${job.agent}": "${program}" was not found on PATH; ${invocation.installHint}`,
+    );
   }
   if (stop.signal.aborted) return null;
   let run;
   try {
     run = await deps.sandbox.start(
       {
-        command: invocation.command, cwd: workspaceDir, env, tmpDir: join(privateDir, 'tmp'), writable: [privateDir],
-        allowedDomains: profile.allowedDomains, denyRead: deps.denyRead,
+        command: invocation.command,
+        cwd: workspaceDir,
+        env,
+        tmpDir: join(privateDir, 'tmp'),
+        writable: [privateDir],
+        allowedDomains: profile.allowedDomains,
+        denyRead: deps.denyRead,
         labels: { jobId: job.id, attempt },
       },
       stop.signal,
     );
   } catch (err) {
-    return failure('sandbox', `the sandbox could not start the agent: ${isForgeError(err) ? err.message : String(err)}`);
+    return failure(
+      'sandbox',
+      `the sandbox could not start the agent: ${isForgeError(err) ? err.message : String(err)}`,
+    );
   }
   for (const notice of run.notices) s.output.note(notice);
-  await deps.store.setSandboxRef(job.id, attempt, run.ref).catch((err: unknown) => s.log.warn({ err }, 'could not record sandbox ref'));
+  await deps.store
+    .setSandboxRef(job.id, attempt, run.ref)
+    .catch((err: unknown) => s.log.warn({ err }, 'could not record sandbox ref'));
   const saver = saveProgressPeriodically(deps, s);
   try {
     for await (const chunk of run.output) {
@@ -216,25 +266,40 @@ function saveProgressPeriodically(deps: AttemptDeps, s: AttemptState): NodeJS.Ti
 /** How long committing, pushing and opening the PR may take after the agent exited. */
 const FINALIZE_TIMEOUT_MS = 5 * 60_000;
 
-async function closeAttempt(deps: AttemptDeps, s: AttemptState, agentFailure: Failure | null): Promise<void> {
+async function closeAttempt(
+  deps: AttemptDeps,
+  s: AttemptState,
+  agentFailure: Failure | null,
+): Promise<void> {
   let outcome = decide(s, agentFailure, deps.retryBackoffMs);
   let jobResult: JobResult | null = null;
   if (s.ws?.checkout) {
     const kept = await finalizeWork(
-      deps.repos, s.job, s.ws,
-      { attempt: s.attempt, succeeded: outcome.failure === null, summary: s.reports.summary ?? null, costUsd: s.job.cost_usd + (s.reports.cost_usd ?? 0), turns: s.reports.turns ?? null },
+      deps.repos,
+      s.job,
+      s.ws,
+      {
+        attempt: s.attempt,
+        succeeded: outcome.failure === null,
+        summary: s.reports.summary ?? null,
+        costUsd: s.job.cost_usd + (s.reports.cost_usd ?? 0),
+        turns: s.reports.turns ?? null,
+      },
       AbortSignal.timeout(FINALIZE_TIMEOUT_MS),
     );
     for (const note of kept.notes) for (const line of note.split('\n')) s.output.note(line);
     jobResult = kept.result;
-    if (kept.failure && !outcome.failure) outcome = { failure: kept.failure, next: { status: 'FAILED', failure: kept.failure } };
+    if (kept.failure && !outcome.failure)
+      outcome = { failure: kept.failure, next: { status: 'FAILED', failure: kept.failure } };
     else if (kept.failure) s.output.note(`${kept.failure.category}: ${kept.failure.message}`);
   }
   if (outcome.failure) s.output.note(`${outcome.failure.category}: ${outcome.failure.message}`);
   s.output.close();
   const record = await deps.store
     .finishAttempt(
-      s.job.id, deps.owner, s.attempt,
+      s.job.id,
+      deps.owner,
+      s.attempt,
       {
         exit_code: s.exit?.exitCode ?? null,
         output: s.output.tail.text(),
@@ -253,7 +318,13 @@ async function closeAttempt(deps: AttemptDeps, s: AttemptState, agentFailure: Fa
       return null;
     });
   if (record) {
-    deps.bus.publish({ type: 'job.status', jobId: s.job.id, status: record.status, attempt: s.attempt, failure: record.failure });
+    deps.bus.publish({
+      type: 'job.status',
+      jobId: s.job.id,
+      status: record.status,
+      attempt: s.attempt,
+      failure: record.failure,
+    });
   }
   s.log.info({ status: record?.status, failure: outcome.failure?.category }, 'attempt finished');
 }
@@ -264,20 +335,39 @@ function stopFailure(reason: StopReason, job: Job): Failure {
     case 'cancelled':
       return failure('cancelled', 'cancelled on request');
     case 'shutdown':
-      return failure('interrupted', 'the Forge server shut down while this attempt ran; it will be retried');
+      return failure(
+        'interrupted',
+        'the Forge server shut down while this attempt ran; it will be retried',
+      );
     case 'lease_lost':
-      return failure('interrupted', 'this server lost its lease on the job (cancelled or recovered elsewhere)');
+      return failure(
+        'interrupted',
+        'this server lost its lease on the job (cancelled or recovered elsewhere)',
+      );
     case 'max_duration':
-      return failure('max_duration', `the attempt ran longer than max_duration (${formatDuration(job.max_duration_ms)}) and was stopped; raise max_duration or split the task`);
+      return failure(
+        'max_duration',
+        `the attempt ran longer than max_duration (${formatDuration(job.max_duration_ms)}) and was stopped; raise max_duration or split the task`,
+      );
     case 'inactivity':
-      return failure('inactivity', `the agent printed nothing for ${formatDuration(job.inactivity_timeout_ms)} (inactivity_timeout) and was stopped`);
+      return failure(
+        'inactivity',
+        `the agent printed nothing for ${formatDuration(job.inactivity_timeout_ms)} (inactivity_timeout) and was stopped`,
+      );
     case 'budget':
-      return failure('budget_exceeded', `the job spent more than its budget of $${job.budget_usd ?? 0}; raise budget_usd to continue`);
+      return failure(
+        'budget_exceeded',
+        `the job spent more than its budget of $${job.budget_usd ?? 0}; raise budget_usd to continue`,
+      );
   }
 }
 
 /** Turns how the attempt ended into its failure (if any) and the job's next state. */
-function decide(s: AttemptState, agentFailure: Failure | null, backoffMs: number): { failure: Failure | null; next: NextState } {
+function decide(
+  s: AttemptState,
+  agentFailure: Failure | null,
+  backoffMs: number,
+): { failure: Failure | null; next: NextState } {
   const reason = s.stop.signal.aborted ? (s.stop.signal.reason as StopReason) : null;
   let fail = reason ? stopFailure(reason, s.job) : agentFailure;
   if (!fail && s.exit && s.exit.exitCode !== 0) {
@@ -291,7 +381,10 @@ function decide(s: AttemptState, agentFailure: Failure | null, backoffMs: number
   if (!fail && !s.exit) fail = failure('sandbox', 'the agent did not run');
   if (!fail) return { failure: null, next: { status: 'SUCCEEDED' } };
   if (isRetryable(fail.category) && hasRetriesLeft({ ...s.job, attempt_count: s.attempt })) {
-    return { failure: fail, next: { status: 'PENDING', not_before: Date.now() + (reason === 'shutdown' ? 0 : backoffMs) } };
+    return {
+      failure: fail,
+      next: { status: 'PENDING', not_before: Date.now() + (reason === 'shutdown' ? 0 : backoffMs) },
+    };
   }
   return { failure: fail, next: { status: 'FAILED', failure: fail } };
 }

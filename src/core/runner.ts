@@ -83,7 +83,11 @@ export class Runner {
           first = false;
         }
         while (!this.stopping && this.running.size < this.opts.maxConcurrent) {
-          const claim = await this.deps.store.claim(this.deps.owner, this.opts.leaseMs, this.deps.sandbox.label);
+          const claim = await this.deps.store.claim(
+            this.deps.owner,
+            this.opts.leaseMs,
+            this.deps.sandbox.label,
+          );
           if (!claim) break;
           this.launch(claim.job.id, claim);
         }
@@ -96,15 +100,24 @@ export class Runner {
 
   private launch(jobId: string, claim: Parameters<typeof runAttempt>[1]): void {
     const stop = new AbortController();
-    this.deps.bus.publish({ type: 'job.status', jobId, status: 'RUNNING', attempt: claim.attempt, failure: null });
-    const renew = setInterval(() => {
-      this.deps.store
-        .renewLease(jobId, this.deps.owner, this.opts.leaseMs)
-        .then((held) => {
-          if (!held) stop.abort('lease_lost' satisfies StopReason);
-        })
-        .catch((err: unknown) => this.deps.logger.warn({ err, jobId }, 'lease renewal failed'));
-    }, Math.max(100, Math.floor(this.opts.leaseMs / 3)));
+    this.deps.bus.publish({
+      type: 'job.status',
+      jobId,
+      status: 'RUNNING',
+      attempt: claim.attempt,
+      failure: null,
+    });
+    const renew = setInterval(
+      () => {
+        this.deps.store
+          .renewLease(jobId, this.deps.owner, this.opts.leaseMs)
+          .then((held) => {
+            if (!held) stop.abort('lease_lost' satisfies StopReason);
+          })
+          .catch((err: unknown) => this.deps.logger.warn({ err, jobId }, 'lease renewal failed'));
+      },
+      Math.max(100, Math.floor(this.opts.leaseMs / 3)),
+    );
     const done = runAttempt(this.deps, claim, stop)
       .catch((err: unknown) => this.deps.logger.error({ err, jobId }, 'attempt crashed'))
       .finally(() => {

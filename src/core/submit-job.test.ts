@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { parseSubmitRequest, resolveSpec } from './submit-job.ts';
 
-const config = loadConfig({}, `
+const config = loadConfig(
+  {},
+  `
 limits: {max_budget_usd: 20, max_duration: 4h}
 defaults: {agent: a, budget_usd: 2, max_duration: 1h}
 agents:
@@ -14,20 +16,34 @@ forges:
   home: {kind: forgejo, url: "https://git.example.com", token: t}
 repos:
   app: {url: "https://git.example.com/me/app.git", forge: home, profile: small, draft: true}
-`);
+`,
+);
 
-const spec = (body: Record<string, unknown>) => resolveSpec(parseSubmitRequest({ task: 'do it', ...body }), config);
+const spec = (body: Record<string, unknown>) =>
+  resolveSpec(parseSubmitRequest({ task: 'do it', ...body }), config);
 
 describe('resolveSpec', () => {
-  it('takes a profile\'s settings and lets a job lower its limits', () => {
+  it("takes a profile's settings and lets a job lower its limits", () => {
     const s = spec({ profile: 'small', budget_usd: 1, max_duration: '10m', max_turns: 5 });
-    expect(s).toMatchObject({ agent: 'c', budget_usd: 1, max_duration_ms: 600_000, max_turns: 5, model: 'profile-model' });
+    expect(s).toMatchObject({
+      agent: 'c',
+      budget_usd: 1,
+      max_duration_ms: 600_000,
+      max_turns: 5,
+      model: 'profile-model',
+    });
   });
 
-  it('never lets a job raise a profile\'s limits', () => {
-    expect(() => spec({ profile: 'small', budget_usd: 5 })).toThrow(/budget_usd: 5 is above the allowed 3/);
-    expect(() => spec({ profile: 'small', max_duration: '1h' })).toThrow(/max_duration: 1h is above the allowed 30m/);
-    expect(() => spec({ profile: 'small', max_turns: 50 })).toThrow(/max_turns: 50 is above the profile's 20/);
+  it("never lets a job raise a profile's limits", () => {
+    expect(() => spec({ profile: 'small', budget_usd: 5 })).toThrow(
+      /budget_usd: 5 is above the allowed 3/,
+    );
+    expect(() => spec({ profile: 'small', max_duration: '1h' })).toThrow(
+      /max_duration: 1h is above the allowed 30m/,
+    );
+    expect(() => spec({ profile: 'small', max_turns: 50 })).toThrow(
+      /max_turns: 50 is above the profile's 20/,
+    );
   });
 
   it('uses the model of the job, else the profile, else the agent', () => {
@@ -39,19 +55,39 @@ describe('resolveSpec', () => {
   it('resolves a named repository with its forge, profile and draft setting', () => {
     const s = spec({ repo: 'app' });
     expect(s.profile).toBe('small');
-    expect(s.repo).toEqual({ url: 'https://git.example.com/me/app.git', name: 'app', forge: 'home', base_branch: null, branch: null, open_pr: true, draft: true });
+    expect(s.repo).toEqual({
+      url: 'https://git.example.com/me/app.git',
+      name: 'app',
+      forge: 'home',
+      base_branch: null,
+      branch: null,
+      open_pr: true,
+      draft: true,
+    });
   });
 
   it('finds the forge of a clone URL and opens no PR where there is none', () => {
-    expect(spec({ repo: 'https://git.example.com/me/other.git' }).repo).toMatchObject({ forge: 'home', open_pr: true });
-    expect(spec({ repo: 'https://elsewhere.example/x.git' }).repo).toMatchObject({ forge: null, open_pr: false });
-    expect(() => spec({ repo: 'https://elsewhere.example/x.git', open_pr: true })).toThrow(/no forge is configured/);
+    expect(spec({ repo: 'https://git.example.com/me/other.git' }).repo).toMatchObject({
+      forge: 'home',
+      open_pr: true,
+    });
+    expect(spec({ repo: 'https://elsewhere.example/x.git' }).repo).toMatchObject({
+      forge: null,
+      open_pr: false,
+    });
+    expect(() => spec({ repo: 'https://elsewhere.example/x.git', open_pr: true })).toThrow(
+      /no forge is configured/,
+    );
   });
 
   it('refuses credentials in URLs, bad branch names, the base as branch, and repo fields without repo', () => {
-    expect(() => spec({ repo: 'https://user:secret@git.example.com/me/app.git' })).toThrow(/contains credentials/);
+    expect(() => spec({ repo: 'https://user:secret@git.example.com/me/app.git' })).toThrow(
+      /contains credentials/,
+    );
     expect(() => spec({ repo: 'app', branch: 'a..b' })).toThrow(/not a valid branch name/);
-    expect(() => spec({ repo: 'app', base_branch: 'main', branch: 'main' })).toThrow(/never pushes to the base branch/);
+    expect(() => spec({ repo: 'app', base_branch: 'main', branch: 'main' })).toThrow(
+      /never pushes to the base branch/,
+    );
     expect(() => spec({ branch: 'x' })).toThrow(/only makes sense with "repo"/);
     expect(() => spec({ repo: 'not a url' })).toThrow(/neither a repository under repos:/);
   });

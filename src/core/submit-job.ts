@@ -41,32 +41,51 @@ export interface SubmitDeps {
 /** Turns raw input into a validated request; throws ForgeError('invalid_request') naming the field. */
 export function parseSubmitRequest(body: unknown): SubmitRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ForgeError('invalid_request', 'request body must be a JSON object like {"task": "..."}');
+    throw new ForgeError(
+      'invalid_request',
+      'request body must be a JSON object like {"task": "..."}',
+    );
   }
   const task = (body as { task?: unknown }).task;
   if (typeof task === 'string' && task.length > MAX_TASK_CHARS) {
-    throw new ForgeError('payload_too_large', `task: ${task.length} characters is over the limit of ${MAX_TASK_CHARS}; shorten it or point to a file in the repository`);
+    throw new ForgeError(
+      'payload_too_large',
+      `task: ${task.length} characters is over the limit of ${MAX_TASK_CHARS}; shorten it or point to a file in the repository`,
+    );
   }
   const result = submitRequestSchema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
-    const message = issue.code === 'unrecognized_keys'
-      ? `unknown field(s): ${issue.keys.join(', ')}; allowed: ${Object.keys(submitRequestSchema.shape).join(', ')}`
-      : `${field}: ${issue.message}`;
+    const field =
+      issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}; allowed: ${Object.keys(submitRequestSchema.shape).join(', ')}`
+        : `${field}: ${issue.message}`;
     throw new ForgeError('invalid_request', message);
   }
   return result.data;
 }
 
-function durationMs(field: string, value: string | number | undefined, cap: number, fallback: number): number {
+function durationMs(
+  field: string,
+  value: string | number | undefined,
+  cap: number,
+  fallback: number,
+): number {
   if (value === undefined) return Math.min(fallback, cap);
   const ms = parseDuration(value);
   if (ms === null || ms <= 0) {
-    throw new ForgeError('invalid_request', `${field}: "${value}" is not a duration; use e.g. 30s, 10m, 2h`);
+    throw new ForgeError(
+      'invalid_request',
+      `${field}: "${value}" is not a duration; use e.g. 30s, 10m, 2h`,
+    );
   }
   if (ms > cap) {
-    throw new ForgeError('invalid_request', `${field}: ${formatDuration(ms)} is above the allowed ${formatDuration(cap)}`);
+    throw new ForgeError(
+      'invalid_request',
+      `${field}: ${formatDuration(ms)} is above the allowed ${formatDuration(cap)}`,
+    );
   }
   return ms;
 }
@@ -79,41 +98,82 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
   const profile = profileName ? config.profiles[profileName] : undefined;
   if (profileName && !profile) {
     const known = Object.keys(config.profiles).join(', ') || 'none configured';
-    throw new ForgeError('invalid_request', `profile: unknown profile "${profileName}" (known: ${known})`);
+    throw new ForgeError(
+      'invalid_request',
+      `profile: unknown profile "${profileName}" (known: ${known})`,
+    );
   }
   const agents = Object.keys(config.agents);
-  const agent = req.agent ?? profile?.agent ?? config.defaults.agent ?? (agents.length === 1 ? agents[0] : undefined);
+  const agent =
+    req.agent ??
+    profile?.agent ??
+    config.defaults.agent ??
+    (agents.length === 1 ? agents[0] : undefined);
   if (!agent) {
-    throw new ForgeError('invalid_request', `agent: no agent given and no defaults.agent configured; pass "agent" (known: ${agents.join(', ') || 'none — add one under agents: in forge.yaml'})`);
+    throw new ForgeError(
+      'invalid_request',
+      `agent: no agent given and no defaults.agent configured; pass "agent" (known: ${agents.join(', ') || 'none — add one under agents: in forge.yaml'})`,
+    );
   }
   if (!config.agents[agent]) {
-    throw new ForgeError('invalid_request', `agent: unknown agent "${agent}" (known: ${agents.join(', ') || 'none — add one under agents: in forge.yaml'})`);
+    throw new ForgeError(
+      'invalid_request',
+      `agent: unknown agent "${agent}" (known: ${agents.join(', ') || 'none — add one under agents: in forge.yaml'})`,
+    );
   }
   const maxDurationCap = profile?.max_duration ?? config.limits.max_duration;
   const inactivityCap = profile?.inactivity_timeout ?? maxDurationCap;
   const budgetCap = profile?.budget_usd ?? config.limits.max_budget_usd;
   if (req.budget_usd !== undefined && req.budget_usd > budgetCap) {
-    throw new ForgeError('invalid_request', `budget_usd: ${req.budget_usd} is above the allowed ${budgetCap}`);
+    throw new ForgeError(
+      'invalid_request',
+      `budget_usd: ${req.budget_usd} is above the allowed ${budgetCap}`,
+    );
   }
-  if (req.max_turns !== undefined && profile?.max_turns !== undefined && req.max_turns > profile.max_turns) {
-    throw new ForgeError('invalid_request', `max_turns: ${req.max_turns} is above the profile's ${profile.max_turns}`);
+  if (
+    req.max_turns !== undefined &&
+    profile?.max_turns !== undefined &&
+    req.max_turns > profile.max_turns
+  ) {
+    throw new ForgeError(
+      'invalid_request',
+      `max_turns: ${req.max_turns} is above the profile's ${profile.max_turns}`,
+    );
   }
   const agentConfig = config.agents[agent];
   const agentModel = agentConfig && 'model' in agentConfig ? agentConfig.model : undefined;
-  const retriesCap = Math.min(profile?.max_retries ?? config.limits.max_retries, config.limits.max_retries);
+  const retriesCap = Math.min(
+    profile?.max_retries ?? config.limits.max_retries,
+    config.limits.max_retries,
+  );
   if (req.max_retries !== undefined && req.max_retries > retriesCap) {
-    throw new ForgeError('invalid_request', `max_retries: ${req.max_retries} is above the allowed ${retriesCap}`);
+    throw new ForgeError(
+      'invalid_request',
+      `max_retries: ${req.max_retries} is above the allowed ${retriesCap}`,
+    );
   }
   return {
     task: req.task,
     agent,
     profile: profileName ?? null,
-    max_retries: req.max_retries ?? Math.min(profile?.max_retries ?? config.defaults.max_retries, retriesCap),
-    budget_usd: req.budget_usd ?? Math.min(profile?.budget_usd ?? config.defaults.budget_usd, budgetCap),
+    max_retries:
+      req.max_retries ?? Math.min(profile?.max_retries ?? config.defaults.max_retries, retriesCap),
+    budget_usd:
+      req.budget_usd ?? Math.min(profile?.budget_usd ?? config.defaults.budget_usd, budgetCap),
     tags: [...new Set(req.tags ?? [])],
     source: req.source ?? 'api',
-    inactivity_timeout_ms: durationMs('inactivity_timeout', req.inactivity_timeout, inactivityCap, profile?.inactivity_timeout ?? config.defaults.inactivity_timeout),
-    max_duration_ms: durationMs('max_duration', req.max_duration, maxDurationCap, profile?.max_duration ?? config.defaults.max_duration),
+    inactivity_timeout_ms: durationMs(
+      'inactivity_timeout',
+      req.inactivity_timeout,
+      inactivityCap,
+      profile?.inactivity_timeout ?? config.defaults.inactivity_timeout,
+    ),
+    max_duration_ms: durationMs(
+      'max_duration',
+      req.max_duration,
+      maxDurationCap,
+      profile?.max_duration ?? config.defaults.max_duration,
+    ),
     model: req.model ?? profile?.model ?? agentModel ?? null,
     max_turns: req.max_turns ?? profile?.max_turns ?? null,
     repo: resolveRepo(req, config, profile?.draft),
@@ -123,10 +183,15 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
 const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[A-Za-z0-9._/-]+$/;
 
 /** The repository part of a job: a name under `repos:` or a clone URL, with its forge. */
-function resolveRepo(req: SubmitRequest, config: ForgeConfig, profileDraft: boolean | undefined): JobRepo | null {
+function resolveRepo(
+  req: SubmitRequest,
+  config: ForgeConfig,
+  profileDraft: boolean | undefined,
+): JobRepo | null {
   if (!req.repo) {
     for (const field of ['base_branch', 'branch', 'open_pr'] as const) {
-      if (req[field] !== undefined) throw new ForgeError('invalid_request', `${field}: only makes sense with "repo"`);
+      if (req[field] !== undefined)
+        throw new ForgeError('invalid_request', `${field}: only makes sense with "repo"`);
     }
     return null;
   }
@@ -134,22 +199,35 @@ function resolveRepo(req: SubmitRequest, config: ForgeConfig, profileDraft: bool
   const url = named?.url ?? req.repo;
   if (!named && !/^(https?|file):\/\//.test(url) && !url.startsWith('/')) {
     const known = Object.keys(config.repos).join(', ') || 'none configured';
-    throw new ForgeError('invalid_request', `repo: "${req.repo}" is neither a repository under repos: (known: ${known}) nor an http(s) clone URL`);
+    throw new ForgeError(
+      'invalid_request',
+      `repo: "${req.repo}" is neither a repository under repos: (known: ${known}) nor an http(s) clone URL`,
+    );
   }
   if (/^[a-z]+:\/\/[^/]*@/i.test(url)) {
-    throw new ForgeError('invalid_request', 'repo: the URL contains credentials; remove them and configure a token under forges: instead');
+    throw new ForgeError(
+      'invalid_request',
+      'repo: the URL contains credentials; remove them and configure a token under forges: instead',
+    );
   }
   for (const field of ['base_branch', 'branch'] as const) {
     const value = req[field];
-    if (value !== undefined && !GIT_REF.test(value)) throw new ForgeError('invalid_request', `${field}: "${value}" is not a valid branch name`);
+    if (value !== undefined && !GIT_REF.test(value))
+      throw new ForgeError('invalid_request', `${field}: "${value}" is not a valid branch name`);
   }
   const base = req.base_branch ?? named?.base_branch ?? null;
   if (req.branch !== undefined && req.branch === base) {
-    throw new ForgeError('invalid_request', `branch: Forge never pushes to the base branch "${base}"; choose another branch name`);
+    throw new ForgeError(
+      'invalid_request',
+      `branch: Forge never pushes to the base branch "${base}"; choose another branch name`,
+    );
   }
   const forge = named?.forge ?? forgeForUrl(url, config);
   if (req.open_pr === true && !forge) {
-    throw new ForgeError('invalid_request', `open_pr: no forge is configured for ${url}; add it under forges: (and repos:) or set open_pr: false`);
+    throw new ForgeError(
+      'invalid_request',
+      `open_pr: no forge is configured for ${url}; add it under forges: (and repos:) or set open_pr: false`,
+    );
   }
   return {
     url,
@@ -173,9 +251,16 @@ function forgeForUrl(url: string, config: ForgeConfig): string | null {
 
 /** Validates, stores and announces a new job. Returns the job and whether it was new (an
  *  idempotency key seen before returns the earlier job). */
-export async function submitJob(deps: SubmitDeps, body: unknown, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+export async function submitJob(
+  deps: SubmitDeps,
+  body: unknown,
+  idempotencyKey?: string,
+): Promise<{ job: Job; created: boolean }> {
   const spec = resolveSpec(parseSubmitRequest(body), deps.config);
-  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+  if (
+    idempotencyKey !== undefined &&
+    (idempotencyKey.length === 0 || idempotencyKey.length > 200)
+  ) {
     throw new ForgeError('invalid_request', 'Idempotency-Key: must be 1 to 200 characters');
   }
   const result = await deps.store.create(spec, idempotencyKey);

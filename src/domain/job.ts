@@ -122,7 +122,9 @@ export interface JobRecord extends Job {
 }
 
 /** Whether a job may start another attempt after `attempt_count` attempts. */
-export function hasRetriesLeft(job: Pick<Job, 'attempt_count' | 'retry_base' | 'max_retries'>): boolean {
+export function hasRetriesLeft(
+  job: Pick<Job, 'attempt_count' | 'retry_base' | 'max_retries'>,
+): boolean {
   return job.attempt_count < job.retry_base + job.max_retries + 1;
 }
 

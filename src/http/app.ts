@@ -35,9 +35,18 @@ export function createApp(deps: HttpDeps): Hono {
     const route = ROUTES.find(([pattern]) => pattern.test(c.req.path));
     if (route) {
       c.header('Allow', route[1].join(', '));
-      return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${route[1].join(' or ')}`), 405);
+      return c.json(
+        errorBody(
+          'method_not_allowed',
+          `${c.req.method} is not allowed on ${c.req.path}; use ${route[1].join(' or ')}`,
+        ),
+        405,
+      );
     }
-    return c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see the README for the API`), 404);
+    return c.json(
+      errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see the README for the API`),
+      404,
+    );
   });
 
   app.get('/health', async (c) => {
@@ -56,7 +65,15 @@ export function createApp(deps: HttpDeps): Hono {
       maxSize: 1024 * 1024,
       // Answered before the body is read: close the connection, or a keep-alive client would
       // reuse a socket the server drops while discarding the unread body.
-      onError: (c) => c.json(errorBody('payload_too_large', 'request body is over 1 MiB; a task may be at most 100,000 characters'), 413, { connection: 'close' }),
+      onError: (c) =>
+        c.json(
+          errorBody(
+            'payload_too_large',
+            'request body is over 1 MiB; a task may be at most 100,000 characters',
+          ),
+          413,
+          { connection: 'close' },
+        ),
     }),
   );
   app.route('/', jobRoutes(deps));

@@ -24,12 +24,28 @@ export function bearerAuth(tokens: ForgeConfig['server']['tokens']): MiddlewareH
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match) {
-      return c.json(errorBody('unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (set FORGE_TOKEN for the CLI)'), 401);
+      return c.json(
+        errorBody(
+          'unauthorized',
+          'missing bearer token: send "Authorization: Bearer <token>" (set FORGE_TOKEN for the CLI)',
+        ),
+        401,
+      );
     }
     const token = tokens.find((t) => sameSecret(t.token, match[1]!.trim()));
-    if (!token) return c.json(errorBody('unauthorized', 'invalid token: check FORGE_TOKEN against server.tokens'), 401);
+    if (!token)
+      return c.json(
+        errorBody('unauthorized', 'invalid token: check FORGE_TOKEN against server.tokens'),
+        401,
+      );
     if (!allowed(token.role, c.req.method)) {
-      return c.json(errorBody('forbidden', `token "${token.name}" has role ${token.role}, which may only read; use an operator or admin token`), 403);
+      return c.json(
+        errorBody(
+          'forbidden',
+          `token "${token.name}" has role ${token.role}, which may only read; use an operator or admin token`,
+        ),
+        403,
+      );
     }
     return next();
   };

@@ -22,7 +22,8 @@ export function errorBody(code: ErrorCode, message: string): { error: string; co
 
 /** Maps any thrown value to the JSON error shape; unexpected errors are logged, not leaked. */
 export function errorResponse(c: Context, err: unknown, log?: (err: unknown) => void): Response {
-  if (err instanceof ForgeError) return c.json(errorBody(err.code, err.message), STATUS_BY_CODE[err.code]);
+  if (err instanceof ForgeError)
+    return c.json(errorBody(err.code, err.message), STATUS_BY_CODE[err.code]);
   log?.(err);
   return c.json(errorBody('internal', 'internal error; see the server log for details'), 500);
 }

@@ -46,7 +46,9 @@ function attemptJson(a: Attempt): Record<string, unknown> {
 
 /** The full record. While an attempt runs, `cost_usd` includes what it has spent so far. */
 export function jobRecord(record: JobRecord): Record<string, unknown> {
-  const running = record.attempts.filter((a) => a.finished_at === null).reduce((sum, a) => sum + (a.cost_usd ?? 0), 0);
+  const running = record.attempts
+    .filter((a) => a.finished_at === null)
+    .reduce((sum, a) => sum + (a.cost_usd ?? 0), 0);
   const turns = record.attempts.reduce((sum, a) => sum + (a.turns ?? 0), 0);
   return {
     ...jobSummary(record),

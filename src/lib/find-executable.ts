@@ -5,7 +5,10 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 export function findExecutable(command: string, pathEnv: string, cwd: string): string | null {
   const candidates = command.includes('/')
     ? [isAbsolute(command) ? command : resolve(cwd, command)]
-    : pathEnv.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    : pathEnv
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   for (const candidate of candidates) {
     try {
       if (!statSync(candidate).isFile()) continue;

@@ -26,7 +26,15 @@ export const CONTRACT_REPO = 'acme/widgets';
 const signal = new AbortController().signal;
 
 export function prRequest(overrides: Partial<PullRequestRequest> = {}): PullRequestRequest {
-  return { repo: { owner: 'acme', name: 'widgets' }, head: 'forge/01jab', base: 'main', title: 'Add a widget', body: 'First run.', draft: false, ...overrides };
+  return {
+    repo: { owner: 'acme', name: 'widgets' },
+    head: 'forge/01jab',
+    base: 'main',
+    title: 'Add a widget',
+    body: 'First run.',
+    draft: false,
+    ...overrides,
+  };
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<ForgeError> {
@@ -57,7 +65,9 @@ export function gitHostContract(name: string, make: () => Promise<GitHostFixture
 
     it('updates the open pull request for the same head and base instead of failing', async () => {
       const first = await f.host().openPullRequest(prRequest(), signal);
-      const second = await f.host().openPullRequest(prRequest({ title: 'Add a widget (retry)', body: 'Second run.' }), signal);
+      const second = await f
+        .host()
+        .openPullRequest(prRequest({ title: 'Add a widget (retry)', body: 'Second run.' }), signal);
       expect(second).toEqual({ number: first.number, url: first.url, created: false });
       expect(f.pulls(CONTRACT_REPO)).toHaveLength(1);
       expect(f.pulls(CONTRACT_REPO)[0]?.body).toBe('Second run.');
@@ -77,14 +87,18 @@ export function gitHostContract(name: string, make: () => Promise<GitHostFixture
     });
 
     it('reports a rejected token as unauthorized, naming the setting and never the token', async () => {
-      const err = await rejection(f.host('wrong-token-value-123').openPullRequest(prRequest(), signal));
+      const err = await rejection(
+        f.host('wrong-token-value-123').openPullRequest(prRequest(), signal),
+      );
       expect(err.code).toBe('unauthorized');
       expect(err.message).toContain(f.tokenSetting);
       expect(err.message).not.toContain('wrong-token-value-123');
     });
 
     it('reports a missing repository as not_found, naming it', async () => {
-      const err = await rejection(f.host().openPullRequest(prRequest({ repo: { owner: 'acme', name: 'missing' } }), signal));
+      const err = await rejection(
+        f.host().openPullRequest(prRequest({ repo: { owner: 'acme', name: 'missing' } }), signal),
+      );
       expect(err.code).toBe('not_found');
       expect(err.message).toContain('acme/missing');
     });
@@ -92,7 +106,9 @@ export function gitHostContract(name: string, make: () => Promise<GitHostFixture
     it('rejects with the abort reason when the caller aborts', async () => {
       const controller = new AbortController();
       controller.abort(new Error('job cancelled'));
-      await expect(f.host().openPullRequest(prRequest(), controller.signal)).rejects.toThrow('job cancelled');
+      await expect(f.host().openPullRequest(prRequest(), controller.signal)).rejects.toThrow(
+        'job cancelled',
+      );
     });
   });
 }

@@ -105,12 +105,14 @@ srtSuite(srtName, () => {
     expect(await readdir(scratch.tmpDir)).toEqual(['temp']);
   });
 
-  it('allows writes in the extra writable directories (the agent\'s private home)', async () => {
+  it("allows writes in the extra writable directories (the agent's private home)", async () => {
     const home = join(scratch.root, 'home');
     const other = join(scratch.root, 'other');
     await mkdir(home);
     await mkdir(other);
-    const { output } = await run(`echo h > ${home}/config; echo o > ${other}/nope; echo done`, { writable: [home] });
+    const { output } = await run(`echo h > ${home}/config; echo o > ${other}/nope; echo done`, {
+      writable: [home],
+    });
     expect(output).toContain('done');
     expect(await readdir(home)).toEqual(['config']);
     expect(await readdir(other)).toEqual([]);

@@ -45,7 +45,15 @@ export function spec(overrides: Partial<JobSpec> = {}): JobSpec {
     max_duration_ms: 3_600_000,
     model: 'claude-sonnet-4-5',
     max_turns: 40,
-    repo: { url: 'https://git.example.com/me/app.git', name: 'app', forge: 'home', base_branch: 'main', branch: null, open_pr: true, draft: false },
+    repo: {
+      url: 'https://git.example.com/me/app.git',
+      name: 'app',
+      forge: 'home',
+      base_branch: 'main',
+      branch: null,
+      open_pr: true,
+      draft: false,
+    },
     ...overrides,
   };
 }

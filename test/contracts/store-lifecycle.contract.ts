@@ -65,8 +65,24 @@ export function lifecycleContract(ctx: StoreContext): void {
     it('finishAttempt records the job result even when the job was cancelled meanwhile', async () => {
       const { job } = await running();
       await store.cancel(job.id, CANCELLED);
-      const result = { branch: 'forge/x', commit: 'abc123', changed_files: 2, insertions: 5, deletions: 1, wip: true };
-      const record = must(await store.finishAttempt(job.id, OWNER, 1, { ...FAILED, job_result: result }, { status: 'SUCCEEDED' }), 'record');
+      const result = {
+        branch: 'forge/x',
+        commit: 'abc123',
+        changed_files: 2,
+        insertions: 5,
+        deletions: 1,
+        wip: true,
+      };
+      const record = must(
+        await store.finishAttempt(
+          job.id,
+          OWNER,
+          1,
+          { ...FAILED, job_result: result },
+          { status: 'SUCCEEDED' },
+        ),
+        'record',
+      );
       expect(record.status).toBe('CANCELLED');
       expect(record.result).toEqual(result);
       await store.appendEvent(job.id, 'pr.opened', { number: 3 });

@@ -37,7 +37,14 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
     describe('create and read', () => {
       it('create stores every spec field and starts the job PENDING without attempts', async () => {
         const full = spec();
-        const bare = spec({ profile: null, budget_usd: null, tags: [], model: null, max_turns: null, repo: null });
+        const bare = spec({
+          profile: null,
+          budget_usd: null,
+          tags: [],
+          model: null,
+          max_turns: null,
+          repo: null,
+        });
         for (const s of [full, bare]) {
           const { job, created } = await store.create(s);
           expect(created).toBe(true);
@@ -222,7 +229,13 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       it('saveProgress and setSandboxRef update the open attempt, and progress stops once it closed', async () => {
         const { job } = await running();
         await store.setSandboxRef(job.id, 1, 'pid:4242');
-        await store.saveProgress(job.id, 1, { output: 'half way', truncated: true, cost_usd: 0.12, turns: 3, session_id: 'sess-1' });
+        await store.saveProgress(job.id, 1, {
+          output: 'half way',
+          truncated: true,
+          cost_usd: 0.12,
+          turns: 3,
+          session_id: 'sess-1',
+        });
         expect(must(await store.get(job.id), 'record').attempts[0]).toMatchObject({
           output: 'half way',
           truncated: true,
@@ -231,7 +244,13 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
           session_id: 'sess-1',
         });
         await store.finishAttempt(job.id, OWNER, 1, OK, { status: 'SUCCEEDED' });
-        await store.saveProgress(job.id, 1, { output: 'late write', truncated: false, cost_usd: 9, turns: 9, session_id: null });
+        await store.saveProgress(job.id, 1, {
+          output: 'late write',
+          truncated: false,
+          cost_usd: 9,
+          turns: 9,
+          session_id: null,
+        });
         expect(must(await store.get(job.id), 'record').attempts[0]).toMatchObject({
           output: 'done',
           truncated: false,
@@ -250,7 +269,13 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
 
       it('an attempt closed by recovery still counts what it spent', async () => {
         const { job } = await running();
-        await store.saveProgress(job.id, 1, { output: 'x', truncated: false, cost_usd: 0.25, turns: 1, session_id: null });
+        await store.saveProgress(job.id, 1, {
+          output: 'x',
+          truncated: false,
+          cost_usd: 0.25,
+          turns: 1,
+          session_id: null,
+        });
         await store.recover({ now: Date.now() + 2 * LEASE_MS, self: OWNER, foreignOwners: false });
         const record = must(await store.get(job.id), 'record');
         expect(record.cost_usd).toBeCloseTo(0.25);

@@ -4,7 +4,12 @@
  * holds the only runner slot (`limits.max_concurrent: 1`), so every other job stays PENDING.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startForge, stopAllForges, type ApiResponse, type ForgeProcess } from '../support/forge-server.ts';
+import {
+  startForge,
+  stopAllForges,
+  type ApiResponse,
+  type ForgeProcess,
+} from '../support/forge-server.ts';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
@@ -15,7 +20,9 @@ interface ErrorJson {
 }
 
 interface ListJson {
-  jobs: Array<Record<string, unknown> & { id: string; status: string; created_at: string; tags: string[] }>;
+  jobs: Array<
+    Record<string, unknown> & { id: string; status: string; created_at: string; tags: string[] }
+  >;
   total: number;
 }
 
@@ -23,7 +30,12 @@ let forge: ForgeProcess;
 let blocker: string;
 
 /** Every error answer is JSON with a non-empty `error` a person can read and a machine `code`. */
-function expectError(res: ApiResponse<unknown>, status: number, code: string, mentions?: string | RegExp): ErrorJson {
+function expectError(
+  res: ApiResponse<unknown>,
+  status: number,
+  code: string,
+  mentions?: string | RegExp,
+): ErrorJson {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   const body = res.body as ErrorJson;
@@ -34,7 +46,10 @@ function expectError(res: ApiResponse<unknown>, status: number, code: string, me
   return body;
 }
 
-async function post(body: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<unknown>> {
+async function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse<unknown>> {
   return forge.api<unknown>('POST', '/jobs', body, headers);
 }
 
@@ -44,7 +59,11 @@ async function list(query: string): Promise<ApiResponse<ListJson>> {
 
 beforeAll(async () => {
   forge = await startForge({ config: { limits: { max_concurrent: 1, max_duration: '5m' } } });
-  blocker = await forge.submit('sleep 600000', { inactivity_timeout: '5m', max_duration: '5m', tags: ['blocker'] });
+  blocker = await forge.submit('sleep 600000', {
+    inactivity_timeout: '5m',
+    max_duration: '5m',
+    tags: ['blocker'],
+  });
   await forge.waitFor(blocker, (j) => j.status === 'RUNNING');
 });
 
@@ -52,7 +71,9 @@ afterAll(async () => {
   if (forge) {
     // Cancel the blocker so its agent process is killed by Forge, not orphaned by a SIGKILL.
     await forge.api('POST', `/jobs/${blocker}/cancel`).catch(() => undefined);
-    await forge.waitFor(blocker, (j) => j.attempts.every((a) => a.finished_at !== undefined), 10_000).catch(() => undefined);
+    await forge
+      .waitFor(blocker, (j) => j.attempts.every((a) => a.finished_at !== undefined), 10_000)
+      .catch(() => undefined);
     await forge.stop('SIGTERM');
   }
   await stopAllForges();
@@ -60,7 +81,10 @@ afterAll(async () => {
 
 describe('POST /jobs', () => {
   it('answers 202 with exactly {id, status: PENDING, created_at} and a ULID id', async () => {
-    const res = await forge.api<Record<string, unknown>>('POST', '/jobs', { task: 'print hello', agent: 'script' });
+    const res = await forge.api<Record<string, unknown>>('POST', '/jobs', {
+      task: 'print hello',
+      agent: 'script',
+    });
     expect(res.status).toBe(202);
     expect(Object.keys(res.body).sort()).toEqual(['created_at', 'id', 'status']);
     expect(res.body.id).toMatch(ULID);
@@ -70,7 +94,8 @@ describe('POST /jobs', () => {
 
   it('gives ids that increase across quick successive submits', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 10; i++) ids.push(await forge.submit(`print ${i}`, { tags: ['monotonic'] }));
+    for (let i = 0; i < 10; i++)
+      ids.push(await forge.submit(`print ${i}`, { tags: ['monotonic'] }));
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
     for (const id of ids) expect(id).toMatch(ULID);
@@ -135,11 +160,27 @@ describe('POST /jobs', () => {
     ['max_retries 1.5', { task: 'print hi', max_retries: 1.5 }, /max_retries/],
     ['max_retries "2"', { task: 'print hi', max_retries: '2' }, /max_retries/],
     ['an unknown agent', { task: 'print hi', agent: 'no-such-agent' }, /agent.*no-such-agent/],
-    ['an unknown profile', { task: 'print hi', profile: 'no-such-profile' }, /profile.*no-such-profile/],
-    ['inactivity_timeout "soon"', { task: 'print hi', inactivity_timeout: 'soon' }, /inactivity_timeout.*soon/],
+    [
+      'an unknown profile',
+      { task: 'print hi', profile: 'no-such-profile' },
+      /profile.*no-such-profile/,
+    ],
+    [
+      'inactivity_timeout "soon"',
+      { task: 'print hi', inactivity_timeout: 'soon' },
+      /inactivity_timeout.*soon/,
+    ],
     ['max_duration "later"', { task: 'print hi', max_duration: 'later' }, /max_duration/],
-    ['max_duration over the configured limit', { task: 'print hi', max_duration: '6m' }, /max_duration.*5m/],
-    ['inactivity_timeout over the configured limit', { task: 'print hi', inactivity_timeout: '2h' }, /inactivity_timeout/],
+    [
+      'max_duration over the configured limit',
+      { task: 'print hi', max_duration: '6m' },
+      /max_duration.*5m/,
+    ],
+    [
+      'inactivity_timeout over the configured limit',
+      { task: 'print hi', inactivity_timeout: '2h' },
+      /inactivity_timeout/,
+    ],
     ['budget_usd over the configured limit', { task: 'print hi', budget_usd: 1000 }, /budget_usd/],
     ['tags that are not a list', { task: 'print hi', tags: 'a,b' }, /tags/],
   ])('refuses %s with 400 invalid_request naming the field', async (_what, body, field) => {
@@ -158,7 +199,8 @@ describe('GET /jobs', () => {
   const many: string[] = [];
 
   beforeAll(async () => {
-    for (let i = 0; i < 22; i++) many.push(await forge.submit(`print ${i}`, { tags: ['many', i % 2 === 0 ? 'even' : 'odd'] }));
+    for (let i = 0; i < 22; i++)
+      many.push(await forge.submit(`print ${i}`, { tags: ['many', i % 2 === 0 ? 'even' : 'odd'] }));
   });
 
   it('returns 20 jobs by default with the full total', async () => {
@@ -186,7 +228,9 @@ describe('GET /jobs', () => {
   it('filters by tags, requiring every tag given', async () => {
     const even = await list('?tags=many,even&limit=100');
     expect(even.body.total).toBe(11);
-    expect(even.body.jobs.every((j) => j.tags.includes('even') && j.tags.includes('many'))).toBe(true);
+    expect(even.body.jobs.every((j) => j.tags.includes('even') && j.tags.includes('many'))).toBe(
+      true,
+    );
     const none = await list('?tags=even,odd');
     expect(none.body).toEqual({ jobs: [], total: 0 });
   });
@@ -228,9 +272,12 @@ describe('GET /jobs', () => {
     expectError(await list('?status=PENDING,sleeping'), 400, 'invalid_request', /status.*sleeping/);
   });
 
-  it.each([['0'], ['101'], ['abc'], ['-1'], ['2.5']])('refuses limit=%s with 400', async (limit) => {
-    expectError(await list(`?limit=${limit}`), 400, 'invalid_request', /limit/);
-  });
+  it.each([['0'], ['101'], ['abc'], ['-1'], ['2.5']])(
+    'refuses limit=%s with 400',
+    async (limit) => {
+      expectError(await list(`?limit=${limit}`), 400, 'invalid_request', /limit/);
+    },
+  );
 
   it.each([['-1'], ['abc']])('refuses offset=%s with 400', async (offset) => {
     expectError(await list(`?offset=${offset}`), 400, 'invalid_request', /offset/);
@@ -248,19 +295,38 @@ describe('job routes for missing things', () => {
   });
 
   it('answers 404 when cancelling an unknown job', async () => {
-    expectError(await forge.api('POST', `/jobs/${UNKNOWN_ID}/cancel`), 404, 'not_found', UNKNOWN_ID);
+    expectError(
+      await forge.api('POST', `/jobs/${UNKNOWN_ID}/cancel`),
+      404,
+      'not_found',
+      UNKNOWN_ID,
+    );
   });
 
   it('answers 404 "no output available" for a job that has not started an attempt', async () => {
     const id = await forge.submit('print later');
     expect((await forge.job(id)).status).toBe('PENDING');
-    expectError(await forge.api('GET', `/jobs/${id}/output`), 404, 'not_found', /no output available/);
+    expectError(
+      await forge.api('GET', `/jobs/${id}/output`),
+      404,
+      'not_found',
+      /no output available/,
+    );
   });
 
   it('gives the full record of a pending job with no attempts', async () => {
     const id = await forge.submit('print record', { tags: ['t1', 't2'], max_retries: 3 });
     const job = await forge.job(id);
-    expect(job).toMatchObject({ id, task: 'print record', agent: 'script', status: 'PENDING', max_retries: 3, tags: ['t1', 't2'], source: 'api', attempts: [] });
+    expect(job).toMatchObject({
+      id,
+      task: 'print record',
+      agent: 'script',
+      status: 'PENDING',
+      max_retries: 3,
+      tags: ['t1', 't2'],
+      source: 'api',
+      attempts: [],
+    });
     expect(job).not.toHaveProperty('failure');
   });
 });

@@ -4,7 +4,12 @@
  * without tokens is refused; a config file's problems are all reported at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startForge, stopAllForges, type ApiResponse, type ForgeProcess } from '../support/forge-server.ts';
+import {
+  startForge,
+  stopAllForges,
+  type ApiResponse,
+  type ForgeProcess,
+} from '../support/forge-server.ts';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const VIEWER = 'viewer-token-0123456789abcdef';
@@ -54,13 +59,30 @@ describe('with server.tokens configured', () => {
   });
 
   it('answers 401 to a wrong token, including one that differs only in its last character', async () => {
-    expectError(await forge.api('GET', '/jobs', undefined, bearer('not-a-real-token-0123456789')), 401, 'unauthorized');
-    expectError(await forge.api('GET', '/jobs', undefined, bearer(`${ADMIN.slice(0, -1)}X`)), 401, 'unauthorized');
-    expectError(await forge.api('GET', '/jobs', undefined, { authorization: ADMIN }), 401, 'unauthorized');
+    expectError(
+      await forge.api('GET', '/jobs', undefined, bearer('not-a-real-token-0123456789')),
+      401,
+      'unauthorized',
+    );
+    expectError(
+      await forge.api('GET', '/jobs', undefined, bearer(`${ADMIN.slice(0, -1)}X`)),
+      401,
+      'unauthorized',
+    );
+    expectError(
+      await forge.api('GET', '/jobs', undefined, { authorization: ADMIN }),
+      401,
+      'unauthorized',
+    );
   });
 
   it('lets an admin submit (202) and read', async () => {
-    const res = await forge.api<{ id: string; status: string }>('POST', '/jobs', { task: 'print hi', agent: 'script' }, bearer(ADMIN));
+    const res = await forge.api<{ id: string; status: string }>(
+      'POST',
+      '/jobs',
+      { task: 'print hi', agent: 'script' },
+      bearer(ADMIN),
+    );
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('PENDING');
     const read = await forge.api('GET', `/jobs/${res.body.id}`, undefined, bearer(ADMIN));
@@ -68,22 +90,51 @@ describe('with server.tokens configured', () => {
   });
 
   it('lets a viewer read (200) but not submit or cancel (403)', async () => {
-    const listed = await forge.api<{ jobs: unknown[]; total: number }>('GET', '/jobs', undefined, bearer(VIEWER));
+    const listed = await forge.api<{ jobs: unknown[]; total: number }>(
+      'GET',
+      '/jobs',
+      undefined,
+      bearer(VIEWER),
+    );
     expect(listed.status).toBe(200);
     expect(Array.isArray(listed.body.jobs)).toBe(true);
 
-    const submit = await forge.api<{ error: string }>('POST', '/jobs', { task: 'print hi', agent: 'script' }, bearer(VIEWER));
+    const submit = await forge.api<{ error: string }>(
+      'POST',
+      '/jobs',
+      { task: 'print hi', agent: 'script' },
+      bearer(VIEWER),
+    );
     expectError(submit, 403, 'forbidden');
     expect(submit.body.error).toMatch(/viewer/);
 
-    const admin = await forge.api<{ id: string }>('POST', '/jobs', { task: 'print hi', agent: 'script' }, bearer(ADMIN));
-    expectError(await forge.api('POST', `/jobs/${admin.body.id}/cancel`, undefined, bearer(VIEWER)), 403, 'forbidden');
+    const admin = await forge.api<{ id: string }>(
+      'POST',
+      '/jobs',
+      { task: 'print hi', agent: 'script' },
+      bearer(ADMIN),
+    );
+    expectError(
+      await forge.api('POST', `/jobs/${admin.body.id}/cancel`, undefined, bearer(VIEWER)),
+      403,
+      'forbidden',
+    );
   });
 
   it('creates no job for a refused submission', async () => {
-    await forge.api('POST', '/jobs', { task: 'print refused', agent: 'script', tags: ['refused'] }, bearer(VIEWER));
+    await forge.api(
+      'POST',
+      '/jobs',
+      { task: 'print refused', agent: 'script', tags: ['refused'] },
+      bearer(VIEWER),
+    );
     await forge.api('POST', '/jobs', { task: 'print refused', agent: 'script', tags: ['refused'] });
-    const res = await forge.api<{ total: number }>('GET', '/jobs?tags=refused', undefined, bearer(ADMIN));
+    const res = await forge.api<{ total: number }>(
+      'GET',
+      '/jobs?tags=refused',
+      undefined,
+      bearer(ADMIN),
+    );
     expect(res.body.total).toBe(0);
   });
 });
@@ -106,14 +157,20 @@ describe('refusing to start', () => {
   });
 
   it('reports every problem in the config file at once', async () => {
-    const started = startForge({ config: { limits: { max_concurrent: 0 }, defaults: { agent: 'script', max_retries: 'lots' } } });
+    const started = startForge({
+      config: { limits: { max_concurrent: 0 }, defaults: { agent: 'script', max_retries: 'lots' } },
+    });
     await expect(started).rejects.toThrow(/exited with [1-9]\d*/);
     await expect(started).rejects.toThrow(/limits\.max_concurrent/);
     await expect(started).rejects.toThrow(/defaults\.max_retries/);
   });
 
   it('refuses tokens shorter than 16 characters', async () => {
-    const started = startForge({ config: { server: { host: '127.0.0.1', port: 0, tokens: [{ name: 'short', token: 'tooshort' }] } } });
+    const started = startForge({
+      config: {
+        server: { host: '127.0.0.1', port: 0, tokens: [{ name: 'short', token: 'tooshort' }] },
+      },
+    });
     await expect(started).rejects.toThrow(/server\.tokens\.0\.token.*16 characters/);
   });
 });

@@ -7,8 +7,20 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicScript, type ScriptedReply, type ScriptedUsage } from '../support/fake-anthropic.ts';
-import { ROOT, startForge, stopAllForges, type ForgeProcess, type JobJson } from '../support/forge-server.ts';
+import {
+  startFakeAnthropic,
+  type FakeAnthropic,
+  type FakeAnthropicScript,
+  type ScriptedReply,
+  type ScriptedUsage,
+} from '../support/fake-anthropic.ts';
+import {
+  ROOT,
+  startForge,
+  stopAllForges,
+  type ForgeProcess,
+  type JobJson,
+} from '../support/forge-server.ts';
 
 const CLAUDE = join(ROOT, 'node_modules', '.bin', 'claude');
 const MODEL = 'claude-sonnet-4-5';
@@ -18,12 +30,33 @@ const PRICE = { input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0
 const SECRET = 'server-only-secret-7d1f0c';
 const RUN_TIMEOUT = 90_000;
 
-const tool = (name: string, input: Record<string, unknown>, usage?: ScriptedUsage): ScriptedReply => ({ content: [{ type: 'tool_use', name, input }], usage });
-const text = (t: string, usage?: ScriptedUsage): ScriptedReply => ({ content: [{ type: 'text', text: t }], usage });
+const tool = (
+  name: string,
+  input: Record<string, unknown>,
+  usage?: ScriptedUsage,
+): ScriptedReply => ({ content: [{ type: 'tool_use', name, input }], usage });
+const text = (t: string, usage?: ScriptedUsage): ScriptedReply => ({
+  content: [{ type: 'text', text: t }],
+  usage,
+});
 
 const WORK: ScriptedReply[] = [
-  { content: [{ type: 'text', text: 'Writing the greeting.' }, { type: 'tool_use', name: 'Write', input: { file_path: 'greeting.txt', content: 'hello from claude\n' } }], usage: { input_tokens: 1200, output_tokens: 80, cache_read_input_tokens: 3000 } },
-  tool('Bash', { command: 'cat greeting.txt && echo checked', description: 'check' }, { input_tokens: 1500, output_tokens: 40 }),
+  {
+    content: [
+      { type: 'text', text: 'Writing the greeting.' },
+      {
+        type: 'tool_use',
+        name: 'Write',
+        input: { file_path: 'greeting.txt', content: 'hello from claude\n' },
+      },
+    ],
+    usage: { input_tokens: 1200, output_tokens: 80, cache_read_input_tokens: 3000 },
+  },
+  tool(
+    'Bash',
+    { command: 'cat greeting.txt && echo checked', description: 'check' },
+    { input_tokens: 1500, output_tokens: 40 },
+  ),
   text('Wrote greeting.txt and checked it.', { input_tokens: 1600, output_tokens: 120 }),
 ];
 const BIG: ScriptedUsage = { input_tokens: 100_000, output_tokens: 10_000 };
@@ -31,22 +64,57 @@ const BIG: ScriptedUsage = { input_tokens: 100_000, output_tokens: 10_000 };
 const SCRIPTS: Record<string, FakeAnthropicScript> = {
   work: { replies: WORK },
   // Turn two stalls after announcing its input: only Forge's running estimate can stop it there.
-  budget: { replies: [tool('Bash', { command: 'echo one' }, BIG), { ...tool('Bash', { command: 'echo two' }, BIG), delay_ms: 30_000 }, text('done')] },
+  budget: {
+    replies: [
+      tool('Bash', { command: 'echo one' }, BIG),
+      { ...tool('Bash', { command: 'echo two' }, BIG), delay_ms: 30_000 },
+      text('done'),
+    ],
+  },
   // Without Forge's estimate in the way (tiny configured prices), the CLI's own cap must stop it.
-  capped: { replies: [tool('Bash', { command: 'echo one' }, BIG), tool('Bash', { command: 'echo two' }, BIG), text('done')] },
+  capped: {
+    replies: [
+      tool('Bash', { command: 'echo one' }, BIG),
+      tool('Bash', { command: 'echo two' }, BIG),
+      text('done'),
+    ],
+  },
   // Turn two stalls: the inactivity watchdog kills the attempt, and the retry resumes the session.
   // Resuming, the CLI closes the cut-off turn with a synthetic assistant "No response requested.",
   // so the retry's first request holds two assistant turns.
-  stalled: { replies: [tool('Bash', { command: 'echo before the stall' }), { ...text('never sent'), delay_ms: 60_000 }, text('resumed')] },
+  stalled: {
+    replies: [
+      tool('Bash', { command: 'echo before the stall' }),
+      { ...text('never sent'), delay_ms: 60_000 },
+      text('resumed'),
+    ],
+  },
   // Run under the `restricted` profile: an MCP tool it allows, then a Bash command it does not
   // (one that needs permission: read-only commands like `echo` are never refused).
-  profiled: { replies: [tool('mcp__probe__ping', {}), tool('Bash', { command: 'touch denied.txt' }), text('profile respected')] },
+  profiled: {
+    replies: [
+      tool('mcp__probe__ping', {}),
+      tool('Bash', { command: 'touch denied.txt' }),
+      text('profile respected'),
+    ],
+  },
   turns: { replies: [1, 2, 3, 4, 5].map((n) => tool('Bash', { command: `echo turn ${n}` })) },
-  unauthorized: { replies: WORK, error: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' } },
+  unauthorized: {
+    replies: WORK,
+    error: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' },
+  },
   // CLAUDE_CODE_MAX_RETRIES=1: the first attempt's request and its one retry fail, then it works.
-  overloaded: { replies: [text('recovered')], error: { status: 529, type: 'overloaded_error', message: 'Overloaded', times: 2 } },
+  overloaded: {
+    replies: [text('recovered')],
+    error: { status: 529, type: 'overloaded_error', message: 'Overloaded', times: 2 },
+  },
   // Events longer than the runner's 64 KiB line limit reach the parser in pieces.
-  large: { replies: [tool('Write', { file_path: 'big.txt', content: 'x'.repeat(150_000) }), text('wrote big.txt')] },
+  large: {
+    replies: [
+      tool('Write', { file_path: 'big.txt', content: 'x'.repeat(150_000) }),
+      text('wrote big.txt'),
+    ],
+  },
   environment: { replies: [tool('Bash', { command: 'env | sort' }), text('listed')] },
 };
 
@@ -73,14 +141,24 @@ function agent(fake: FakeAnthropic): Record<string, unknown> {
     command: [CLAUDE],
     model: MODEL,
     prices: { [MODEL]: PRICE },
-    env: { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_MAX_RETRIES: '1' },
+    env: {
+      ANTHROPIC_BASE_URL: fake.url,
+      ANTHROPIC_API_KEY: 'test-key',
+      CLAUDE_CODE_MAX_RETRIES: '1',
+    },
   };
 }
 
 beforeAll(async () => {
-  for (const [name, script] of Object.entries(SCRIPTS)) fakes[name] = await startFakeAnthropic(script);
-  const agents: Record<string, unknown> = Object.fromEntries(Object.entries(fakes).map(([name, fake]) => [name, agent(fake)]));
-  agents.capped = { ...(agents.capped as object), prices: { [MODEL]: { input_per_mtok: 0.001, output_per_mtok: 0.001 } } };
+  for (const [name, script] of Object.entries(SCRIPTS))
+    fakes[name] = await startFakeAnthropic(script);
+  const agents: Record<string, unknown> = Object.fromEntries(
+    Object.entries(fakes).map(([name, fake]) => [name, agent(fake)]),
+  );
+  agents.capped = {
+    ...(agents.capped as object),
+    prices: { [MODEL]: { input_per_mtok: 0.001, output_per_mtok: 0.001 } },
+  };
   agents.missing = { kind: 'claude-code', command: ['/nonexistent/bin/claude'] };
   forge = await startForge({
     config: {
@@ -94,7 +172,13 @@ beforeAll(async () => {
           mcp_servers: { probe: { command: process.execPath, args: ['-e', MCP_SERVER] } },
         },
       },
-      defaults: { agent: 'work', max_retries: 0, inactivity_timeout: '60s', max_duration: '2m', budget_usd: 5 },
+      defaults: {
+        agent: 'work',
+        max_retries: 0,
+        inactivity_timeout: '60s',
+        max_duration: '2m',
+        budget_usd: 5,
+      },
     },
     env: { SECRET_TOKEN: SECRET },
   });
@@ -104,7 +188,11 @@ afterAll(async () => {
   await Promise.all(Object.values(fakes).map((f) => f.close()));
 });
 
-async function run(agentName: string, task: string, extra: Record<string, unknown> = {}): Promise<JobJson> {
+async function run(
+  agentName: string,
+  task: string,
+  extra: Record<string, unknown> = {},
+): Promise<JobJson> {
   const id = await forge.submit(task, { agent: agentName, ...extra });
   return forge.waitFor(id, undefined, RUN_TIMEOUT - 10_000);
 }
@@ -119,152 +207,233 @@ async function streamedLines(id: string): Promise<string[]> {
 }
 
 function costOf(usage: ScriptedUsage): number {
-  return (usage.input_tokens * PRICE.input_per_mtok + usage.output_tokens * PRICE.output_per_mtok + (usage.cache_read_input_tokens ?? 0) * PRICE.cached_input_per_mtok) / 1e6;
+  return (
+    (usage.input_tokens * PRICE.input_per_mtok +
+      usage.output_tokens * PRICE.output_per_mtok +
+      (usage.cache_read_input_tokens ?? 0) * PRICE.cached_input_per_mtok) /
+    1e6
+  );
 }
 
 describe('claude-code agent through forge serve', () => {
-  it('writes a file and runs a command with its tools; the stream shows them as readable lines and cost/turns match the usage', async () => {
-    const id = await forge.submit('write a greeting and check it', { agent: 'work' });
-    const [lines, job] = await Promise.all([streamedLines(id), forge.waitFor(id, undefined, 80_000)]);
-    expect(job.status).toBe('SUCCEEDED');
-    const workspace = join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace');
-    expect(readFileSync(join(workspace, 'greeting.txt'), 'utf8')).toBe('hello from claude\n');
+  it(
+    'writes a file and runs a command with its tools; the stream shows them as readable lines and cost/turns match the usage',
+    async () => {
+      const id = await forge.submit('write a greeting and check it', { agent: 'work' });
+      const [lines, job] = await Promise.all([
+        streamedLines(id),
+        forge.waitFor(id, undefined, 80_000),
+      ]);
+      expect(job.status).toBe('SUCCEEDED');
+      const workspace = join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace');
+      expect(readFileSync(join(workspace, 'greeting.txt'), 'utf8')).toBe('hello from claude\n');
 
-    expect(lines).toContain('Writing the greeting.');
-    expect(lines).toContain('→ Write greeting.txt');
-    expect(lines).toContain('→ Bash: cat greeting.txt && echo checked');
-    expect(lines.filter((l) => l === '← ok')).toHaveLength(2);
-    expect(lines).toContain('Wrote greeting.txt and checked it.');
-    expect(lines.some((l) => l.startsWith('{'))).toBe(false);
-    const log = (await forge.api<string>('GET', `/jobs/${id}/log`)).body;
-    expect(log).toContain('→ Write greeting.txt\n');
+      expect(lines).toContain('Writing the greeting.');
+      expect(lines).toContain('→ Write greeting.txt');
+      expect(lines).toContain('→ Bash: cat greeting.txt && echo checked');
+      expect(lines.filter((l) => l === '← ok')).toHaveLength(2);
+      expect(lines).toContain('Wrote greeting.txt and checked it.');
+      expect(lines.some((l) => l.startsWith('{'))).toBe(false);
+      const log = (await forge.api<string>('GET', `/jobs/${id}/log`)).body;
+      expect(log).toContain('→ Write greeting.txt\n');
 
-    const expected = WORK.reduce((sum, r) => sum + costOf(r.usage!), 0);
-    const [attempt] = job.attempts;
-    expect(attempt!.turns).toBe(3);
-    expect(attempt!.cost_usd).toBeCloseTo(expected, 10);
-    expect(job.cost_usd).toBeCloseTo(expected, 10);
-    expect(attempt!.summary).toBe('Wrote greeting.txt and checked it.');
-    expect(attempt!.session_id).toMatch(/^[0-9a-f-]{36}$/);
-    // The model and spending cap reached the CLI.
-    const turns = fakes.work!.requests.filter((r) => r.main);
-    expect(turns).toHaveLength(3);
-    expect((turns[0]!.body as { model: string }).model).toBe(MODEL);
-  }, RUN_TIMEOUT);
+      const expected = WORK.reduce((sum, r) => sum + costOf(r.usage!), 0);
+      const [attempt] = job.attempts;
+      expect(attempt!.turns).toBe(3);
+      expect(attempt!.cost_usd).toBeCloseTo(expected, 10);
+      expect(job.cost_usd).toBeCloseTo(expected, 10);
+      expect(attempt!.summary).toBe('Wrote greeting.txt and checked it.');
+      expect(attempt!.session_id).toMatch(/^[0-9a-f-]{36}$/);
+      // The model and spending cap reached the CLI.
+      const turns = fakes.work!.requests.filter((r) => r.main);
+      expect(turns).toHaveLength(3);
+      expect((turns[0]!.body as { model: string }).model).toBe(MODEL);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('fails a job whose usage passes its budget as budget_exceeded, without a retry, with the cost recorded', async () => {
-    const job = await run('budget', 'spend a lot', { budget_usd: 0.5, max_retries: 2 });
-    expect(job.status).toBe('FAILED');
-    expect(job.failure?.category).toBe('budget_exceeded');
-    expect(job.attempts).toHaveLength(1);
-    // Turn one costs $0.45; the start of turn two adds $0.30 of input (and the one output token
-    // message_start announces), which takes the estimate over the budget: Forge stops the agent
-    // mid-turn, before the CLI's own cap (which only checks between turns) would.
-    expect(job.failure?.message).toContain('budget of $0.5');
-    expect(job.attempts[0]!.cost_usd).toBeCloseTo(0.45 + 0.3 + 15 / 1e6, 10);
-    expect(job.cost_usd).toBeCloseTo(0.45 + 0.3 + 15 / 1e6, 10);
-    expect(job.attempts[0]!.output).not.toContain('✗ Claude Code stopped');
-  }, RUN_TIMEOUT);
+  it(
+    'fails a job whose usage passes its budget as budget_exceeded, without a retry, with the cost recorded',
+    async () => {
+      const job = await run('budget', 'spend a lot', { budget_usd: 0.5, max_retries: 2 });
+      expect(job.status).toBe('FAILED');
+      expect(job.failure?.category).toBe('budget_exceeded');
+      expect(job.attempts).toHaveLength(1);
+      // Turn one costs $0.45; the start of turn two adds $0.30 of input (and the one output token
+      // message_start announces), which takes the estimate over the budget: Forge stops the agent
+      // mid-turn, before the CLI's own cap (which only checks between turns) would.
+      expect(job.failure?.message).toContain('budget of $0.5');
+      expect(job.attempts[0]!.cost_usd).toBeCloseTo(0.45 + 0.3 + 15 / 1e6, 10);
+      expect(job.cost_usd).toBeCloseTo(0.45 + 0.3 + 15 / 1e6, 10);
+      expect(job.attempts[0]!.output).not.toContain('✗ Claude Code stopped');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('passes the remaining budget to the CLI, whose own cap ends the run as budget_exceeded', async () => {
-    const job = await run('capped', 'spend a lot', { budget_usd: 0.5, max_retries: 2 });
-    expect(job.status).toBe('FAILED');
-    expect(job.failure?.category).toBe('budget_exceeded');
-    expect(job.attempts).toHaveLength(1);
-    expect(job.attempts[0]!.output).toContain('✗ Claude Code stopped (budget_exceeded) after 2 turns · $0.9000');
-    // The CLI checks between turns: it overshoots to $0.90 on a $0.50 cap.
-    expect(job.cost_usd).toBeCloseTo(0.9, 10);
-  }, RUN_TIMEOUT);
+  it(
+    'passes the remaining budget to the CLI, whose own cap ends the run as budget_exceeded',
+    async () => {
+      const job = await run('capped', 'spend a lot', { budget_usd: 0.5, max_retries: 2 });
+      expect(job.status).toBe('FAILED');
+      expect(job.failure?.category).toBe('budget_exceeded');
+      expect(job.attempts).toHaveLength(1);
+      expect(job.attempts[0]!.output).toContain(
+        '✗ Claude Code stopped (budget_exceeded) after 2 turns · $0.9000',
+      );
+      // The CLI checks between turns: it overshoots to $0.90 on a $0.50 cap.
+      expect(job.cost_usd).toBeCloseTo(0.9, 10);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('resumes the interrupted session on the retry after an inactivity kill', async () => {
-    const job = await run('stalled', 'work slowly', { inactivity_timeout: '3s', max_retries: 1 });
-    expect(job.status).toBe('SUCCEEDED');
-    expect(job.attempts.map((a) => a.failure?.category ?? null)).toEqual(['inactivity', null]);
-    const sessionId = job.attempts[0]!.session_id as string;
-    expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(job.attempts[1]!.summary).toBe('resumed');
-    // The retry's conversation carries turn one of the first attempt.
-    const last = fakes.stalled!.requests.filter((r) => r.main).at(-1)!;
-    expect(JSON.stringify(last.body)).toContain('echo before the stall');
-  }, RUN_TIMEOUT);
+  it(
+    'resumes the interrupted session on the retry after an inactivity kill',
+    async () => {
+      const job = await run('stalled', 'work slowly', { inactivity_timeout: '3s', max_retries: 1 });
+      expect(job.status).toBe('SUCCEEDED');
+      expect(job.attempts.map((a) => a.failure?.category ?? null)).toEqual(['inactivity', null]);
+      const sessionId = job.attempts[0]!.session_id as string;
+      expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(job.attempts[1]!.summary).toBe('resumed');
+      // The retry's conversation carries turn one of the first attempt.
+      const last = fakes.stalled!.requests.filter((r) => r.main).at(-1)!;
+      expect(JSON.stringify(last.body)).toContain('echo before the stall');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('runs with the profile: its system prompt, MCP servers and tool lists reach the CLI', async () => {
-    const id = await forge.submit('use the probe', { agent: 'profiled', profile: 'restricted' });
-    const [lines, job] = await Promise.all([streamedLines(id), forge.waitFor(id, undefined, 80_000)]);
-    expect(job.status).toBe('SUCCEEDED');
-    expect(lines[1]).toMatch(/ · mcp: probe connected$/);
-    expect(lines).toContain('→ mcp__probe__ping');
-    expect(lines).toContain('→ Bash: touch denied.txt');
-    expect(lines.some((l) => l.startsWith('← error: Permission to use Bash has been denied'))).toBe(true);
-    expect(existsSync(join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace', 'denied.txt'))).toBe(false);
-    const [first, , last] = fakes.profiled!.requests.filter((r) => r.main).map((r) => r.body as { system: unknown; tools: Array<{ name: string }> });
-    expect(JSON.stringify(first!.system)).toContain('FORGE-PROFILE-NOTE: keep changes small.');
-    expect(first!.tools.map((t) => t.name)).not.toContain('WebFetch');
-    expect(JSON.stringify(last)).toContain('pong');
-  }, RUN_TIMEOUT);
+  it(
+    'runs with the profile: its system prompt, MCP servers and tool lists reach the CLI',
+    async () => {
+      const id = await forge.submit('use the probe', { agent: 'profiled', profile: 'restricted' });
+      const [lines, job] = await Promise.all([
+        streamedLines(id),
+        forge.waitFor(id, undefined, 80_000),
+      ]);
+      expect(job.status).toBe('SUCCEEDED');
+      expect(lines[1]).toMatch(/ · mcp: probe connected$/);
+      expect(lines).toContain('→ mcp__probe__ping');
+      expect(lines).toContain('→ Bash: touch denied.txt');
+      expect(
+        lines.some((l) => l.startsWith('← error: Permission to use Bash has been denied')),
+      ).toBe(true);
+      expect(
+        existsSync(join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace', 'denied.txt')),
+      ).toBe(false);
+      const [first, , last] = fakes
+        .profiled!.requests.filter((r) => r.main)
+        .map((r) => r.body as { system: unknown; tools: Array<{ name: string }> });
+      expect(JSON.stringify(first!.system)).toContain('FORGE-PROFILE-NOTE: keep changes small.');
+      expect(first!.tools.map((t) => t.name)).not.toContain('WebFetch');
+      expect(JSON.stringify(last)).toContain('pong');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('fails a job that runs out of turns as max_turns, without a retry', async () => {
-    const job = await run('turns', 'loop forever', { max_turns: 2, max_retries: 2 });
-    expect(job.status).toBe('FAILED');
-    expect(job.failure?.category).toBe('max_turns');
-    expect(job.failure?.message).toContain('max_turns');
-    expect(job.attempts).toHaveLength(1);
-  }, RUN_TIMEOUT);
+  it(
+    'fails a job that runs out of turns as max_turns, without a retry',
+    async () => {
+      const job = await run('turns', 'loop forever', { max_turns: 2, max_retries: 2 });
+      expect(job.status).toBe('FAILED');
+      expect(job.failure?.category).toBe('max_turns');
+      expect(job.failure?.message).toContain('max_turns');
+      expect(job.attempts).toHaveLength(1);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('fails a job whose credentials the model API rejects as auth, naming the credential to set', async () => {
-    const job = await run('unauthorized', 'anything', { max_retries: 2 });
-    expect(job.status).toBe('FAILED');
-    expect(job.failure?.category).toBe('auth');
-    expect(job.failure?.message).toContain('ANTHROPIC_API_KEY');
-    expect(job.failure?.message).toContain('HTTP 401');
-    expect(job.attempts).toHaveLength(1);
-  }, RUN_TIMEOUT);
+  it(
+    'fails a job whose credentials the model API rejects as auth, naming the credential to set',
+    async () => {
+      const job = await run('unauthorized', 'anything', { max_retries: 2 });
+      expect(job.status).toBe('FAILED');
+      expect(job.failure?.category).toBe('auth');
+      expect(job.failure?.message).toContain('ANTHROPIC_API_KEY');
+      expect(job.failure?.message).toContain('HTTP 401');
+      expect(job.attempts).toHaveLength(1);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('retries a job whose model API was overloaded, and the retry succeeds', async () => {
-    const job = await run('overloaded', 'try again', { max_retries: 1 });
-    expect(job.status).toBe('SUCCEEDED');
-    expect(job.attempts).toHaveLength(2);
-    expect(job.attempts[0]!.failure?.category).toBe('agent_error');
-    expect(job.attempts[0]!.failure?.message).toContain('overloaded');
-    expect(job.attempts[1]!.summary).toBe('recovered');
-  }, RUN_TIMEOUT);
+  it(
+    'retries a job whose model API was overloaded, and the retry succeeds',
+    async () => {
+      const job = await run('overloaded', 'try again', { max_retries: 1 });
+      expect(job.status).toBe('SUCCEEDED');
+      expect(job.attempts).toHaveLength(2);
+      expect(job.attempts[0]!.failure?.category).toBe('agent_error');
+      expect(job.attempts[0]!.failure?.message).toContain('overloaded');
+      expect(job.attempts[1]!.summary).toBe('recovered');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('fails a job whose claude binary is missing as agent_not_found with an install hint, without a retry', async () => {
-    const job = await run('missing', 'anything', { max_retries: 2 });
-    expect(job.status).toBe('FAILED');
-    expect(job.failure?.category).toBe('agent_not_found');
-    expect(job.failure?.message).toContain('@anthropic-ai/claude-code');
-    expect(job.attempts).toHaveLength(1);
-  }, RUN_TIMEOUT);
+  it(
+    'fails a job whose claude binary is missing as agent_not_found with an install hint, without a retry',
+    async () => {
+      const job = await run('missing', 'anything', { max_retries: 2 });
+      expect(job.status).toBe('FAILED');
+      expect(job.failure?.category).toBe('agent_not_found');
+      expect(job.failure?.message).toContain('@anthropic-ai/claude-code');
+      expect(job.attempts).toHaveLength(1);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('shows a tool call whose event is longer than a log line (a large Write) as one readable line', async () => {
-    const job = await run('large', 'write a big file');
-    expect(job.status).toBe('SUCCEEDED');
-    expect(readFileSync(join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'workspace', 'big.txt'), 'utf8')).toHaveLength(150_000);
-    const log = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
-    expect(log).toContain('\n→ Write big.txt\n← ok\n');
-    expect(log).not.toContain('xxxxxxxx');
-  }, RUN_TIMEOUT);
+  it(
+    'shows a tool call whose event is longer than a log line (a large Write) as one readable line',
+    async () => {
+      const job = await run('large', 'write a big file');
+      expect(job.status).toBe('SUCCEEDED');
+      expect(
+        readFileSync(
+          join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'workspace', 'big.txt'),
+          'utf8',
+        ),
+      ).toHaveLength(150_000);
+      const log = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
+      expect(log).toContain('\n→ Write big.txt\n← ok\n');
+      expect(log).not.toContain('xxxxxxxx');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('gives the agent its own HOME and credentials but none of the server environment', async () => {
-    const job = await run('environment', 'list the environment');
-    expect(job.status).toBe('SUCCEEDED');
-    const env = JSON.stringify(fakes.environment!.requests.map((r) => r.body));
-    expect(env).toContain(`ANTHROPIC_BASE_URL=${fakes.environment!.url}`);
-    expect(env).toContain(`HOME=${join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'private', 'home')}`);
-    expect(env).toContain('CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1');
-    expect(env).not.toContain(SECRET);
-    expect(env).not.toContain('SECRET_TOKEN');
-    expect(existsSync(join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'private', 'run'))).toBe(true);
-  }, RUN_TIMEOUT);
+  it(
+    'gives the agent its own HOME and credentials but none of the server environment',
+    async () => {
+      const job = await run('environment', 'list the environment');
+      expect(job.status).toBe('SUCCEEDED');
+      const env = JSON.stringify(fakes.environment!.requests.map((r) => r.body));
+      expect(env).toContain(`ANTHROPIC_BASE_URL=${fakes.environment!.url}`);
+      expect(env).toContain(
+        `HOME=${join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'private', 'home')}`,
+      );
+      expect(env).toContain('CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1');
+      expect(env).not.toContain(SECRET);
+      expect(env).not.toContain('SECRET_TOKEN');
+      expect(existsSync(join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'private', 'run'))).toBe(
+        true,
+      );
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('doctor reports the CLI version and which credentials are set, never their values', async () => {
-    const out = await new Promise<string>((resolve) => {
-      execFile(process.execPath, [join(ROOT, 'bin', 'forge.js'), 'doctor', '--config', forge.configPath], { env: { PATH: process.env.PATH ?? '' } }, (_err, stdout) => resolve(stdout));
-    });
-    expect(out).toMatch(/^ok\s+agent work: .*claude 2\.1\.330 \(Claude Code\)$/m);
-    expect(out).toMatch(/^ok\s+agent work credentials: set: .*ANTHROPIC_API_KEY/m);
-    expect(out).toMatch(/^FAIL\s+agent missing: .*@anthropic-ai\/claude-code/m);
-    expect(out).not.toContain('test-key');
-  }, RUN_TIMEOUT);
+  it(
+    'doctor reports the CLI version and which credentials are set, never their values',
+    async () => {
+      const out = await new Promise<string>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(ROOT, 'bin', 'forge.js'), 'doctor', '--config', forge.configPath],
+          { env: { PATH: process.env.PATH ?? '' } },
+          (_err, stdout) => resolve(stdout),
+        );
+      });
+      expect(out).toMatch(/^ok\s+agent work: .*claude 2\.1\.330 \(Claude Code\)$/m);
+      expect(out).toMatch(/^ok\s+agent work credentials: set: .*ANTHROPIC_API_KEY/m);
+      expect(out).toMatch(/^FAIL\s+agent missing: .*@anthropic-ai\/claude-code/m);
+      expect(out).not.toContain('test-key');
+    },
+    RUN_TIMEOUT,
+  );
 });

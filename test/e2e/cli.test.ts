@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ROOT, startForge, stopAllForges, testConfig, type ForgeProcess } from '../support/forge-server.ts';
+import {
+  ROOT,
+  startForge,
+  stopAllForges,
+  testConfig,
+  type ForgeProcess,
+} from '../support/forge-server.ts';
 
 const BIN = join(ROOT, 'bin', 'forge.js');
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -25,7 +31,11 @@ const children = new Set<ReturnType<typeof spawn>>();
 
 /** Runs `forge ARGS` to completion (killing it after `timeoutMs`), in a scratch directory so no
  *  stray forge.yaml is picked up, with only the environment given. */
-function forgeCli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
+function forgeCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: scratch,
@@ -39,7 +49,11 @@ function forgeCli(args: string[], env: Record<string, string>, timeoutMs = 20_00
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`forge ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `forge ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.once('error', reject);
     child.once('close', (code) => {
@@ -51,7 +65,8 @@ function forgeCli(args: string[], env: Record<string, string>, timeoutMs = 20_00
 }
 
 /** The agent's own lines, without Forge's notices (e.g. "[forge] warning: running unisolated"). */
-const agentLines = (output: string): string[] => output.split('\n').filter((l) => l !== '' && !l.startsWith('[forge] '));
+const agentLines = (output: string): string[] =>
+  output.split('\n').filter((l) => l !== '' && !l.startsWith('[forge] '));
 
 let forge: ForgeProcess;
 let scratch: string;
@@ -73,7 +88,8 @@ beforeAll(async () => {
 
 afterEach(({ task }) => {
   // A failure here is often the server's; show what it said.
-  if (task.result?.state === 'fail') console.error(`forge serve output:\n${forge.stderr.slice(-4000)}`);
+  if (task.result?.state === 'fail')
+    console.error(`forge serve output:\n${forge.stderr.slice(-4000)}`);
 });
 
 afterAll(async () => {
@@ -134,13 +150,18 @@ describe('forge list / show / logs', () => {
     const lines = res.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+STATUS\s+AGENT\s+TRIES\s+CREATED\s+TASK$/);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(new RegExp(`^${id}\\s+SUCCEEDED\\s+script\\s+1\\s+.*print first line; print second line$`));
+    expect(lines[1]).toMatch(
+      new RegExp(`^${id}\\s+SUCCEEDED\\s+script\\s+1\\s+.*print first line; print second line$`),
+    );
   });
 
   it('list --json gives {jobs, total}', async () => {
     const res = await cli('list', '--json', '--tags', 'cli-read');
     expect(res.code, res.stderr).toBe(0);
-    const body = JSON.parse(res.stdout) as { jobs: Array<{ id: string; status: string }>; total: number };
+    const body = JSON.parse(res.stdout) as {
+      jobs: Array<{ id: string; status: string }>;
+      total: number;
+    };
     expect(body.total).toBe(1);
     expect(body.jobs.map((j) => [j.id, j.status])).toEqual([[id, 'SUCCEEDED']]);
   });
@@ -156,7 +177,11 @@ describe('forge list / show / logs', () => {
   it('show --json parses as the full record', async () => {
     const res = await cli('show', id, '--json');
     expect(res.code, res.stderr).toBe(0);
-    const job = JSON.parse(res.stdout) as { id: string; status: string; attempts: Array<{ number: number; exit_code: number }> };
+    const job = JSON.parse(res.stdout) as {
+      id: string;
+      status: string;
+      attempts: Array<{ number: number; exit_code: number }>;
+    };
     expect(job).toMatchObject({ id, status: 'SUCCEEDED' });
     expect(job.attempts.map((a) => [a.number, a.exit_code])).toEqual([[1, 0]]);
   });
@@ -173,7 +198,13 @@ describe('forge list / show / logs', () => {
     await forge.waitFor(running, (j) => j.status === 'RUNNING');
     const res = await cli('logs', '-f', running);
     expect(res.code, res.stderr).toBe(0);
-    expect(agentLines(res.stdout).map((l) => l.replace(/ at .*/, ''))).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+    expect(agentLines(res.stdout).map((l) => l.replace(/ at .*/, ''))).toEqual([
+      'line 0',
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+    ]);
     expect((await forge.job(running)).status).toBe('SUCCEEDED');
   });
 
@@ -229,7 +260,10 @@ describe('forge doctor', () => {
     const dir = mkdtempSync(join(tmpdir(), 'forge-doctor-'));
     const base = testConfig(dir);
     const config = testConfig(dir, {
-      agents: { ...(base.agents as object), ghost: { kind: 'command', command: ['forge-no-such-agent-binary', '{prompt}'] } },
+      agents: {
+        ...(base.agents as object),
+        ghost: { kind: 'command', command: ['forge-no-such-agent-binary', '{prompt}'] },
+      },
     });
     const path = join(dir, 'forge.yaml');
     writeFileSync(path, stringify(config));

@@ -5,7 +5,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI, type FakeReply } from '../support/fake-openai.ts';
-import { ROOT, startForge, stopAllForges, type ForgeProcess, type JobJson } from '../support/forge-server.ts';
+import {
+  ROOT,
+  startForge,
+  stopAllForges,
+  type ForgeProcess,
+  type JobJson,
+} from '../support/forge-server.ts';
 
 const CODEX = join(ROOT, 'node_modules', '.bin', 'codex');
 const PRICE = { input_per_mtok: 2, output_per_mtok: 10, cached_input_per_mtok: 0.5 };
@@ -20,7 +26,10 @@ afterEach(async () => {
 afterAll(stopAllForges);
 
 /** A forge whose `codex` agent talks to a fresh scripted model. */
-async function forgeWithCodex(script: FakeReply[], command: string[] = [CODEX]): Promise<{ forge: ForgeProcess; fake: FakeOpenAI }> {
+async function forgeWithCodex(
+  script: FakeReply[],
+  command: string[] = [CODEX],
+): Promise<{ forge: ForgeProcess; fake: FakeOpenAI }> {
   const fake = await startFakeOpenAI(script);
   fakes.push(fake);
   const forge = await startForge({
@@ -28,7 +37,9 @@ async function forgeWithCodex(script: FakeReply[], command: string[] = [CODEX]):
       defaults: { agent: 'codex', max_retries: 0, inactivity_timeout: '60s', max_duration: '2m' },
       agents: {
         codex: {
-          kind: 'codex', command, model: 'gpt-test',
+          kind: 'codex',
+          command,
+          model: 'gpt-test',
           provider: { base_url: `${fake.url}/v1`, env_key: 'FAKE_OPENAI_KEY' },
           prices: { 'gpt-test': PRICE },
         },
@@ -39,7 +50,11 @@ async function forgeWithCodex(script: FakeReply[], command: string[] = [CODEX]):
   return { forge, fake };
 }
 
-async function runJob(forge: ForgeProcess, task: string, extra: Record<string, unknown> = {}): Promise<JobJson> {
+async function runJob(
+  forge: ForgeProcess,
+  task: string,
+  extra: Record<string, unknown> = {},
+): Promise<JobJson> {
   const id = await forge.submit(task, { agent: 'codex', ...extra });
   return forge.waitFor(id, undefined, JOB_TIMEOUT_MS);
 }
@@ -54,12 +69,20 @@ describe('codex through forge serve', () => {
         ],
         usage: { input_tokens: 1000, cached_input_tokens: 200, output_tokens: 100 },
       },
-      { items: [{ type: 'message', text: 'Wrote made.txt.' }], usage: { input_tokens: 2000, output_tokens: 50 } },
+      {
+        items: [{ type: 'message', text: 'Wrote made.txt.' }],
+        usage: { input_tokens: 2000, output_tokens: 50 },
+      },
     ]);
     const job = await runJob(forge, 'write made.txt');
     expect(job.status, JSON.stringify(job.failure)).toBe('SUCCEEDED');
     const attempt = job.attempts[0]!;
-    expect(readFileSync(join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'workspace', 'made.txt'), 'utf8')).toBe('made by codex\n');
+    expect(
+      readFileSync(
+        join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'workspace', 'made.txt'),
+        'utf8',
+      ),
+    ).toBe('made by codex\n');
 
     const log = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
     expect(log).toContain('\n$ echo made by codex > made.txt && echo wrote it\n');
@@ -68,7 +91,11 @@ describe('codex through forge serve', () => {
     expect(log).not.toContain('"type":"item.');
 
     // Codex sums the turn's two responses: 3,000 input (200 cached) and 150 output tokens.
-    const expected = ((3000 - 200) * PRICE.input_per_mtok + 200 * PRICE.cached_input_per_mtok + 150 * PRICE.output_per_mtok) / 1e6;
+    const expected =
+      ((3000 - 200) * PRICE.input_per_mtok +
+        200 * PRICE.cached_input_per_mtok +
+        150 * PRICE.output_per_mtok) /
+      1e6;
     expect(attempt.cost_usd as number).toBeCloseTo(expected, 12);
     expect(job.cost_usd as number).toBeCloseTo(expected, 12);
     expect(attempt.turns).toBe(1);
@@ -82,7 +109,10 @@ describe('codex through forge serve', () => {
 
   it('stops a job whose usage passes its budget: FAILED budget_exceeded, not retried', async () => {
     const { forge } = await forgeWithCodex([
-      { items: [{ type: 'message', text: 'That was expensive.' }], usage: { input_tokens: 1_000_000, output_tokens: 100_000 } },
+      {
+        items: [{ type: 'message', text: 'That was expensive.' }],
+        usage: { input_tokens: 1_000_000, output_tokens: 100_000 },
+      },
     ]);
     const job = await runJob(forge, 'spend a lot', { budget_usd: 0.5, max_retries: 2 });
     expect(job.status).toBe('FAILED');
@@ -113,7 +143,10 @@ describe('codex through forge serve', () => {
   it('fails with agent_not_found naming @openai/codex when the binary is missing, without retrying', async () => {
     const missing = join(ROOT, 'node_modules', '.bin', 'codex-is-not-here');
     expect(existsSync(missing)).toBe(false);
-    const { forge, fake } = await forgeWithCodex([{ items: [{ type: 'message', text: 'unreachable' }] }], [missing]);
+    const { forge, fake } = await forgeWithCodex(
+      [{ items: [{ type: 'message', text: 'unreachable' }] }],
+      [missing],
+    );
     const job = await runJob(forge, 'anything', { max_retries: 2 });
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('agent_not_found');

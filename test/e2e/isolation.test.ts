@@ -54,18 +54,31 @@ describe('jobs under srt isolation', () => {
     const job = await forge.waitFor(id, undefined, 60_000);
     const out = job.attempts[0]!.output;
     expect(job.attempts[0]!.sandbox).toBe('local+srt');
-    for (const line of ['wrote-workspace', 'wrote-home', 'db-denied', 'config-denied', 'outside-denied', 'host-denied']) {
+    for (const line of [
+      'wrote-workspace',
+      'wrote-home',
+      'db-denied',
+      'config-denied',
+      'outside-denied',
+      'host-denied',
+    ]) {
       expect(out).toContain(line);
     }
     expect(out).not.toMatch(/READ-DB|READ-CONFIG|WROTE-OUTSIDE|REACHED-HOST/);
     expect(existsSync(outside)).toBe(false);
     expect(hits).toBe(0);
-    expect(existsSync(join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace', 'made.txt'))).toBe(true);
+    expect(existsSync(join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace', 'made.txt'))).toBe(
+      true,
+    );
   });
 
   it('without isolation the same agent does reach the host server, so the check above can fail', async () => {
     const open = await startForge({
-      config: { sandbox: { isolation: 'none' }, agents: { sh: { kind: 'command', command: ['/bin/sh', '-c', '{prompt}'] } }, defaults: { agent: 'sh', max_retries: 0 } },
+      config: {
+        sandbox: { isolation: 'none' },
+        agents: { sh: { kind: 'command', command: ['/bin/sh', '-c', '{prompt}'] } },
+        defaults: { agent: 'sh', max_retries: 0 },
+      },
     });
     const id = (await open.api<{ id: string }>('POST', '/jobs', { task: reachScript() })).body.id;
     const job = await open.waitFor(id, undefined, 60_000);

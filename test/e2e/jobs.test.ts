@@ -1,12 +1,22 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, SCRIPTED_AGENT, startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
+import {
+  isAlive,
+  SCRIPTED_AGENT,
+  startForge,
+  stopAllForges,
+  type ForgeProcess,
+} from '../support/forge-server.ts';
 
 let forge: ForgeProcess;
 
 /** The agent's own output, without the lines Forge adds (e.g. the unisolated warning). */
-const agentOutput = (output: string): string => output.split('\n').filter((l) => !l.startsWith('[forge] ')).join('\n');
+const agentOutput = (output: string): string =>
+  output
+    .split('\n')
+    .filter((l) => !l.startsWith('[forge] '))
+    .join('\n');
 
 beforeAll(async () => {
   forge = await startForge({ config: { limits: { max_concurrent: 3 } } });
@@ -25,28 +35,47 @@ describe('jobs through the real server', () => {
     expect(agentOutput(a!.output)).toBe('hello from the agent\nand a warning\ndone\n');
     expect(a!.output).toMatch(/^\[forge\] warning: running unisolated/);
     expect(a!.truncated).toBe(false);
-    expect(Date.parse(a!.finished_at as string)).toBeGreaterThanOrEqual(Date.parse(a!.started_at as string));
-    const output = await forge.api<{ attempt: number; output: string; exit_code: number; status: string }>('GET', `/jobs/${id}/output`);
-    expect(output.body).toMatchObject({ attempt: 1, status: 'SUCCEEDED', exit_code: 0, truncated: false });
+    expect(Date.parse(a!.finished_at as string)).toBeGreaterThanOrEqual(
+      Date.parse(a!.started_at as string),
+    );
+    const output = await forge.api<{
+      attempt: number;
+      output: string;
+      exit_code: number;
+      status: string;
+    }>('GET', `/jobs/${id}/output`);
+    expect(output.body).toMatchObject({
+      attempt: 1,
+      status: 'SUCCEEDED',
+      exit_code: 0,
+      truncated: false,
+    });
     const log = await forge.api<string>('GET', `/jobs/${id}/log`);
     expect(log.body).toContain('hello from the agent\n');
   });
 
   it('gives the agent its job id, attempt and prompt file, and none of the server environment', async () => {
-    const id = await forge.submit('env FORGE_JOB_ID; env FORGE_ATTEMPT; env FORGE_PROMPT_FILE; env SECRET_OF_SERVER; write made.txt made it');
+    const id = await forge.submit(
+      'env FORGE_JOB_ID; env FORGE_ATTEMPT; env FORGE_PROMPT_FILE; env SECRET_OF_SERVER; write made.txt made it',
+    );
     const job = await forge.waitFor(id);
     expect(job.attempts[0]!.output).toContain(`FORGE_JOB_ID=${id}\n`);
     expect(job.attempts[0]!.output).toContain('FORGE_ATTEMPT=1\n');
     expect(job.attempts[0]!.output).toMatch(/FORGE_PROMPT_FILE=\/.+prompt\.txt/);
     expect(job.attempts[0]!.output).toContain('SECRET_OF_SERVER=(unset)');
-    expect(readFileSync(join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace', 'made.txt'), 'utf8')).toBe('made it');
+    expect(
+      readFileSync(join(forge.dataDir, 'jobs', id, 'attempt-1', 'workspace', 'made.txt'), 'utf8'),
+    ).toBe('made it');
   });
 
   it('fails a job whose agent exits non-zero, with a failure a person can act on', async () => {
     const id = await forge.submit('print about to fail; exit 3', { max_retries: 0 });
     const job = await forge.waitFor(id);
     expect(job.status).toBe('FAILED');
-    expect(job.failure).toEqual({ category: 'agent_error', message: expect.stringContaining('exited with code 3') as string });
+    expect(job.failure).toEqual({
+      category: 'agent_error',
+      message: expect.stringContaining('exited with code 3') as string,
+    });
     expect(job.attempts[0]!.exit_code).toBe(3);
     expect(job.attempts[0]!.output).toContain('about to fail');
   });
@@ -88,7 +117,9 @@ describe('jobs through the real server', () => {
   });
 
   it('cancels a running job: the process tree dies within a second and the output is kept', async () => {
-    const id = await forge.submit('print started; child 60000; pid; sleep 60000', { max_retries: 2 });
+    const id = await forge.submit('print started; child 60000; pid; sleep 60000', {
+      max_retries: 2,
+    });
     const running = await forge.waitFor(id, (j) => /pid \d+/.test(j.attempts[0]?.output ?? ''));
     const pid = Number(/pid (\d+)/.exec(running.attempts[0]!.output)![1]);
     const child = Number(/child (\d+)/.exec(running.attempts[0]!.output)![1]);
@@ -96,7 +127,8 @@ describe('jobs through the real server', () => {
     const cancelledAt = Date.now();
     const res = await forge.api('POST', `/jobs/${id}/cancel`);
     expect(res.body.status).toBe('CANCELLED');
-    while ((isAlive(pid) || isAlive(child)) && Date.now() - cancelledAt < 5000) await new Promise((r) => setTimeout(r, 20));
+    while ((isAlive(pid) || isAlive(child)) && Date.now() - cancelledAt < 5000)
+      await new Promise((r) => setTimeout(r, 20));
     expect(isAlive(pid)).toBe(false);
     expect(isAlive(child)).toBe(false);
     const job = await forge.waitFor(id, (j) => !!j.attempts[0]?.finished_at);
@@ -109,7 +141,10 @@ describe('jobs through the real server', () => {
   });
 
   it('stops an agent that goes quiet (inactivity) and retries it', async () => {
-    const id = await forge.submit('print hello; sleep 60000', { inactivity_timeout: '700ms', max_retries: 1 });
+    const id = await forge.submit('print hello; sleep 60000', {
+      inactivity_timeout: '700ms',
+      max_retries: 1,
+    });
     const job = await forge.waitFor(id);
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('inactivity');
@@ -137,7 +172,11 @@ describe('jobs through the real server', () => {
     expect(log.subarray(log.length - Buffer.byteLength(out.output)).toString()).toBe(out.output);
 
     // The agent's bytes plus Forge's own notice line make exactly 32 KiB: nothing dropped.
-    const noticeBytes = log.toString().split('\n').filter((l) => l.startsWith('[forge] ')).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    const noticeBytes = log
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('[forge] '))
+      .reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     const exact = await forge.waitFor(await forge.submit(`bytes ${32 * 1024 - noticeBytes}`));
     expect(Buffer.byteLength(exact.attempts[0]!.output)).toBe(32 * 1024);
     expect(exact.attempts[0]!.truncated).toBe(false);
@@ -157,9 +196,19 @@ describe('jobs through the real server', () => {
     const outputs = [...text.matchAll(/event: output\ndata: (.+)\nid: (\S+)/g)]
       .map((m) => ({ data: JSON.parse(m[1]!) as { line: string }, id: m[2]! }))
       .filter((o) => !o.data.line.startsWith('[forge] '));
-    expect(outputs.map((o) => o.data.line.split(' at ')[0])).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+    expect(outputs.map((o) => o.data.line.split(' at ')[0])).toEqual([
+      'line 0',
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+    ]);
     expect(text).toContain('"status":"SUCCEEDED"');
-    const resumed = await (await fetch(`${forge.url}/jobs/${id}/events`, { headers: { 'last-event-id': outputs[2]!.id } })).text();
+    const resumed = await (
+      await fetch(`${forge.url}/jobs/${id}/events`, {
+        headers: { 'last-event-id': outputs[2]!.id },
+      })
+    ).text();
     const lines = [...resumed.matchAll(/"line":"(line \d)/g)].map((m) => m[1]);
     expect(lines).toEqual(['line 3', 'line 4']);
   });
@@ -179,7 +228,15 @@ describe('jobs through the real server', () => {
   it('redacts configured secrets from the log, the tail and the live stream', async () => {
     const secret = 'sk-test-4f9a8c7e6d5b';
     const other = await startForge({
-      config: { agents: { script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'], env: { API_TOKEN: secret } } } },
+      config: {
+        agents: {
+          script: {
+            kind: 'command',
+            command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'],
+            env: { API_TOKEN: secret },
+          },
+        },
+      },
     });
     const id = await other.submit('env API_TOKEN; print done');
     const job = await other.waitFor(id);
@@ -191,7 +248,12 @@ describe('jobs through the real server', () => {
   });
 
   it('reports a missing agent binary as agent_not_found without retrying', async () => {
-    const other = await startForge({ config: { agents: { ghost: { kind: 'command', command: ['no-such-agent-binary', '{prompt}'] } }, defaults: { agent: 'ghost', max_retries: 2 } } });
+    const other = await startForge({
+      config: {
+        agents: { ghost: { kind: 'command', command: ['no-such-agent-binary', '{prompt}'] } },
+        defaults: { agent: 'ghost', max_retries: 2 },
+      },
+    });
     const res = await other.api<{ id: string }>('POST', '/jobs', { task: 'anything' });
     const job = await other.waitFor(res.body.id);
     expect(job.status).toBe('FAILED');

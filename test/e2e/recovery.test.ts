@@ -16,20 +16,28 @@ interface Tick {
 }
 
 function ticks(file: string): Tick[] {
-  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Tick);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Tick);
 }
 
 describe('recovery', () => {
   it('after kill -9 mid-run, a restart finishes every job, numbers attempts contiguously and never overlaps them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'forge-recovery-'));
     const record = join(dir, 'ticks.jsonl');
-    const config = { limits: { max_concurrent: 2 }, defaults: { agent: 'script', max_retries: 2, inactivity_timeout: '30s', max_duration: '1m' } };
+    const config = {
+      limits: { max_concurrent: 2 },
+      defaults: { agent: 'script', max_retries: 2, inactivity_timeout: '30s', max_duration: '1m' },
+    };
     const first = await startForge({ config });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await first.submit(`record ${record}; pid; ticks 30 50`));
     await first.waitFor(ids[1]!, (j) => /pid \d+/.test(j.attempts[0]?.output ?? ''));
     const before = await Promise.all(ids.map((id) => first.job(id)));
-    const orphanPids = before.flatMap((j) => j.attempts.map((a) => Number(/pid (\d+)/.exec(a.output)?.[1] ?? 0))).filter(Boolean);
+    const orphanPids = before
+      .flatMap((j) => j.attempts.map((a) => Number(/pid (\d+)/.exec(a.output)?.[1] ?? 0)))
+      .filter(Boolean);
     expect(orphanPids.length).toBeGreaterThan(0);
     await first.stop('SIGKILL');
 
@@ -49,8 +57,12 @@ describe('recovery', () => {
       const mine = all.filter((t) => t.job === id && t.tick !== undefined);
       const attempts = [...new Set(mine.map((t) => t.attempt))].sort();
       for (let i = 1; i < attempts.length; i++) {
-        const lastOfPrev = Math.max(...mine.filter((t) => t.attempt === attempts[i - 1]).map((t) => t.tick!));
-        const firstOfNext = Math.min(...mine.filter((t) => t.attempt === attempts[i]).map((t) => t.tick!));
+        const lastOfPrev = Math.max(
+          ...mine.filter((t) => t.attempt === attempts[i - 1]).map((t) => t.tick!),
+        );
+        const firstOfNext = Math.min(
+          ...mine.filter((t) => t.attempt === attempts[i]).map((t) => t.tick!),
+        );
         expect(lastOfPrev).toBeLessThan(firstOfNext);
       }
     }
@@ -58,7 +70,9 @@ describe('recovery', () => {
   });
 
   it('a job whose retries are used up when the server dies ends FAILED interrupted after restart', async () => {
-    const config = { defaults: { agent: 'script', max_retries: 0, inactivity_timeout: '30s', max_duration: '1m' } };
+    const config = {
+      defaults: { agent: 'script', max_retries: 0, inactivity_timeout: '30s', max_duration: '1m' },
+    };
     const first = await startForge({ config });
     const id = await first.submit('pid; sleep 30000');
     await first.waitFor(id, (j) => /pid \d+/.test(j.attempts[0]?.output ?? ''));
@@ -73,7 +87,11 @@ describe('recovery', () => {
 
   it('keeps records identical across a clean restart', async () => {
     const first = await startForge();
-    const ids = [await first.submit('print one'), await first.submit('exit 4'), await first.submit('print three', { tags: ['x'] })];
+    const ids = [
+      await first.submit('print one'),
+      await first.submit('exit 4'),
+      await first.submit('print three', { tags: ['x'] }),
+    ];
     const before = await Promise.all(ids.map((id) => first.waitFor(id)));
     const listBefore = (await first.api('GET', '/jobs')).body;
     await first.stop('SIGTERM');
@@ -86,7 +104,10 @@ describe('recovery', () => {
   });
 
   it('SIGTERM lets a short attempt finish, and a long one is released and run again after restart', async () => {
-    const config = { runner: { lease: '3s', poll_interval: '200ms', retry_backoff: '100ms', shutdown_grace: '1s' }, defaults: { agent: 'script', max_retries: 1, inactivity_timeout: '30s', max_duration: '1m' } };
+    const config = {
+      runner: { lease: '3s', poll_interval: '200ms', retry_backoff: '100ms', shutdown_grace: '1s' },
+      defaults: { agent: 'script', max_retries: 1, inactivity_timeout: '30s', max_duration: '1m' },
+    };
     const first = await startForge({ config });
     const short = await first.submit('pid; sleep 300; print short done');
     const long = await first.submit('pid; fail-on 2 9; sleep 20000');

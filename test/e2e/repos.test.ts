@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeForgejo, type FakeForgejo } from '../support/fake-forgejo.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic.ts';
-import { ROOT, SCRIPTED_AGENT, startForge, stopAllForges, type ForgeProcess, type JobJson } from '../support/forge-server.ts';
+import {
+  ROOT,
+  SCRIPTED_AGENT,
+  startForge,
+  stopAllForges,
+  type ForgeProcess,
+  type JobJson,
+} from '../support/forge-server.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
 
 let git: GitServer;
@@ -25,18 +32,32 @@ let model: FakeAnthropic;
 function startFront(gitUrl: string, apiUrl: string): Promise<string> {
   front = createServer((req, res) => {
     const target = new URL((req.url ?? '/').startsWith('/api/') ? apiUrl : gitUrl);
-    const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  return new Promise((resolve) => front.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(front.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    front.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(front.address() as AddressInfo).port}`),
+    ),
+  );
 }
 
 const repoUrl = (): string => `${origin}/me/app.git`;
-const gitOut = (args: string[], cwd?: string): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+const gitOut = (args: string[], cwd?: string): string =>
+  execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 beforeAll(async () => {
   git = await startGitServer({ username: 'forge' }); // what the Forgejo host sends with its token
@@ -46,8 +67,20 @@ beforeAll(async () => {
   // The real Claude Code CLI, its model scripted to write a file and then summarise its work.
   model = await startFakeAnthropic({
     replies: [
-      { content: [{ type: 'tool_use', name: 'Write', input: { file_path: 'CHANGELOG.md', content: '- parser accepts ISO weeks\n' } }], usage: { input_tokens: 1000, output_tokens: 50 } },
-      { content: [{ type: 'text', text: 'Added a changelog entry for ISO week parsing.' }], usage: { input_tokens: 1100, output_tokens: 30 } },
+      {
+        content: [
+          {
+            type: 'tool_use',
+            name: 'Write',
+            input: { file_path: 'CHANGELOG.md', content: '- parser accepts ISO weeks\n' },
+          },
+        ],
+        usage: { input_tokens: 1000, output_tokens: 50 },
+      },
+      {
+        content: [{ type: 'text', text: 'Added a changelog entry for ISO week parsing.' }],
+        usage: { input_tokens: 1100, output_tokens: 30 },
+      },
     ],
   });
   forge = await startForge({
@@ -58,7 +91,11 @@ beforeAll(async () => {
           kind: 'claude-code',
           command: [join(ROOT, 'node_modules', '.bin', 'claude')],
           model: 'claude-sonnet-4-5',
-          env: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_MAX_RETRIES: '1' },
+          env: {
+            ANTHROPIC_BASE_URL: model.url,
+            ANTHROPIC_API_KEY: 'test-key',
+            CLAUDE_CODE_MAX_RETRIES: '1',
+          },
         },
       },
       forges: { home: { kind: 'forgejo', url: origin, token: git.token } },
@@ -85,13 +122,19 @@ async function run(task: string, extra: Record<string, unknown> = {}): Promise<J
 }
 
 describe('jobs with a repository', () => {
-  it('turns the agent\'s change into a pushed branch with trailers and a pull request', async () => {
+  it("turns the agent's change into a pushed branch with trailers and a pull request", async () => {
     const baseBefore = await git.git('me/app', ['rev-parse', 'refs/heads/main']);
     const job = await run('write NOTES.md written by the agent; print done');
     expect(job.status).toBe('SUCCEEDED');
     const branch = `forge/${job.id.toLowerCase()}`;
     const result = job.result as Record<string, unknown>;
-    expect(result).toMatchObject({ branch, changed_files: 1, insertions: 1, deletions: 0, pr_number: 1 });
+    expect(result).toMatchObject({
+      branch,
+      changed_files: 1,
+      insertions: 1,
+      deletions: 0,
+      pr_number: 1,
+    });
     const head = await git.git('me/app', ['rev-parse', `refs/heads/${branch}`]);
     expect(result.commit).toBe(head);
     expect(await git.git('me/app', ['show', `${head}:NOTES.md`])).toBe('written by the agent');
@@ -111,12 +154,20 @@ describe('jobs with a repository', () => {
   });
 
   it('runs the real Claude Code on the checkout and opens a PR with its summary', async () => {
-    const job = await forge.waitFor(await forge.submit('add a changelog entry', { repo: 'app', agent: 'claude' }), undefined, 90_000);
+    const job = await forge.waitFor(
+      await forge.submit('add a changelog entry', { repo: 'app', agent: 'claude' }),
+      undefined,
+      90_000,
+    );
     expect(job.status).toBe('SUCCEEDED');
     const result = job.result as Record<string, unknown>;
     const head = await git.git('me/app', ['rev-parse', `refs/heads/${String(result.branch)}`]);
-    expect(await git.git('me/app', ['show', `${head}:CHANGELOG.md`])).toBe('- parser accepts ISO weeks');
-    expect(await git.git('me/app', ['log', '-1', '--format=%s', head])).toBe('Added a changelog entry for ISO week parsing.');
+    expect(await git.git('me/app', ['show', `${head}:CHANGELOG.md`])).toBe(
+      '- parser accepts ISO weeks',
+    );
+    expect(await git.git('me/app', ['log', '-1', '--format=%s', head])).toBe(
+      'Added a changelog entry for ISO week parsing.',
+    );
     const pull = forgejo.pulls('me/app').find((p) => p.head === result.branch);
     expect(pull?.body).toContain('Added a changelog entry for ISO week parsing.');
     expect(pull?.body).toMatch(/cost \$\d/);
@@ -130,7 +181,10 @@ describe('jobs with a repository', () => {
     expect(remotes).toContain(repoUrl());
     expect(remotes).not.toContain(git.token);
     expect(readFileSync(join(ws, '.git', 'config'), 'utf8')).not.toContain(git.token);
-    const log = readFileSync(join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'output.log'), 'utf8');
+    const log = readFileSync(
+      join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'output.log'),
+      'utf8',
+    );
     expect(log).not.toContain(git.token);
     expect(log).toContain('FORGE_TEST_MARKER=(unset)');
     expect(JSON.stringify(job)).not.toContain(git.token);
@@ -142,25 +196,31 @@ describe('jobs with a repository', () => {
     expect(job.result).toMatchObject({ no_changes: true, changed_files: 0 });
   });
 
-  it('pushes a failing agent\'s work as a WIP branch and records it', async () => {
+  it("pushes a failing agent's work as a WIP branch and records it", async () => {
     const job = await run('write half.txt half done; exit 3', { max_retries: 0 });
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('agent_error');
     const result = job.result as Record<string, unknown>;
     expect(result).toMatchObject({ wip: true, changed_files: 1 });
-    expect(await git.git('me/app', ['show', `refs/heads/${String(result.branch)}:half.txt`])).toBe('half done');
+    expect(await git.git('me/app', ['show', `refs/heads/${String(result.branch)}:half.txt`])).toBe(
+      'half done',
+    );
     expect(forgejo.pulls('me/app').some((p) => p.head === result.branch)).toBe(false);
   });
 
   it('pushes the work of a cancelled job as a WIP branch', async () => {
-    const id = await forge.submit('write wip.txt in progress; print ready; sleep 30000', { repo: 'app' });
+    const id = await forge.submit('write wip.txt in progress; print ready; sleep 30000', {
+      repo: 'app',
+    });
     await forge.waitFor(id, (j) => (j.attempts[0]?.output ?? '').includes('ready'));
     await forge.api('POST', `/jobs/${id}/cancel`);
     const job = await forge.waitFor(id, (j) => !!j.attempts[0]?.finished_at, 30_000);
     expect(job.status).toBe('CANCELLED');
     const result = job.result as Record<string, unknown>;
     expect(result.wip).toBe(true);
-    expect(await git.git('me/app', ['show', `refs/heads/${String(result.branch)}:wip.txt`])).toBe('in progress');
+    expect(await git.git('me/app', ['show', `refs/heads/${String(result.branch)}:wip.txt`])).toBe(
+      'in progress',
+    );
   });
 
   it('fails with category push when its branch was moved by someone else', async () => {
@@ -170,7 +230,9 @@ describe('jobs with a repository', () => {
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('push');
     expect(job.failure?.message).toMatch(/taken/);
-    expect(await git.git('me/app', ['rev-parse', 'refs/heads/taken'])).toBe(await git.git('me/app', ['rev-parse', 'refs/heads/main']));
+    expect(await git.git('me/app', ['rev-parse', 'refs/heads/taken'])).toBe(
+      await git.git('me/app', ['rev-parse', 'refs/heads/main']),
+    );
   });
 
   it('retries forge API errors, then opens the pull request', async () => {
@@ -190,7 +252,9 @@ describe('jobs with a repository', () => {
 
   it('opens a draft PR for a repository marked draft, and none with open_pr false on its own branch', async () => {
     const draft = await run('write d.txt d', { repo: 'drafts' });
-    const pull = forgejo.pulls('me/app').find((p) => p.head === (draft.result as Record<string, unknown>).branch);
+    const pull = forgejo
+      .pulls('me/app')
+      .find((p) => p.head === (draft.result as Record<string, unknown>).branch);
     expect(pull?.title).toMatch(/^WIP: /);
     const quiet = await run('write q.txt q', { open_pr: false, branch: 'feature/quiet' });
     expect(quiet.status).toBe('SUCCEEDED');
@@ -199,9 +263,12 @@ describe('jobs with a repository', () => {
     expect(await git.git('me/app', ['show', 'refs/heads/feature/quiet:q.txt'])).toBe('q');
   });
 
-  it('starts a retry from the previous attempt\'s pushed work when the profile says so', async () => {
+  it("starts a retry from the previous attempt's pushed work when the profile says so", async () => {
     // Attempt 1 writes first.txt and fails; attempt 2 must find first.txt in its checkout.
-    const job = await run('write first.txt one; fail-on 1 4; env FORGE_ATTEMPT; write second.txt two', { profile: 'resume' });
+    const job = await run(
+      'write first.txt one; fail-on 1 4; env FORGE_ATTEMPT; write second.txt two',
+      { profile: 'resume' },
+    );
     expect(job.status).toBe('SUCCEEDED');
     expect(job.attempts).toHaveLength(2);
     const head = String((job.result as Record<string, unknown>).commit);
@@ -213,7 +280,11 @@ describe('jobs with a repository', () => {
   });
 
   it('fails with category workspace when the repository cannot be reached', async () => {
-    const job = await run('print never', { repo: 'http://127.0.0.1:9/nowhere.git', open_pr: false, max_retries: 0 });
+    const job = await run('print never', {
+      repo: 'http://127.0.0.1:9/nowhere.git',
+      open_pr: false,
+      max_retries: 0,
+    });
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('workspace');
     expect(job.failure?.message).toMatch(/127\.0\.0\.1:9/);

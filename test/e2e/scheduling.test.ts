@@ -45,12 +45,16 @@ describe('scheduling', () => {
     expect(peak).toBeLessThanOrEqual(2);
     expect(peak).toBe(2);
 
-    const started = [...byJob.entries()].sort((a, b) => a[1].start - b[1].start).map(([job]) => job);
+    const started = [...byJob.entries()]
+      .sort((a, b) => a[1].start - b[1].start)
+      .map(([job]) => job);
     // Two slots: jobs start in pairs, and every job starts no later than any job submitted after the next one.
-    for (let i = 0; i + 2 < ids.length; i++) expect(started.indexOf(ids[i]!)).toBeLessThan(started.indexOf(ids[i + 2]!));
+    for (let i = 0; i + 2 < ids.length; i++)
+      expect(started.indexOf(ids[i]!)).toBeLessThan(started.indexOf(ids[i + 2]!));
     const records = await Promise.all(ids.map((id) => forge.job(id)));
     const startTimes = records.map((r) => Date.parse(r.attempts[0]!.started_at as string));
-    for (let i = 1; i < startTimes.length; i++) expect(startTimes[i]!).toBeGreaterThanOrEqual(startTimes[i - 1]!);
+    for (let i = 1; i < startTimes.length; i++)
+      expect(startTimes[i]!).toBeGreaterThanOrEqual(startTimes[i - 1]!);
     await forge.stop();
   });
 });

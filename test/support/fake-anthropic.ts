@@ -81,33 +81,47 @@ export async function startFakeAnthropic(script: FakeAnthropicScript): Promise<F
   let failures = 0;
   const delayed = new Set<ScriptedReply>();
   const server = createServer((req, res) => {
-    void readBody(req).then((text) => {
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        // recorded as text
-      }
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      const request = body && typeof body === 'object' ? (body as MessagesRequest) : {};
-      const main = req.method === 'POST' && path === '/v1/messages' && isConversationTurn(request);
-      requests.push({ method: req.method ?? '', path, headers: req.headers, body, main });
-      route(req.method ?? '', path, request, main);
-    }).catch(() => res.destroy());
+    void readBody(req)
+      .then((text) => {
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          // recorded as text
+        }
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const request = body && typeof body === 'object' ? (body as MessagesRequest) : {};
+        const main =
+          req.method === 'POST' && path === '/v1/messages' && isConversationTurn(request);
+        requests.push({ method: req.method ?? '', path, headers: req.headers, body, main });
+        route(req.method ?? '', path, request, main);
+      })
+      .catch(() => res.destroy());
 
     function route(method: string, path: string, request: MessagesRequest, main: boolean): void {
       if (method === 'POST' && path === '/v1/messages/count_tokens') {
         return json(res, 200, { input_tokens: 100 });
       }
       if (method !== 'POST' || path !== '/v1/messages') {
-        return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `no route ${method} ${path}` } });
+        return json(res, 404, {
+          type: 'error',
+          error: { type: 'not_found_error', message: `no route ${method} ${path}` },
+        });
       }
       const err = script.error;
       if (main && err && (err.times === undefined || failures < err.times)) {
         failures++;
-        return json(res, err.status, { type: 'error', error: { type: err.type, message: err.message } });
+        return json(res, err.status, {
+          type: 'error',
+          error: { type: err.type, message: err.message },
+        });
       }
-      const reply = main ? pickReply(script, request) : { content: [{ type: 'text' as const, text: script.sideText ?? 'Summary: done.' }], usage: ZERO_USAGE };
+      const reply = main
+        ? pickReply(script, request)
+        : {
+            content: [{ type: 'text' as const, text: script.sideText ?? 'Summary: done.' }],
+            usage: ZERO_USAGE,
+          };
       const model = request.model ?? 'claude-sonnet-4-5';
       const delay = reply.delay_ms && !delayed.has(reply) ? reply.delay_ms : 0;
       delayed.add(reply);
@@ -128,7 +142,9 @@ export async function startFakeAnthropic(script: FakeAnthropicScript): Promise<F
 function isConversationTurn(request: MessagesRequest): boolean {
   if (!Array.isArray(request.tools) || request.tools.length === 0) return false;
   const last = request.messages?.at(-1);
-  return !(last?.role === 'user' && JSON.stringify(last.content).includes('summary of the conversation'));
+  return !(
+    last?.role === 'user' && JSON.stringify(last.content).includes('summary of the conversation')
+  );
 }
 
 /** The reply for the conversation's next assistant turn; past the script's end, a plain "done". */
@@ -148,17 +164,30 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${randomUUID()}` });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'request-id': `req_${randomUUID()}`,
+  });
   res.end(text);
 }
 
 function stopReason(reply: ScriptedReply): string {
-  return reply.stop_reason ?? (reply.content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+  return (
+    reply.stop_reason ??
+    (reply.content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn')
+  );
 }
 
 function blocks(reply: ScriptedReply): Array<Record<string, unknown>> {
   return reply.content.map((b) =>
-    b.type === 'text' ? { type: 'text', text: b.text } : { type: 'tool_use', id: `toolu_${randomUUID().replaceAll('-', '')}`, name: b.name, input: b.input },
+    b.type === 'text'
+      ? { type: 'text', text: b.text }
+      : {
+          type: 'tool_use',
+          id: `toolu_${randomUUID().replaceAll('-', '')}`,
+          name: b.name,
+          input: b.input,
+        },
   );
 }
 
@@ -182,8 +211,17 @@ function message(reply: ScriptedReply, model: string, complete: boolean): Record
 }
 
 /** The reply as Anthropic streams it: named SSE events, tool input as JSON deltas. */
-async function streamReply(res: ServerResponse, reply: ScriptedReply, model: string, delayMs: number): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_${randomUUID()}` });
+async function streamReply(
+  res: ServerResponse,
+  reply: ScriptedReply,
+  model: string,
+  delayMs: number,
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    'request-id': `req_${randomUUID()}`,
+  });
   const send = (event: string, data: Record<string, unknown>): void => {
     res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   };
@@ -201,12 +239,21 @@ async function streamReply(res: ServerResponse, reply: ScriptedReply, model: str
       send('content_block_start', { index, content_block: { ...block, input: {} } });
       const json = JSON.stringify(block.input);
       const half = Math.floor(json.length / 2);
-      send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: json.slice(0, half) } });
-      send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: json.slice(half) } });
+      send('content_block_delta', {
+        index,
+        delta: { type: 'input_json_delta', partial_json: json.slice(0, half) },
+      });
+      send('content_block_delta', {
+        index,
+        delta: { type: 'input_json_delta', partial_json: json.slice(half) },
+      });
     }
     send('content_block_stop', { index });
   });
-  send('message_delta', { delta: { stop_reason: stopReason(reply), stop_sequence: null }, usage: { output_tokens: usageOf(reply).output_tokens } });
+  send('message_delta', {
+    delta: { stop_reason: stopReason(reply), stop_sequence: null },
+    usage: { output_tokens: usageOf(reply).output_tokens },
+  });
   send('message_stop', {});
   res.end();
 }

@@ -43,9 +43,14 @@ interface Swagger {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The published swagger; a missing file is an error, never a reason to skip the check. */
-export function loadSwagger(kind: GiteaKind, file = resolve(ROOT, '..', 'shared', 'reference', kind, 'swagger.v1.json')): Swagger {
+export function loadSwagger(
+  kind: GiteaKind,
+  file = resolve(ROOT, '..', 'shared', 'reference', kind, 'swagger.v1.json'),
+): Swagger {
   if (!existsSync(file)) {
-    throw new Error(`the ${kind} API schema is missing: expected ${file} (see ../shared/reference/README.md); the fake forge cannot check requests without it`);
+    throw new Error(
+      `the ${kind} API schema is missing: expected ${file} (see ../shared/reference/README.md); the fake forge cannot check requests without it`,
+    );
   }
   return JSON.parse(readFileSync(file, 'utf8')) as Swagger;
 }
@@ -57,10 +62,18 @@ export interface SwaggerValidator {
 }
 
 export function createSwaggerValidator(spec: Swagger): SwaggerValidator {
-  const templates = Object.keys(spec.paths).map((t) => ({ t, re: new RegExp(`^${t.replace(/\{[^}]+\}/g, '([^/]+)')}$`), literal: t.replace(/\{[^}]+\}/g, '').length }));
-  const deref = (s: Schema): Schema => (s.$ref ? (spec.definitions[s.$ref.replace('#/definitions/', '')] ?? {}) : s);
+  const templates = Object.keys(spec.paths).map((t) => ({
+    t,
+    re: new RegExp(`^${t.replace(/\{[^}]+\}/g, '([^/]+)')}$`),
+    literal: t.replace(/\{[^}]+\}/g, '').length,
+  }));
+  const deref = (s: Schema): Schema =>
+    s.$ref ? (spec.definitions[s.$ref.replace('#/definitions/', '')] ?? {}) : s;
 
-  function find(method: string, path: string): { op: Operation; template: string; values: string[] } | string {
+  function find(
+    method: string,
+    path: string,
+  ): { op: Operation; template: string; values: string[] } | string {
     // The most literal template wins (`/pulls/pinned` over `/pulls/{index}`), as in the forge's router.
     const hits = templates.filter((x) => x.re.test(path)).sort((a, b) => b.literal - a.literal);
     const hit = hits[0];
@@ -73,10 +86,13 @@ export function createSwaggerValidator(spec: Swagger): SwaggerValidator {
   function check(value: unknown, schema: Schema, at: string, out: string[]): void {
     const s = deref(schema);
     const type = s.type ?? (s.properties ? 'object' : undefined);
-    if (value === null || value === undefined) return void out.push(`${at}: null where ${type ?? 'a value'} is expected`);
-    if (s.enum && !s.enum.includes(value)) out.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
+    if (value === null || value === undefined)
+      return void out.push(`${at}: null where ${type ?? 'a value'} is expected`);
+    if (s.enum && !s.enum.includes(value))
+      out.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
     if (type === 'object') {
-      if (typeof value !== 'object' || Array.isArray(value)) return void out.push(`${at}: expected an object`);
+      if (typeof value !== 'object' || Array.isArray(value))
+        return void out.push(`${at}: expected an object`);
       const record = value as Record<string, unknown>;
       for (const key of s.required ?? []) if (!(key in record)) out.push(`${at}.${key}: required`);
       for (const [key, v] of Object.entries(record)) {
@@ -88,7 +104,10 @@ export function createSwaggerValidator(spec: Swagger): SwaggerValidator {
       if (!Array.isArray(value)) return void out.push(`${at}: expected an array`);
       value.forEach((v, i) => s.items && check(v, s.items, `${at}[${i}]`, out));
     } else if (type) {
-      if (!scalarFits(value, type, s.format)) out.push(`${at}: ${JSON.stringify(value)} is not ${type}${s.format ? ` (${s.format})` : ''}`);
+      if (!scalarFits(value, type, s.format))
+        out.push(
+          `${at}: ${JSON.stringify(value)} is not ${type}${s.format ? ` (${s.format})` : ''}`,
+        );
     }
   }
 
@@ -102,25 +121,34 @@ export function createSwaggerValidator(spec: Swagger): SwaggerValidator {
       const pathParams = params.filter((p) => p.in === 'path');
       found.values.forEach((v, i) => {
         const p = pathParams[i];
-        if (p?.type && !scalarFits(coerce(decodeURIComponent(v), p.type), p.type)) out.push(`${where}: path ${p.name}=${v} is not ${p.type}`);
+        if (p?.type && !scalarFits(coerce(decodeURIComponent(v), p.type), p.type))
+          out.push(`${where}: path ${p.name}=${v} is not ${p.type}`);
       });
       for (const name of new Set(query.keys())) {
         const p = params.find((x) => x.in === 'query' && x.name === name);
         if (!p) out.push(`${where}: unknown query parameter ${name}`);
-        else for (const v of query.getAll(name)) check(coerce(v, p.items?.type ?? p.type), p.items ?? p, `${where}?${name}`, out);
+        else
+          for (const v of query.getAll(name))
+            check(coerce(v, p.items?.type ?? p.type), p.items ?? p, `${where}?${name}`, out);
       }
-      for (const p of params) if (p.in === 'query' && p.required && !query.has(p.name)) out.push(`${where}: query ${p.name} required`);
+      for (const p of params)
+        if (p.in === 'query' && p.required && !query.has(p.name))
+          out.push(`${where}: query ${p.name} required`);
       const bodyParam = params.find((p) => p.in === 'body');
       if (body !== undefined && !bodyParam?.schema) out.push(`${where}: takes no body`);
-      else if (bodyParam?.schema && body !== undefined) check(body, bodyParam.schema, `${where} body`, out);
+      else if (bodyParam?.schema && body !== undefined)
+        check(body, bodyParam.schema, `${where} body`, out);
       return out;
     },
     response(method, path, status, body) {
       const found = find(method, path);
       if (typeof found === 'string') return [found];
       const declared = found.op.responses[String(status)];
-      if (!declared) return [`${method} ${found.template}: status ${status} is not a documented response`];
-      const schema = declared.$ref ? spec.responses[declared.$ref.replace('#/responses/', '')]?.schema : declared.schema;
+      if (!declared)
+        return [`${method} ${found.template}: status ${status} is not a documented response`];
+      const schema = declared.$ref
+        ? spec.responses[declared.$ref.replace('#/responses/', '')]?.schema
+        : declared.schema;
       const out: string[] = [];
       if (schema) check(body, schema, `${method} ${found.template} ${status} response`, out);
       return out;
@@ -138,7 +166,8 @@ function scalarFits(v: unknown, type: string, format?: string): boolean {
   if (type === 'integer') return Number.isInteger(v);
   if (type === 'number') return typeof v === 'number';
   if (type === 'boolean') return typeof v === 'boolean';
-  if (type === 'string') return typeof v === 'string' && (format !== 'date-time' || !Number.isNaN(Date.parse(v)));
+  if (type === 'string')
+    return typeof v === 'string' && (format !== 'date-time' || !Number.isNaN(Date.parse(v)));
   return true;
 }
 
@@ -211,31 +240,61 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     user: { id: 1, login: 'forge' },
   });
 
-  function route(method: string, path: string, query: URLSearchParams, body: unknown): [number, unknown] {
+  function route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+  ): [number, unknown] {
     const m = /^\/repos\/([^/]+)\/([^/]+)\/pulls(?:\/(\d+))?$/.exec(path);
     const repo = m ? `${decodeURIComponent(m[1] ?? '')}/${decodeURIComponent(m[2] ?? '')}` : '';
     const list = pulls.get(repo);
-    if (!m || !list) return [404, { message: "The target couldn't be found.", url: `${url}/api/swagger`, errors: [] }];
+    if (!m || !list)
+      return [
+        404,
+        { message: "The target couldn't be found.", url: `${url}/api/swagger`, errors: [] },
+      ];
     const fields = (body ?? {}) as Partial<FakePull>;
     if (method === 'POST' && !m[3]) {
-      if (!fields.head || !fields.base) return [422, { message: 'head and base are required', url: `${url}/api/swagger` }];
-      const dup = list.find((p) => p.state === 'open' && p.head === fields.head && p.base === fields.base);
+      if (!fields.head || !fields.base)
+        return [422, { message: 'head and base are required', url: `${url}/api/swagger` }];
+      const dup = list.find(
+        (p) => p.state === 'open' && p.head === fields.head && p.base === fields.base,
+      );
       if (dup) {
         const message = `pull request already exists for these targets [id: ${dup.number + 1000}, issue_id: ${dup.number}, head_repo_id: 1, base_repo_id: 1, head_branch: ${dup.head}, base_branch: ${dup.base}]`;
         return [409, { message, url: `${url}/api/swagger` }];
       }
-      return [201, toJson(repo, addPull(repo, { head: fields.head, base: fields.base, title: fields.title ?? '', body: fields.body ?? '', state: 'open' }))];
+      return [
+        201,
+        toJson(
+          repo,
+          addPull(repo, {
+            head: fields.head,
+            base: fields.base,
+            title: fields.title ?? '',
+            body: fields.body ?? '',
+            state: 'open',
+          }),
+        ),
+      ];
     }
     if (method === 'GET' && !m[3]) {
       const state = query.get('state') ?? 'open';
       const base = query.get(opts.kind === 'forgejo' ? 'base' : 'base_branch');
       const limit = Math.min(Number(query.get('limit') ?? 30) || 30, opts.maxPageSize ?? 50);
       const page = Number(query.get('page') ?? 1) || 1;
-      const hits = list.filter((p) => (state === 'all' || p.state === state) && (!base || p.base === base));
+      const hits = list.filter(
+        (p) => (state === 'all' || p.state === state) && (!base || p.base === base),
+      );
       return [200, hits.slice((page - 1) * limit, page * limit).map((p) => toJson(repo, p))];
     }
     const pull = list.find((p) => p.number === Number(m[3]));
-    if (!pull) return [404, { message: "The target couldn't be found.", url: `${url}/api/swagger`, errors: [] }];
+    if (!pull)
+      return [
+        404,
+        { message: "The target couldn't be found.", url: `${url}/api/swagger`, errors: [] },
+      ];
     if (method === 'PATCH') Object.assign(pull, pick(fields, ['title', 'body', 'base', 'state']));
     return [method === 'PATCH' ? 201 : 200, toJson(repo, pull)];
   }
@@ -244,7 +303,9 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     void readBody(req).then((text) => {
       const parsed = new URL(req.url ?? '/', 'http://fake');
       const method = req.method ?? 'GET';
-      const path = parsed.pathname.startsWith('/api/v1/') ? parsed.pathname.slice('/api/v1'.length) : parsed.pathname;
+      const path = parsed.pathname.startsWith('/api/v1/')
+        ? parsed.pathname.slice('/api/v1'.length)
+        : parsed.pathname;
       let body: unknown = undefined;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -253,10 +314,16 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
       }
       requests.push({ method, path, query: parsed.searchParams, headers: req.headers, body });
       violations.push(...validator.request(method, path, parsed.searchParams, body));
-      if (body !== undefined && !String(req.headers['content-type']).startsWith('application/json')) violations.push(`${method} ${path}: body sent without Content-Type: application/json`);
+      if (body !== undefined && !String(req.headers['content-type']).startsWith('application/json'))
+        violations.push(`${method} ${path}: body sent without Content-Type: application/json`);
       const failure = failures.shift();
-      if (failure) return send(res, failure.status, { message: failure.message, url: `${url}/api/swagger` });
-      if (req.headers.authorization !== `token ${opts.token}`) return send(res, 401, { message: 'invalid username, password or token', url: `${url}/api/swagger` });
+      if (failure)
+        return send(res, failure.status, { message: failure.message, url: `${url}/api/swagger` });
+      if (req.headers.authorization !== `token ${opts.token}`)
+        return send(res, 401, {
+          message: 'invalid username, password or token',
+          url: `${url}/api/swagger`,
+        });
       const [status, out] = route(method, path, parsed.searchParams, body);
       if (status < 400) violations.push(...validator.response(method, path, status, out));
       send(res, status, out);
@@ -278,7 +345,9 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
 }
 
 function pick<T extends object>(from: T, keys: Array<keyof T>): Partial<T> {
-  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<T>;
+  return Object.fromEntries(
+    keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]]),
+  ) as Partial<T>;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

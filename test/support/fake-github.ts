@@ -33,7 +33,12 @@ export interface FakeGitHub {
   violations: string[];
   pulls(repo: string): FakeGitHubPull[];
   /** The next `times` requests answer `status` with GitHub's error shape; `headers` e.g. rate limits. */
-  failNext(status: number, message?: string, times?: number, headers?: Record<string, string>): void;
+  failNext(
+    status: number,
+    message?: string,
+    times?: number,
+    headers?: Record<string, string>,
+  ): void;
   close(): Promise<void>;
 }
 export interface FakeGitHubOptions {
@@ -45,8 +50,29 @@ export interface FakeGitHubOptions {
 
 /** Body fields GitHub documents, with their JSON types; `required` must be present. */
 const BODIES: Record<string, { fields: Record<string, string>; required: string[] }> = {
-  create: { fields: { title: 'string', head: 'string', head_repo: 'string', base: 'string', body: 'string', maintainer_can_modify: 'boolean', draft: 'boolean', issue: 'number' }, required: ['head', 'base'] },
-  update: { fields: { title: 'string', body: 'string', state: 'string', base: 'string', maintainer_can_modify: 'boolean' }, required: [] },
+  create: {
+    fields: {
+      title: 'string',
+      head: 'string',
+      head_repo: 'string',
+      base: 'string',
+      body: 'string',
+      maintainer_can_modify: 'boolean',
+      draft: 'boolean',
+      issue: 'number',
+    },
+    required: ['head', 'base'],
+  },
+  update: {
+    fields: {
+      title: 'string',
+      body: 'string',
+      state: 'string',
+      base: 'string',
+      maintainer_can_modify: 'boolean',
+    },
+    required: [],
+  },
 };
 const LIST_QUERY = new Set(['state', 'head', 'base', 'sort', 'direction', 'per_page', 'page']);
 const DOCS = 'https://docs.github.com/rest/pulls/pulls';
@@ -68,14 +94,24 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     draft: p.draft,
     title: p.title,
     body: p.body,
-    head: { ref: p.head, label: `${repo.split('/')[0] ?? ''}:${p.head}`, repo: { full_name: repo } },
-    base: { ref: p.base, label: `${repo.split('/')[0] ?? ''}:${p.base}`, repo: { full_name: repo } },
+    head: {
+      ref: p.head,
+      label: `${repo.split('/')[0] ?? ''}:${p.head}`,
+      repo: { full_name: repo },
+    },
+    base: {
+      ref: p.base,
+      label: `${repo.split('/')[0] ?? ''}:${p.base}`,
+      repo: { full_name: repo },
+    },
   });
 
   function checkBody(kind: 'create' | 'update', body: unknown, where: string): void {
     const spec = BODIES[kind];
-    if (!spec || typeof body !== 'object' || body === null) return void violations.push(`${where}: body must be a JSON object`);
-    for (const key of spec.required) if (!(key in body)) violations.push(`${where}: ${key} is required`);
+    if (!spec || typeof body !== 'object' || body === null)
+      return void violations.push(`${where}: body must be a JSON object`);
+    for (const key of spec.required)
+      if (!(key in body)) violations.push(`${where}: ${key} is required`);
     for (const [key, value] of Object.entries(body)) {
       const type = spec.fields[key];
       if (!type) violations.push(`${where}: ${key} is not a documented field`);
@@ -83,7 +119,12 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     }
   }
 
-  function route(method: string, path: string, query: URLSearchParams, body: unknown): [number, unknown] {
+  function route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+  ): [number, unknown] {
     const m = /^\/repos\/([^/]+)\/([^/]+)\/pulls(?:\/(\d+))?$/.exec(path);
     const repo = m ? `${m[1] ?? ''}/${m[2] ?? ''}` : '';
     const list = pulls.get(repo);
@@ -93,29 +134,65 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     if (method === 'POST' && !m[3]) {
       checkBody('create', body, where);
       const owner = m[1] ?? '';
-      if (list.some((p) => p.state === 'open' && p.head === fields.head && p.base === fields.base)) {
-        const error = { resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${fields.head ?? ''}.` };
-        return [422, { message: 'Validation Failed', errors: [error], documentation_url: `${DOCS}#create-a-pull-request`, status: '422' }];
+      if (
+        list.some((p) => p.state === 'open' && p.head === fields.head && p.base === fields.base)
+      ) {
+        const error = {
+          resource: 'PullRequest',
+          code: 'custom',
+          message: `A pull request already exists for ${owner}:${fields.head ?? ''}.`,
+        };
+        return [
+          422,
+          {
+            message: 'Validation Failed',
+            errors: [error],
+            documentation_url: `${DOCS}#create-a-pull-request`,
+            status: '422',
+          },
+        ];
       }
-      const created: FakeGitHubPull = { number: list.length + 1, head: fields.head ?? '', base: fields.base ?? '', title: fields.title ?? '', body: fields.body ?? '', draft: fields.draft ?? false, state: 'open' };
+      const created: FakeGitHubPull = {
+        number: list.length + 1,
+        head: fields.head ?? '',
+        base: fields.base ?? '',
+        title: fields.title ?? '',
+        body: fields.body ?? '',
+        draft: fields.draft ?? false,
+        state: 'open',
+      };
       list.push(created);
       return [201, toJson(repo, created)];
     }
     if (method === 'GET' && !m[3]) {
-      for (const key of query.keys()) if (!LIST_QUERY.has(key)) violations.push(`${where}: unknown query parameter ${key}`);
+      for (const key of query.keys())
+        if (!LIST_QUERY.has(key)) violations.push(`${where}: unknown query parameter ${key}`);
       const head = query.get('head');
-      if (head !== null && !head.includes(':')) violations.push(`${where}: head must be user:ref-name`);
+      if (head !== null && !head.includes(':'))
+        violations.push(`${where}: head must be user:ref-name`);
       const state = query.get('state') ?? 'open';
       const base = query.get('base');
       const perPage = Math.min(Number(query.get('per_page') ?? 30), 100);
       const page = Number(query.get('page') ?? 1);
-      const hits = list.filter((p) => (state === 'all' || p.state === state) && (!base || p.base === base) && (!head || `${m[1] ?? ''}:${p.head}` === head));
+      const hits = list.filter(
+        (p) =>
+          (state === 'all' || p.state === state) &&
+          (!base || p.base === base) &&
+          (!head || `${m[1] ?? ''}:${p.head}` === head),
+      );
       return [200, hits.slice((page - 1) * perPage, page * perPage).map((p) => toJson(repo, p))];
     }
     const pull = list.find((p) => p.number === Number(m[3]));
     if (method === 'PATCH' && pull) {
       checkBody('update', body, where);
-      Object.assign(pull, Object.fromEntries(['title', 'body', 'state', 'base'].filter((k) => k in fields).map((k) => [k, fields[k as keyof FakeGitHubPull]])));
+      Object.assign(
+        pull,
+        Object.fromEntries(
+          ['title', 'body', 'state', 'base']
+            .filter((k) => k in fields)
+            .map((k) => [k, fields[k as keyof FakeGitHubPull]]),
+        ),
+      );
       return [200, toJson(repo, pull)];
     }
     return [404, { message: 'Not Found', documentation_url: DOCS, status: '404' }];
@@ -125,7 +202,9 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     void readBody(req).then((text) => {
       const parsed = new URL(req.url ?? '/', 'http://fake');
       const method = req.method ?? 'GET';
-      const path = parsed.pathname.startsWith(`${prefix}/`) ? parsed.pathname.slice(prefix.length) : parsed.pathname;
+      const path = parsed.pathname.startsWith(`${prefix}/`)
+        ? parsed.pathname.slice(prefix.length)
+        : parsed.pathname;
       let body: unknown = undefined;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -134,11 +213,21 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       }
       requests.push({ method, path, query: parsed.searchParams, headers: req.headers, body });
       const failure = failures.shift();
-      if (failure) return send(res, failure.status, { message: failure.message, documentation_url: DOCS, status: String(failure.status) }, failure.headers);
+      if (failure)
+        return send(
+          res,
+          failure.status,
+          { message: failure.message, documentation_url: DOCS, status: String(failure.status) },
+          failure.headers,
+        );
       // GitHub takes a token as `token X` or `Bearer X`.
       const auth = req.headers.authorization ?? '';
       if (auth !== `token ${opts.token}` && auth !== `Bearer ${opts.token}`) {
-        return send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
+        return send(res, 401, {
+          message: 'Bad credentials',
+          documentation_url: 'https://docs.github.com/rest',
+          status: '401',
+        });
       }
       const [status, out] = route(method, path, parsed.searchParams, body);
       send(res, status, out);
@@ -168,7 +257,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
 }

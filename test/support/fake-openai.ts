@@ -29,7 +29,12 @@ export interface FakeOpenAI {
   /** Base URL without `/v1`, e.g. `http://127.0.0.1:4321`. */
   url: string;
   /** Every request received, in order. */
-  requests: Array<{ method: string; path: string; headers: IncomingMessage['headers']; body: unknown }>;
+  requests: Array<{
+    method: string;
+    path: string;
+    headers: IncomingMessage['headers'];
+    body: unknown;
+  }>;
   close(): Promise<void>;
 }
 
@@ -69,7 +74,10 @@ export async function startFakeOpenAI(script: FakeReply[]): Promise<FakeOpenAI> 
       if (seen >= outputs) return { index, reply };
       seen += countedItems(reply);
     }
-    return { index: script.length, reply: { items: [{ type: 'message', text: 'fake OpenAI: the script is over' }] } };
+    return {
+      index: script.length,
+      reply: { items: [{ type: 'message', text: 'fake OpenAI: the script is over' }] },
+    };
   }
 
   const server = createServer((req, res) => {
@@ -101,7 +109,12 @@ export async function startFakeOpenAI(script: FakeReply[]): Promise<FakeOpenAI> 
     if (method === 'GET' && path.endsWith('/models')) {
       return sendJson(res, 200, { object: 'list', data: [], models: [] });
     }
-    sendJson(res, 404, { error: { message: `fake OpenAI: no route for ${method} ${path}`, type: 'invalid_request_error' } });
+    sendJson(res, 404, {
+      error: {
+        message: `fake OpenAI: no route for ${method} ${path}`,
+        type: 'invalid_request_error',
+      },
+    });
   }
 
   const { url, close } = await listenOnLoopback(server);
@@ -126,7 +139,10 @@ function sendError(res: ServerResponse, status: number, message?: string): void 
     500: ['server_error', 'The server had an error while processing your request.'],
     503: ['server_error', 'The engine is currently overloaded, please try again later.'],
   };
-  const [type, fallback] = types[status] ?? [status < 500 ? 'invalid_request_error' : 'server_error', `fake error ${status}`];
+  const [type, fallback] = types[status] ?? [
+    status < 500 ? 'invalid_request_error' : 'server_error',
+    `fake error ${status}`,
+  ];
   const code = status === 401 ? 'invalid_api_key' : type;
   // OpenAI sends retry-after with rate limits; zero keeps Codex's own retries quick in tests.
   if (status === 429 || status >= 500) res.setHeader('retry-after', '0');
@@ -141,20 +157,33 @@ function streamReply(res: ServerResponse, items: FakeItem[], usage: FakeUsage, n
   const send = (type: string, data: Record<string, unknown>): void => {
     res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   };
-  send('response.created', { response: { id, object: 'response', status: 'in_progress', output: [] } });
+  send('response.created', {
+    response: { id, object: 'response', status: 'in_progress', output: [] },
+  });
   const output = items.map((item, i) => toOutputItem(item, `${n}_${i}`));
   output.forEach((item, outputIndex) => {
-    send('response.output_item.added', { output_index: outputIndex, item: { ...item, ...(item.type === 'message' ? { content: [] } : {}) } });
+    send('response.output_item.added', {
+      output_index: outputIndex,
+      item: { ...item, ...(item.type === 'message' ? { content: [] } : {}) },
+    });
     if (item.type === 'message') {
       const text = (item.content as Array<{ text: string }>)[0]!.text;
-      send('response.output_text.delta', { item_id: item.id, output_index: outputIndex, content_index: 0, delta: text });
+      send('response.output_text.delta', {
+        item_id: item.id,
+        output_index: outputIndex,
+        content_index: 0,
+        delta: text,
+      });
     }
     send('response.output_item.done', { output_index: outputIndex, item });
   });
   const cached = usage.cached_input_tokens ?? 0;
   send('response.completed', {
     response: {
-      id, object: 'response', status: 'completed', output,
+      id,
+      object: 'response',
+      status: 'completed',
+      output,
       usage: {
         input_tokens: usage.input_tokens,
         input_tokens_details: { cached_tokens: cached },
@@ -167,13 +196,33 @@ function streamReply(res: ServerResponse, items: FakeItem[], usage: FakeUsage, n
   res.end();
 }
 
-function toOutputItem(item: FakeItem, key: string): Record<string, unknown> & { type: string; id: string } {
+function toOutputItem(
+  item: FakeItem,
+  key: string,
+): Record<string, unknown> & { type: string; id: string } {
   switch (item.type) {
     case 'message':
-      return { type: 'message', id: `msg_${key}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: item.text, annotations: [] }] };
+      return {
+        type: 'message',
+        id: `msg_${key}`,
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: item.text, annotations: [] }],
+      };
     case 'shell':
-      return { type: 'function_call', id: `fc_${key}`, call_id: `call_${key}`, name: 'exec_command', status: 'completed', arguments: JSON.stringify({ cmd: item.command }) };
+      return {
+        type: 'function_call',
+        id: `fc_${key}`,
+        call_id: `call_${key}`,
+        name: 'exec_command',
+        status: 'completed',
+        arguments: JSON.stringify({ cmd: item.command }),
+      };
     case 'reasoning':
-      return { type: 'reasoning', id: `rs_${key}`, summary: [{ type: 'summary_text', text: item.text }] };
+      return {
+        type: 'reasoning',
+        id: `rs_${key}`,
+        summary: [{ type: 'summary_text', text: item.text }],
+      };
   }
 }

@@ -22,7 +22,15 @@ export interface ApiResponse<T = Record<string, unknown>> {
 export type JobJson = Record<string, unknown> & {
   id: string;
   status: string;
-  attempts: Array<Record<string, unknown> & { number: number; output: string; truncated: boolean; exit_code?: number; failure?: { category: string; message: string } }>;
+  attempts: Array<
+    Record<string, unknown> & {
+      number: number;
+      output: string;
+      truncated: boolean;
+      exit_code?: number;
+      failure?: { category: string; message: string };
+    }
+  >;
   failure?: { category: string; message: string };
 };
 
@@ -60,7 +68,12 @@ export class ForgeProcess {
     this.configPath = configPath;
   }
 
-  async api<T = JobJson>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async api<T = JobJson>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const init: RequestInit = { method, headers: { ...headers } };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -78,8 +91,13 @@ export class ForgeProcess {
   }
 
   async submit(task: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const res = await this.api<{ id: string }>('POST', '/jobs', { task, agent: 'script', ...extra });
-    if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
+    const res = await this.api<{ id: string }>('POST', '/jobs', {
+      task,
+      agent: 'script',
+      ...extra,
+    });
+    if (res.status !== 202)
+      throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.id;
   }
 
@@ -88,11 +106,19 @@ export class ForgeProcess {
   }
 
   /** Polls until `predicate` holds for the job (default: terminal status). */
-  async waitFor(id: string, predicate: (job: JobJson) => boolean = (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), timeoutMs = 20_000): Promise<JobJson> {
+  async waitFor(
+    id: string,
+    predicate: (job: JobJson) => boolean = (j) =>
+      ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status),
+    timeoutMs = 20_000,
+  ): Promise<JobJson> {
     const deadline = Date.now() + timeoutMs;
     let job = await this.job(id);
     while (!predicate(job)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for job ${id}; last: ${JSON.stringify(job).slice(0, 2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for job ${id}; last: ${JSON.stringify(job).slice(0, 2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
       job = await this.job(id);
     }
@@ -113,14 +139,19 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-export function testConfig(dataDir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function testConfig(
+  dataDir: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     server: { host: '127.0.0.1', port: 0 },
     data_dir: dataDir,
     limits: { max_concurrent: 3 },
     defaults: { agent: 'script', max_retries: 0, inactivity_timeout: '30s', max_duration: '1m' },
     sandbox: { isolation: 'none' },
-    agents: { script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] } },
+    agents: {
+      script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
+    },
     runner: { lease: '3s', poll_interval: '200ms', retry_backoff: '100ms', shutdown_grace: '2s' },
     ...extra,
   };
@@ -132,13 +163,21 @@ export async function startForge(opts: StartOptions = {}): Promise<ForgeProcess>
   const configPath = join(dataDir, 'forge.test.yaml');
   writeFileSync(configPath, stringify(testConfig(dataDir, opts.config)));
   const proc = spawn(process.execPath, [BIN, 'serve', '--config', configPath], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', FORGE_LOG_LEVEL: 'warn', ...opts.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      FORGE_LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(proc);
   let stderr = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`forge serve did not start in 15s:\n${stderr}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`forge serve did not start in 15s:\n${stderr}`)),
+      15_000,
+    );
     proc.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /Forge listening on (\S+)/.exec(stderr);

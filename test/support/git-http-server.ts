@@ -47,7 +47,12 @@ export interface GitServer {
   /** Creates `<name>.git`; returns the branch's head commit. */
   createRepo(name: string, opts?: RepoOptions): Promise<string>;
   /** Commits `files` on top of `branch` server-side (someone else pushing); returns the commit. */
-  commit(name: string, branch: string, files: Record<string, string>, message?: string): Promise<string>;
+  commit(
+    name: string,
+    branch: string,
+    files: Record<string, string>,
+    message?: string,
+  ): Promise<string>;
   /** Runs git in `<name>.git` and returns its trimmed stdout. */
   git(name: string, args: string[]): Promise<string>;
   close(): Promise<void>;
@@ -61,7 +66,10 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   const token = opts.token ?? 'tok-3c1f9a7e5b2d4c68';
   const root = await mkdtemp(join(tmpdir(), 'forge-git-server-'));
   const env = { ...GIT_ENV, HOME: root };
-  const backend = join(execFileSync('git', ['--exec-path'], { env }).toString().trim(), 'git-http-backend');
+  const backend = join(
+    execFileSync('git', ['--exec-path'], { env }).toString().trim(),
+    'git-http-backend',
+  );
   const expected = `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
   const requests: RecordedRequest[] = [];
   const children = new Set<ReturnType<typeof spawn>>();
@@ -73,7 +81,10 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
     const service = /git-(upload|receive)-pack/.exec(url.pathname + url.search)?.[0] ?? null;
     requests.push({ method: req.method ?? 'GET', path: url.pathname, service, auth });
     if (auth !== 'ok') {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="forge-test"', 'Content-Type': 'text/plain' });
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Basic realm="forge-test"',
+        'Content-Type': 'text/plain',
+      });
       res.end('authentication required\n');
       return;
     }
@@ -102,7 +113,10 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
     requests,
     async createRepo(name, repo = {}) {
       const branch = repo.branch ?? 'main';
-      await run(['init', '--quiet', '--bare', `--initial-branch=${branch}`, join(root, `${name}.git`)], env);
+      await run(
+        ['init', '--quiet', '--bare', `--initial-branch=${branch}`, join(root, `${name}.git`)],
+        env,
+      );
       await git(name, ['config', 'http.receivepack', 'true']);
       await git(name, ['fast-import', '--quiet'], importStream(branch, repo));
       return git(name, ['rev-parse', `refs/heads/${branch}`]);
@@ -122,7 +136,13 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   };
 }
 
-function cgiEnv(req: IncomingMessage, url: URL, root: string, user: string, base: Record<string, string>): Record<string, string> {
+function cgiEnv(
+  req: IncomingMessage,
+  url: URL,
+  root: string,
+  user: string,
+  base: Record<string, string>,
+): Record<string, string> {
   const env: Record<string, string> = {
     ...base,
     GIT_PROJECT_ROOT: root,
@@ -135,7 +155,8 @@ function cgiEnv(req: IncomingMessage, url: URL, root: string, user: string, base
     REMOTE_ADDR: '127.0.0.1',
   };
   // Large pushes come chunked (no length): the backend then reads to end of input.
-  if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = req.headers['content-length'];
+  if (req.headers['content-length'] !== undefined)
+    env.CONTENT_LENGTH = req.headers['content-length'];
   // git gzips big request bodies; the backend inflates them itself when told.
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = req.headers['content-encoding'];
   const protocol = req.headers['git-protocol'];
@@ -177,8 +198,11 @@ function relayCgi(stdout: NodeJS.ReadableStream, res: ServerResponse): void {
 }
 
 function importStream(branch: string, repo: RepoOptions): string {
-  const files: Record<string, string> = { ...(repo.files ?? { 'README.md': '# test repository\n' }) };
-  for (let i = 0; i < (repo.generatedFiles ?? 0); i++) files[`src/d${i % 100}/f${i}.txt`] = `file ${i}\n`;
+  const files: Record<string, string> = {
+    ...(repo.files ?? { 'README.md': '# test repository\n' }),
+  };
+  for (let i = 0; i < (repo.generatedFiles ?? 0); i++)
+    files[`src/d${i % 100}/f${i}.txt`] = `file ${i}\n`;
   const parts = [commitCommand(branch, files, 'initial commit', null)];
   let changes = '';
   for (let n = 2; n <= (repo.commits ?? 1); n++) {
@@ -188,10 +212,21 @@ function importStream(branch: string, repo: RepoOptions): string {
   return parts.join('');
 }
 
-function commitCommand(branch: string, files: Record<string, string>, message: string, from: string | null): string {
-  const lines = [`commit refs/heads/${branch}`, `author ${AUTHOR}`, `committer ${AUTHOR}`, data(message)];
+function commitCommand(
+  branch: string,
+  files: Record<string, string>,
+  message: string,
+  from: string | null,
+): string {
+  const lines = [
+    `commit refs/heads/${branch}`,
+    `author ${AUTHOR}`,
+    `committer ${AUTHOR}`,
+    data(message),
+  ];
   if (from) lines.push(`from ${from}`);
-  for (const [path, content] of Object.entries(files)) lines.push(`M 100644 inline ${path}`, data(content));
+  for (const [path, content] of Object.entries(files))
+    lines.push(`M 100644 inline ${path}`, data(content));
   return `${lines.join('\n')}\n\n`;
 }
 
@@ -201,10 +236,15 @@ function data(text: string): string {
 
 function run(args: string[], env: Record<string, string>, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('git', args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout.trim());
-    });
+    const child = execFile(
+      'git',
+      args,
+      { env, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`git ${args.join(' ')}: ${stderr || err.message}`));
+        else resolve(stdout.trim());
+      },
+    );
     child.stdin?.on('error', () => {}); // git need not read its input; its exit status tells
     child.stdin?.end(input ?? '');
   });

@@ -19,12 +19,21 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 const prompt = readFileSync(process.env.FORGE_PROMPT_FILE ?? process.argv[2], 'utf8');
 const marker = prompt.lastIndexOf('\nThe task:\n');
 const script = marker === -1 ? prompt : prompt.slice(marker + '\nThe task:\n'.length);
-const steps = script.split(/[;\n]/).map((s) => s.trim()).filter(Boolean);
+const steps = script
+  .split(/[;\n]/)
+  .map((s) => s.trim())
+  .filter(Boolean);
 const attempt = Number(process.env.FORGE_ATTEMPT);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const out = (text) => new Promise((r) => (process.stdout.write(`${text}\n`) ? r() : process.stdout.once('drain', r)));
+const out = (text) =>
+  new Promise((r) => (process.stdout.write(`${text}\n`) ? r() : process.stdout.once('drain', r)));
 let recordFile = null;
-const record = (extra) => recordFile && appendFileSync(recordFile, `${JSON.stringify({ job: process.env.FORGE_JOB_ID, attempt, pid: process.pid, ...extra })}\n`);
+const record = (extra) =>
+  recordFile &&
+  appendFileSync(
+    recordFile,
+    `${JSON.stringify({ job: process.env.FORGE_JOB_ID, attempt, pid: process.pid, ...extra })}\n`,
+  );
 const finish = (code) => {
   record({ end: Date.now() });
   process.exitCode = code;
@@ -44,7 +53,10 @@ for (const step of steps) {
     let left = Number(arg);
     let n = 0;
     while (left > 0) {
-      const line = `${String(n++).padStart(8, '0')} ${'x'.repeat(90)}`.slice(0, Math.min(99, left - 1));
+      const line = `${String(n++).padStart(8, '0')} ${'x'.repeat(90)}`.slice(
+        0,
+        Math.min(99, left - 1),
+      );
       await out(line);
       left -= line.length + 1;
     }
@@ -64,7 +76,9 @@ for (const step of steps) {
   } else if (cmd === 'echo-prompt') await out(prompt);
   else if (cmd === 'write') writeFileSync(rest[0], rest.slice(1).join(' '));
   else if (cmd === 'child') {
-    const child = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${Number(arg)})`], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${Number(arg)})`], {
+      stdio: 'ignore',
+    });
     await out(`child ${child.pid}`);
   } else if (cmd === 'record') {
     recordFile = arg;

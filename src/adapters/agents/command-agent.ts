@@ -30,7 +30,15 @@ export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
       });
     },
     doctor() {
-      return checkProgram({ agent: opts.name, command: opts.command, versionArgs: null, credentials: {}, anyOf: [], installHint, pathEnv: opts.pathEnv });
+      return checkProgram({
+        agent: opts.name,
+        command: opts.command,
+        versionArgs: null,
+        credentials: {},
+        anyOf: [],
+        installHint,
+        pathEnv: opts.pathEnv,
+      });
     },
   };
 }

@@ -19,17 +19,39 @@ export async function checkProgram(opts: {
   const program = opts.command[0] ?? '';
   const found = findExecutable(program, opts.pathEnv, process.cwd());
   if (!found) {
-    return [{ name: `agent ${opts.agent}`, ok: false, level: 'error', detail: `"${program}" not found on PATH; ${opts.installHint}` }];
+    return [
+      {
+        name: `agent ${opts.agent}`,
+        ok: false,
+        level: 'error',
+        detail: `"${program}" not found on PATH; ${opts.installHint}`,
+      },
+    ];
   }
   let version = '';
   if (opts.versionArgs) {
     version = await new Promise<string>((resolve) => {
-      execFile(found, [...opts.command.slice(1), ...opts.versionArgs!], { timeout: 10_000, env: { PATH: opts.pathEnv } }, (err, stdout) =>
-        resolve(err ? `(version unknown: ${err.message.split('\n')[0]})` : stdout.trim().split('\n')[0] ?? ''),
+      execFile(
+        found,
+        [...opts.command.slice(1), ...opts.versionArgs!],
+        { timeout: 10_000, env: { PATH: opts.pathEnv } },
+        (err, stdout) =>
+          resolve(
+            err
+              ? `(version unknown: ${err.message.split('\n')[0]})`
+              : (stdout.trim().split('\n')[0] ?? ''),
+          ),
       );
     });
   }
-  const checks: DoctorCheck[] = [{ name: `agent ${opts.agent}`, ok: true, level: 'ok', detail: `${found}${version ? ` ${version}` : ''}` }];
+  const checks: DoctorCheck[] = [
+    {
+      name: `agent ${opts.agent}`,
+      ok: true,
+      level: 'ok',
+      detail: `${found}${version ? ` ${version}` : ''}`,
+    },
+  ];
   if (opts.anyOf.length) {
     const present = Object.keys(opts.credentials).filter((k) => opts.credentials[k] !== '');
     const usable = opts.anyOf.filter((k) => present.includes(k));
@@ -37,9 +59,10 @@ export async function checkProgram(opts: {
       name: `agent ${opts.agent} credentials`,
       ok: usable.length > 0,
       level: usable.length > 0 ? 'ok' : 'warn',
-      detail: usable.length > 0
-        ? `set: ${present.join(', ')}`
-        : `none of ${opts.anyOf.join(', ')} is set in the server's environment; jobs will fail with "auth"`,
+      detail:
+        usable.length > 0
+          ? `set: ${present.join(', ')}`
+          : `none of ${opts.anyOf.join(', ')} is set in the server's environment; jobs will fail with "auth"`,
     });
   }
   return checks;

@@ -1,13 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSwaggerValidator, loadSwagger, startFakeForgejo, type FakeForgejo, type GiteaKind } from '../../../test/support/fake-forgejo.ts';
+import {
+  createSwaggerValidator,
+  loadSwagger,
+  startFakeForgejo,
+  type FakeForgejo,
+  type GiteaKind,
+} from '../../../test/support/fake-forgejo.ts';
 import { createGiteaHost } from './gitea-host.ts';
-import { gitHostContract, prRequest, rejection } from '../../../test/contracts/git-host.contract.ts';
+import {
+  gitHostContract,
+  prRequest,
+  rejection,
+} from '../../../test/contracts/git-host.contract.ts';
 
 const TOKEN = 'tok-3f9a1c0d2b7e';
 const REPO = 'acme/widgets';
 
 const request = prRequest;
-
 
 const signal = new AbortController().signal;
 
@@ -16,7 +25,8 @@ for (const kind of ['forgejo', 'gitea'] as const) {
     const fake = await startFakeForgejo({ kind, token: TOKEN, repos: [REPO] });
     return {
       host: (token = TOKEN) => createGiteaHost({ kind, url: fake.url, token, name: 'work' }),
-      unreachable: () => createGiteaHost({ kind, url: 'http://127.0.0.1:9', token: TOKEN, name: 'work' }),
+      unreachable: () =>
+        createGiteaHost({ kind, url: 'http://127.0.0.1:9', token: TOKEN, name: 'work' }),
       failNext: (status, message) => fake.failNext(status, message),
       pulls: (repo) => fake.pulls(repo),
       tokenSetting: 'forges.work.token',
@@ -31,7 +41,8 @@ for (const kind of ['forgejo', 'gitea'] as const) {
 
 describe.each<GiteaKind>(['forgejo', 'gitea'])('%s host', (kind) => {
   let fake: FakeForgejo;
-  const host = (token = TOKEN, url = fake.url) => createGiteaHost({ kind, url, token, name: 'work' });
+  const host = (token = TOKEN, url = fake.url) =>
+    createGiteaHost({ kind, url, token, name: 'work' });
 
   beforeEach(async () => {
     fake = await startFakeForgejo({ kind, token: TOKEN, repos: [REPO], maxPageSize: 2 });
@@ -46,27 +57,56 @@ describe.each<GiteaKind>(['forgejo', 'gitea'])('%s host', (kind) => {
     const pr = await host().openPullRequest(request(), signal);
 
     expect(pr).toEqual({ number: 1, url: `${fake.url}/${REPO}/pulls/1`, created: true });
-    expect(fake.pulls(REPO)).toMatchObject([{ head: 'forge/01jab', base: 'main', title: 'Add a widget', body: 'First run.', state: 'open' }]);
+    expect(fake.pulls(REPO)).toMatchObject([
+      {
+        head: 'forge/01jab',
+        base: 'main',
+        title: 'Add a widget',
+        body: 'First run.',
+        state: 'open',
+      },
+    ]);
     const [post] = fake.requests;
-    expect(post).toMatchObject({ method: 'POST', path: '/repos/acme/widgets/pulls', body: { head: 'forge/01jab', base: 'main', title: 'Add a widget', body: 'First run.' } });
+    expect(post).toMatchObject({
+      method: 'POST',
+      path: '/repos/acme/widgets/pulls',
+      body: { head: 'forge/01jab', base: 'main', title: 'Add a widget', body: 'First run.' },
+    });
     expect(post?.headers.authorization).toBe(`token ${TOKEN}`);
   });
 
   it('updates the open pull request when one already exists for the same head and base', async () => {
     const first = await host().openPullRequest(request(), signal);
-    const second = await host().openPullRequest(request({ title: 'Add a widget (retry)', body: 'Second run.' }), signal);
+    const second = await host().openPullRequest(
+      request({ title: 'Add a widget (retry)', body: 'Second run.' }),
+      signal,
+    );
 
     expect(second).toEqual({ number: first.number, url: first.url, created: false });
-    expect(fake.pulls(REPO)).toMatchObject([{ title: 'Add a widget (retry)', body: 'Second run.' }]);
+    expect(fake.pulls(REPO)).toMatchObject([
+      { title: 'Add a widget (retry)', body: 'Second run.' },
+    ]);
     expect(fake.pulls(REPO)).toHaveLength(1);
     expect(fake.requests.map((r) => r.method)).toEqual(['POST', 'POST', 'GET', 'PATCH']);
   });
 
   it('finds the existing pull request past the first page and ignores other heads and closed ones', async () => {
-    fake.addPull(REPO, { head: 'forge/01jab', base: 'main', title: 'old', body: '', state: 'closed' });
+    fake.addPull(REPO, {
+      head: 'forge/01jab',
+      base: 'main',
+      title: 'old',
+      body: '',
+      state: 'closed',
+    });
     fake.addPull(REPO, { head: 'feature/a', base: 'main', title: 'a', body: '', state: 'open' });
     fake.addPull(REPO, { head: 'feature/b', base: 'main', title: 'b', body: '', state: 'open' });
-    const mine = fake.addPull(REPO, { head: 'forge/01jab', base: 'main', title: 'mine', body: '', state: 'open' });
+    const mine = fake.addPull(REPO, {
+      head: 'forge/01jab',
+      base: 'main',
+      title: 'mine',
+      body: '',
+      state: 'open',
+    });
 
     const pr = await host().openPullRequest(request({ body: 'Updated.' }), signal);
 
@@ -101,14 +141,26 @@ describe('repoFor', () => {
 
   it('parses owner and name with or without .git', () => {
     const host = at('https://code.example.com');
-    expect(host.repoFor('https://code.example.com/acme/widgets.git')).toEqual({ owner: 'acme', name: 'widgets' });
-    expect(host.repoFor('https://code.example.com/acme/widgets')).toEqual({ owner: 'acme', name: 'widgets' });
-    expect(host.repoFor('https://code.example.com/acme/widgets/')).toEqual({ owner: 'acme', name: 'widgets' });
+    expect(host.repoFor('https://code.example.com/acme/widgets.git')).toEqual({
+      owner: 'acme',
+      name: 'widgets',
+    });
+    expect(host.repoFor('https://code.example.com/acme/widgets')).toEqual({
+      owner: 'acme',
+      name: 'widgets',
+    });
+    expect(host.repoFor('https://code.example.com/acme/widgets/')).toEqual({
+      owner: 'acme',
+      name: 'widgets',
+    });
   });
 
   it('handles a forge installed under a sub-path', () => {
     const host = at('https://example.com/git/');
-    expect(host.repoFor('https://example.com/git/acme/widgets.git')).toEqual({ owner: 'acme', name: 'widgets' });
+    expect(host.repoFor('https://example.com/git/acme/widgets.git')).toEqual({
+      owner: 'acme',
+      name: 'widgets',
+    });
     expect(host.repoFor('https://example.com/acme/widgets.git')).toBeNull();
   });
 
@@ -143,15 +195,40 @@ describe.each<GiteaKind>(['forgejo', 'gitea'])('the %s swagger check', (kind) =>
   });
 
   it('fails loudly when the schema file is missing', () => {
-    expect(() => loadSwagger(kind, '/nonexistent/swagger.v1.json')).toThrow(/API schema is missing: expected \/nonexistent/);
+    expect(() => loadSwagger(kind, '/nonexistent/swagger.v1.json')).toThrow(
+      /API schema is missing: expected \/nonexistent/,
+    );
   });
 
   it('knows each forge names its base-branch filter differently', () => {
     const validator = createSwaggerValidator(loadSwagger(kind));
     const [right, wrong] = kind === 'forgejo' ? ['base', 'base_branch'] : ['base_branch', 'base'];
-    expect(validator.request('GET', '/repos/a/b/pulls', new URLSearchParams({ state: 'open', [right]: 'main' }), undefined)).toEqual([]);
-    expect(validator.request('GET', '/repos/a/b/pulls', new URLSearchParams({ [wrong]: 'main' }), undefined)).toEqual([`GET /repos/{owner}/{repo}/pulls: unknown query parameter ${wrong}`]);
-    expect(validator.request('GET', '/repos/a/b/pulls', new URLSearchParams({ state: 'merged' }), undefined)[0]).toMatch(/not one of/);
-    expect(validator.request('DELETE', '/repos/a/b/pulls', new URLSearchParams(), undefined)[0]).toMatch(/no such method/);
+    expect(
+      validator.request(
+        'GET',
+        '/repos/a/b/pulls',
+        new URLSearchParams({ state: 'open', [right]: 'main' }),
+        undefined,
+      ),
+    ).toEqual([]);
+    expect(
+      validator.request(
+        'GET',
+        '/repos/a/b/pulls',
+        new URLSearchParams({ [wrong]: 'main' }),
+        undefined,
+      ),
+    ).toEqual([`GET /repos/{owner}/{repo}/pulls: unknown query parameter ${wrong}`]);
+    expect(
+      validator.request(
+        'GET',
+        '/repos/a/b/pulls',
+        new URLSearchParams({ state: 'merged' }),
+        undefined,
+      )[0],
+    ).toMatch(/not one of/);
+    expect(
+      validator.request('DELETE', '/repos/a/b/pulls', new URLSearchParams(), undefined)[0],
+    ).toMatch(/no such method/);
   });
 });

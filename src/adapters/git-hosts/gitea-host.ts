@@ -1,5 +1,11 @@
 import { ForgeError, type ErrorCode } from '../../domain/errors.ts';
-import type { GitCredentials, GitHost, PullRequest, PullRequestRequest, RepoCoordinates } from '../../ports/git-host.ts';
+import type {
+  GitCredentials,
+  GitHost,
+  PullRequest,
+  PullRequestRequest,
+  RepoCoordinates,
+} from '../../ports/git-host.ts';
 
 export interface GiteaHostOptions {
   kind: 'forgejo' | 'gitea';
@@ -28,13 +34,27 @@ interface ApiPullRequest {
 export function createGiteaHost(opts: GiteaHostOptions): GitHost {
   const web = new URL(opts.url);
   const apiBase = `${web.origin}${trimSlash(web.pathname)}/api/v1`;
-  const ctx: ErrorContext = { label: `${opts.kind} "${opts.name ?? opts.kind}"`, name: opts.name ?? opts.kind, token: opts.token, scope: 'the write:repository scope' };
+  const ctx: ErrorContext = {
+    label: `${opts.kind} "${opts.name ?? opts.kind}"`,
+    name: opts.name ?? opts.kind,
+    token: opts.token,
+    scope: 'the write:repository scope',
+  };
 
-  async function call<T>(method: string, path: string, body: unknown, signal: AbortSignal): Promise<{ status: number; data: T }> {
+  async function call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<{ status: number; data: T }> {
     try {
       const res = await fetch(`${apiBase}${path}`, {
         method,
-        headers: { Authorization: `token ${opts.token}`, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: {
+          Authorization: `token ${opts.token}`,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       });
@@ -42,20 +62,39 @@ export function createGiteaHost(opts: GiteaHostOptions): GitHost {
       return { status: res.status, data: parseJson(await res.text()) as T };
     } catch (cause) {
       if (signal.aborted) throw signal.reason; // the caller's own abort is not a forge failure
-      throw new ForgeError('unavailable', `${ctx.label} is unreachable at ${apiBase}: ${reasonOf(cause)}`, { cause });
+      throw new ForgeError(
+        'unavailable',
+        `${ctx.label} is unreachable at ${apiBase}: ${reasonOf(cause)}`,
+        { cause },
+      );
     }
   }
 
-  async function findOpen(req: PullRequestRequest, signal: AbortSignal): Promise<ApiPullRequest | null> {
+  async function findOpen(
+    req: PullRequestRequest,
+    signal: AbortSignal,
+  ): Promise<ApiPullRequest | null> {
     const { owner, name } = req.repo;
     // The base filter's name differs (Forgejo `base`, Gitea `base_branch`); Gitea has no head filter
     // and older versions ignore both, so the match below is what decides.
     const baseParam = opts.kind === 'forgejo' ? 'base' : 'base_branch';
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const query = new URLSearchParams({ state: 'open', [baseParam]: req.base, page: String(page), limit: String(PAGE_SIZE) });
-      const res = await call<ApiPullRequest[]>('GET', `${repoPath(req.repo)}/pulls?${query.toString()}`, undefined, signal);
+      const query = new URLSearchParams({
+        state: 'open',
+        [baseParam]: req.base,
+        page: String(page),
+        limit: String(PAGE_SIZE),
+      });
+      const res = await call<ApiPullRequest[]>(
+        'GET',
+        `${repoPath(req.repo)}/pulls?${query.toString()}`,
+        undefined,
+        signal,
+      );
       if (res.status !== 200) throw httpError(res.status, res.data, `${owner}/${name}`, ctx);
-      const found = res.data.find((pr) => pr.head?.ref === req.head && pr.base?.ref === req.base && sameRepo(pr));
+      const found = res.data.find(
+        (pr) => pr.head?.ref === req.head && pr.base?.ref === req.base && sameRepo(pr),
+      );
       if (found) return found;
       // Stop at an empty page, not a short one: the forge may cap pages below what was asked.
       if (res.data.length === 0) return null;
@@ -68,18 +107,37 @@ export function createGiteaHost(opts: GiteaHostOptions): GitHost {
 
     async openPullRequest(req, signal): Promise<PullRequest> {
       const where = `${req.repo.owner}/${req.repo.name}`;
-      const title = req.draft && !req.title.startsWith(DRAFT_PREFIX) ? `${DRAFT_PREFIX}${req.title}` : req.title;
-      const created = await call<ApiPullRequest>('POST', `${repoPath(req.repo)}/pulls`, { head: req.head, base: req.base, title, body: req.body }, signal);
-      if (created.status === 201) return { number: created.data.number, url: created.data.html_url, created: true };
+      const title =
+        req.draft && !req.title.startsWith(DRAFT_PREFIX)
+          ? `${DRAFT_PREFIX}${req.title}`
+          : req.title;
+      const created = await call<ApiPullRequest>(
+        'POST',
+        `${repoPath(req.repo)}/pulls`,
+        { head: req.head, base: req.base, title, body: req.body },
+        signal,
+      );
+      if (created.status === 201)
+        return { number: created.data.number, url: created.data.html_url, created: true };
       // Gitea and Forgejo answer 409 "pull request already exists for these targets [… issue_id: N …]";
       // the list is used rather than parsing that text, which is no API contract.
-      if (!alreadyExists(created.status, created.data)) throw httpError(created.status, created.data, where, ctx);
+      if (!alreadyExists(created.status, created.data))
+        throw httpError(created.status, created.data, where, ctx);
       const open = await findOpen(req, signal);
       if (!open) {
-        throw new ForgeError('unavailable', `${ctx.label} says a pull request from ${req.head} to ${req.base} exists in ${where}, but none is open; try again`);
+        throw new ForgeError(
+          'unavailable',
+          `${ctx.label} says a pull request from ${req.head} to ${req.base} exists in ${where}, but none is open; try again`,
+        );
       }
-      const edited = await call<ApiPullRequest>('PATCH', `${repoPath(req.repo)}/pulls/${open.number}`, { title, body: req.body }, signal);
-      if (edited.status !== 200 && edited.status !== 201) throw httpError(edited.status, edited.data, where, ctx);
+      const edited = await call<ApiPullRequest>(
+        'PATCH',
+        `${repoPath(req.repo)}/pulls/${open.number}`,
+        { title, body: req.body },
+        signal,
+      );
+      if (edited.status !== 200 && edited.status !== 201)
+        throw httpError(edited.status, edited.data, where, ctx);
       return { number: edited.data.number, url: edited.data.html_url, created: false };
     },
 
@@ -117,7 +175,13 @@ export interface ErrorContext {
 }
 
 /** One mapping from a forge's HTTP status to Forge's error codes, shared by every forge adapter. */
-export function httpError(status: number, data: unknown, where: string, ctx: ErrorContext, cause?: unknown): ForgeError {
+export function httpError(
+  status: number,
+  data: unknown,
+  where: string,
+  ctx: ErrorContext,
+  cause?: unknown,
+): ForgeError {
   const said = redact(forgeMessage(data), ctx.token);
   const answer = `${ctx.label} answered ${status}${said ? ` (${said})` : ''}`;
   const [code, advice] = adviceFor(status, where, ctx);
@@ -125,18 +189,34 @@ export function httpError(status: number, data: unknown, where: string, ctx: Err
 }
 
 function adviceFor(status: number, where: string, ctx: ErrorContext): [ErrorCode, string] {
-  if (status === 401) return ['unauthorized', `check forges.${ctx.name}.token; it needs repository read/write scope`];
-  if (status === 403) return ['forbidden', `the token in forges.${ctx.name}.token may not write to ${where}; it needs ${ctx.scope}`];
-  if (status === 404) return ['not_found', `repository ${where} or one of the branches was not found; check the repository URL and that the token can see it`];
+  if (status === 401)
+    return ['unauthorized', `check forges.${ctx.name}.token; it needs repository read/write scope`];
+  if (status === 403)
+    return [
+      'forbidden',
+      `the token in forges.${ctx.name}.token may not write to ${where}; it needs ${ctx.scope}`,
+    ];
+  if (status === 404)
+    return [
+      'not_found',
+      `repository ${where} or one of the branches was not found; check the repository URL and that the token can see it`,
+    ];
   if (status === 409) return ['conflict', `${where} refused the change; see the forge's message`];
-  if (status === 408 || status === 429 || status >= 500) return ['unavailable', 'the forge is having trouble; Forge will retry'];
+  if (status === 408 || status === 429 || status >= 500)
+    return ['unavailable', 'the forge is having trouble; Forge will retry'];
   return ['invalid_request', `the forge refused the request for ${where}`];
 }
 
 /** `message` of Gitea's APIError and of GitHub's error bodies, or a plain-text body. */
 export function forgeMessage(data: unknown): string {
   if (typeof data === 'string') return data.trim().slice(0, 300);
-  if (typeof data === 'object' && data !== null && 'message' in data && typeof data.message === 'string') return data.message;
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    'message' in data &&
+    typeof data.message === 'string'
+  )
+    return data.message;
   return '';
 }
 
@@ -178,6 +258,7 @@ function parseJson(text: string): unknown {
 }
 
 function reasonOf(err: unknown): string {
-  if (err instanceof Error) return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
+  if (err instanceof Error)
+    return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
   return String(err);
 }

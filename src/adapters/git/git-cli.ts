@@ -44,14 +44,24 @@ const MAX_STDERR_IN_MESSAGE = 2_000;
 
 // What git says when the server is out of reach or failing: worth retrying.
 const UNAVAILABLE = [
-  /could not resolve host/i, /failed to connect/i, /connection (refused|reset|timed out)/i,
-  /operation timed out/i, /returned error: 5\d\d/i, /RPC failed/i, /early EOF/i,
-  /unexpected disconnect/i, /SSL_ERROR|SSL_connect|gnutls_handshake/, /the remote end hung up/i,
+  /could not resolve host/i,
+  /failed to connect/i,
+  /connection (refused|reset|timed out)/i,
+  /operation timed out/i,
+  /returned error: 5\d\d/i,
+  /RPC failed/i,
+  /early EOF/i,
+  /unexpected disconnect/i,
+  /SSL_ERROR|SSL_connect|gnutls_handshake/,
+  /the remote end hung up/i,
 ];
 // What a retry will not fix: credentials, a missing repository.
 const INVALID = [
-  /authentication failed/i, /could not read (username|password)/i, /returned error: 40[134]/i,
-  /repository (.* )?not found/i, /does not appear to be a git repository/i,
+  /authentication failed/i,
+  /could not read (username|password)/i,
+  /returned error: 40[134]/i,
+  /repository (.* )?not found/i,
+  /does not appear to be a git repository/i,
 ];
 
 export function createGitCli(opts: GitCliOptions): Git {
@@ -61,7 +71,11 @@ export function createGitCli(opts: GitCliOptions): Git {
 
   return async (args, run) => {
     gitPath ??= findExecutable('git', pathEnv, process.cwd());
-    if (!gitPath) throw new ForgeError('config', `git not found on PATH (${pathEnv}); install git 2.39 or newer`);
+    if (!gitPath)
+      throw new ForgeError(
+        'config',
+        `git not found on PATH (${pathEnv}); install git 2.39 or newer`,
+      );
     if (!homeReady) {
       mkdirSync(opts.homeDir, { recursive: true, mode: 0o700 });
       homeReady = true;
@@ -72,9 +86,12 @@ export function createGitCli(opts: GitCliOptions): Git {
     const result = await execute(gitPath, args, run, env, timeoutMs);
     const what = `git ${args[0] ?? ''}`;
     if (result.stopped) {
-      throw new ForgeError('unavailable', result.stopped === 'timeout'
-        ? `${what} did not finish within ${Math.round(timeoutMs / 1000)}s; check that the git server is reachable`
-        : `${what} was stopped before it finished`);
+      throw new ForgeError(
+        'unavailable',
+        result.stopped === 'timeout'
+          ? `${what} did not finish within ${Math.round(timeoutMs / 1000)}s; check that the git server is reachable`
+          : `${what} was stopped before it finished`,
+      );
     }
     const stderr = scrub(result.stderr, secrets);
     if (result.code !== 0 && !(run.okCodes ?? []).includes(result.code)) {
@@ -98,7 +115,8 @@ function gitEnv(pathEnv: string, home: string, run: GitRun): Record<string, stri
   if (auth?.credentials) {
     const origin = originOf(auth.url);
     // Scoped to the origin so a redirect elsewhere does not carry the header along.
-    if (origin) config[`http.${origin}/.extraHeader`] = `Authorization: Basic ${basic(auth.credentials)}`;
+    if (origin)
+      config[`http.${origin}/.extraHeader`] = `Authorization: Basic ${basic(auth.credentials)}`;
   }
   const entries = Object.entries(config);
   env.GIT_CONFIG_COUNT = String(entries.length);
@@ -116,9 +134,20 @@ interface Outcome {
   stopped: 'timeout' | 'aborted' | null;
 }
 
-function execute(gitPath: string, args: string[], run: GitRun, env: Record<string, string>, timeoutMs: number): Promise<Outcome> {
+function execute(
+  gitPath: string,
+  args: string[],
+  run: GitRun,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(gitPath, args, { cwd: run.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(gitPath, args, {
+      cwd: run.cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
@@ -147,7 +176,12 @@ function execute(gitPath: string, args: string[], run: GitRun, env: Record<strin
       clearTimeout(timer);
       clearTimeout(escalation);
       run.signal?.removeEventListener('abort', onAbort);
-      resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), stopped });
+      resolve({
+        code: code ?? -1,
+        stdout: Buffer.concat(stdout).toString(),
+        stderr: Buffer.concat(stderr).toString(),
+        stopped,
+      });
     });
   });
 }
@@ -189,10 +223,17 @@ export function originOf(url: string): string | null {
 export function scrub(text: string, secrets: string[]): string {
   let out = text;
   for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out.replace(/(Authorization:\s*\S+\s+)\S+/gi, '$1***').replace(/(\/\/[^/\s:@]+):[^@/\s]+@/g, '$1:***@');
+  return out
+    .replace(/(Authorization:\s*\S+\s+)\S+/gi, '$1***')
+    .replace(/(\/\/[^/\s:@]+):[^@/\s]+@/g, '$1:***@');
 }
 
 function tail(stderr: string): string {
-  const text = stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-12).join('\n');
+  const text = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-12)
+    .join('\n');
   return text.length > MAX_STDERR_IN_MESSAGE ? `…${text.slice(-MAX_STDERR_IN_MESSAGE)}` : text;
 }

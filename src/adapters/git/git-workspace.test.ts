@@ -37,16 +37,32 @@ afterEach(() => {
   server.requests.length = 0;
 });
 
-async function setup(opts: Partial<GitWorkspaceOptions> = {}): Promise<{ ws: GitWorkspace; dir: (name: string) => string; mirrorsDir: string }> {
+async function setup(
+  opts: Partial<GitWorkspaceOptions> = {},
+): Promise<{ ws: GitWorkspace; dir: (name: string) => string; mirrorsDir: string }> {
   tmp = await mkdtemp(join(tmpdir(), 'forge-git-ws-'));
   scratch.push(tmp);
   const mirrorsDir = join(tmp, 'mirrors');
-  const ws = createGitWorkspace({ mirrorsDir, homeDir: join(tmp, 'home'), identity: IDENTITY, pathEnv: process.env.PATH ?? '', ...opts });
+  const ws = createGitWorkspace({
+    mirrorsDir,
+    homeDir: join(tmp, 'home'),
+    identity: IDENTITY,
+    pathEnv: process.env.PATH ?? '',
+    ...opts,
+  });
   return { ws, dir: (name) => join(tmp, 'attempts', name, 'workspace'), mirrorsDir };
 }
 
 function checkoutReq(dir: string, over: Record<string, unknown> = {}) {
-  return { url: server.url('app'), baseBranch: 'main', branch: 'forge/job-1', dir, credentials: server.credentials, startFrom: null, ...over };
+  return {
+    url: server.url('app'),
+    baseBranch: 'main',
+    branch: 'forge/job-1',
+    dir,
+    credentials: server.credentials,
+    startFrom: null,
+    ...over,
+  };
 }
 
 /** git as a person would run it, outside Forge (HOME in the test's temp dir). */
@@ -65,7 +81,10 @@ async function mirrorOf(mirrorsDir: string): Promise<string> {
 }
 
 async function rejection(p: Promise<unknown>): Promise<ForgeError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ForgeError);
   return err as ForgeError;
 }
@@ -86,7 +105,8 @@ async function processesMentioning(needles: string[]): Promise<string[]> {
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (needles.some((n) => cmdline.includes(n))) found.push(`${pid}: ${cmdline.replaceAll('\0', ' ')}`);
+    if (needles.some((n) => cmdline.includes(n)))
+      found.push(`${pid}: ${cmdline.replaceAll('\0', ' ')}`);
   }
   return found;
 }
@@ -99,7 +119,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const infoRefs = () => server.requests.filter((r) => r.method === 'GET' && r.service === 'git-upload-pack').length;
+const infoRefs = () =>
+  server.requests.filter((r) => r.method === 'GET' && r.service === 'git-upload-pack').length;
 
 describe('checkout', () => {
   it('creates the job branch at the base commit, with the base content and no credentials anywhere', async () => {
@@ -127,7 +148,10 @@ describe('checkout', () => {
 
   it("resolves the default branch from the remote's HEAD when no base branch is asked for", async () => {
     const { ws, dir } = await setup();
-    const checkout = await ws.checkout(checkoutReq(dir('1'), { url: server.url('trunk-repo'), baseBranch: null }), signal);
+    const checkout = await ws.checkout(
+      checkoutReq(dir('1'), { url: server.url('trunk-repo'), baseBranch: null }),
+      signal,
+    );
     expect(checkout.baseBranch).toBe('trunk');
     expect(checkout.baseCommit).toBe(await server.git('trunk-repo', ['rev-parse', 'trunk']));
     expect(await sh(dir('1'), 'rev-parse', 'HEAD')).toBe(checkout.baseCommit);
@@ -135,7 +159,9 @@ describe('checkout', () => {
 
   it('names an unknown base branch (invalid_request) and leaves no directory behind', async () => {
     const { ws, dir } = await setup();
-    const err = await rejection(ws.checkout(checkoutReq(dir('1'), { baseBranch: 'no-such-branch' }), signal));
+    const err = await rejection(
+      ws.checkout(checkoutReq(dir('1'), { baseBranch: 'no-such-branch' }), signal),
+    );
     expect(err.code).toBe('invalid_request');
     expect(err.message).toContain('"no-such-branch"');
     expect(err.message).toContain('main'); // the branches that do exist
@@ -144,12 +170,17 @@ describe('checkout', () => {
 
   it('shares one fetch among the checkouts of a burst', async () => {
     const { ws, dir } = await setup();
-    await Promise.all(['1', '2', '3'].map((n) => ws.checkout(checkoutReq(dir(n), { branch: `forge/job-${n}` }), signal)));
+    await Promise.all(
+      ['1', '2', '3'].map((n) =>
+        ws.checkout(checkoutReq(dir(n), { branch: `forge/job-${n}` }), signal),
+      ),
+    );
     await ws.checkout(checkoutReq(dir('4'), { branch: 'forge/job-4' }), signal); // still within the burst window
     // One refresh = one `git fetch` plus one `git ls-remote` for the default branch, each of which
     // opens with one GET of info/refs.
     expect(infoRefs()).toBe(2);
-    for (const n of ['1', '2', '3', '4']) expect(await sh(dir(n), 'rev-parse', `forge/job-${n}`)).toBe(head);
+    for (const n of ['1', '2', '3', '4'])
+      expect(await sh(dir(n), 'rev-parse', `forge/job-${n}`)).toBe(head);
   });
 
   it('fetches again for each job once the burst window has passed', async () => {
@@ -192,7 +223,9 @@ describe('checkout', () => {
     const { ws, dir } = await setup();
     const abort = new AbortController();
     const poll = setInterval(() => server.requests.length > 0 && abort.abort(), 1);
-    const err = await rejection(ws.checkout(checkoutReq(dir('1')), abort.signal)).finally(() => clearInterval(poll));
+    const err = await rejection(ws.checkout(checkoutReq(dir('1')), abort.signal)).finally(() =>
+      clearInterval(poll),
+    );
     expect(err.code).toBe('unavailable');
     expect(err.message).toContain('stopped');
     expect(await processesMentioning([tmp])).toEqual([]);
@@ -200,7 +233,9 @@ describe('checkout', () => {
 
   it('reports a repository that does not exist', async () => {
     const { ws, dir } = await setup();
-    const err = await rejection(ws.checkout(checkoutReq(dir('1'), { url: server.url('nope') }), signal));
+    const err = await rejection(
+      ws.checkout(checkoutReq(dir('1'), { url: server.url('nope') }), signal),
+    );
     expect(err.code).toBe('invalid_request');
     expect(err.message).toMatch(/not found/);
     expect(err.message).toContain('repository URL');
@@ -215,14 +250,30 @@ describe('commit and push', () => {
     expect(await ws.commitAll(dir('1'), 'nothing')).toBeNull();
     await writeFile(join(dir('1'), 'new.txt'), 'hello\n');
     expect(await ws.hasChanges(dir('1'), baseCommit)).toBe(true);
-    const commit = (await ws.commitAll(dir('1'), 'Add new.txt\n\nForge-Job: 01TEST\nForge-Attempt: 1\n'))!;
+    const commit = (await ws.commitAll(
+      dir('1'),
+      'Add new.txt\n\nForge-Job: 01TEST\nForge-Attempt: 1\n',
+    ))!;
     expect(commit).toMatch(/^[0-9a-f]{40}$/);
     expect(await ws.hasChanges(dir('1'), baseCommit)).toBe(true); // committed, ahead of base
 
-    expect(await ws.push(dir('1'), { url: server.url('app'), branch: 'forge/job-1', credentials: server.credentials, expectedRemote: null }, signal)).toBe(commit);
+    expect(
+      await ws.push(
+        dir('1'),
+        {
+          url: server.url('app'),
+          branch: 'forge/job-1',
+          credentials: server.credentials,
+          expectedRemote: null,
+        },
+        signal,
+      ),
+    ).toBe(commit);
     expect(await server.git('app', ['rev-parse', 'refs/heads/forge/job-1'])).toBe(commit);
     expect(await server.git('app', ['show', `${commit}:new.txt`])).toBe('hello');
-    expect(await server.git('app', ['log', '-1', '--format=%an <%ae>%n%B', commit])).toBe('Forge Test <forge-test@example.com>\nAdd new.txt\n\nForge-Job: 01TEST\nForge-Attempt: 1');
+    expect(await server.git('app', ['log', '-1', '--format=%an <%ae>%n%B', commit])).toBe(
+      'Forge Test <forge-test@example.com>\nAdd new.txt\n\nForge-Job: 01TEST\nForge-Attempt: 1',
+    );
     expect(await server.git('app', ['rev-parse', 'refs/heads/main'])).toBe(head);
     const pushes = server.requests.filter((r) => r.service === 'git-receive-pack');
     expect(pushes.length).toBeGreaterThan(0);
@@ -231,7 +282,17 @@ describe('commit and push', () => {
 
   it('refuses to overwrite a branch someone else moved, and keeps the work in the mirror', async () => {
     const { ws, dir, mirrorsDir } = await setup();
-    const push = (expectedRemote: string | null) => ws.push(dir('1'), { url: server.url('app'), branch: 'forge/job-2', credentials: server.credentials, expectedRemote }, signal);
+    const push = (expectedRemote: string | null) =>
+      ws.push(
+        dir('1'),
+        {
+          url: server.url('app'),
+          branch: 'forge/job-2',
+          credentials: server.credentials,
+          expectedRemote,
+        },
+        signal,
+      );
     await ws.checkout(checkoutReq(dir('1'), { branch: 'forge/job-2' }), signal);
     await writeFile(join(dir('1'), 'first.txt'), '1\n');
     const first = (await ws.commitAll(dir('1'), 'first'))!;
@@ -247,7 +308,9 @@ describe('commit and push', () => {
     expect(err.message).toContain('refs/forge/forge/job-2');
     expect(err.message).not.toContain(server.token);
     expect(await server.git('app', ['rev-parse', 'refs/heads/forge/job-2'])).toBe(theirs);
-    expect(await sh(await mirrorOf(mirrorsDir), 'rev-parse', 'refs/forge/forge/job-2')).toBe(second);
+    expect(await sh(await mirrorOf(mirrorsDir), 'rev-parse', 'refs/forge/forge/job-2')).toBe(
+      second,
+    );
 
     // Forge believing the branch is new while it exists is the same conflict.
     expect((await rejection(push(null))).code).toBe('conflict');
@@ -265,8 +328,26 @@ describe('commit and push', () => {
     await server.commit('app', 'forge/job-4', { 'blocker.txt': 'b\n' });
     await writeFile(join(dir('1'), 'kept.txt'), 'kept\n');
     const kept = (await ws.commitAll(dir('1'), 'kept'))!;
-    expect((await rejection(ws.push(dir('1'), { url: server.url('app'), branch: 'forge/job-4', credentials: server.credentials, expectedRemote: null }, signal))).code).toBe('conflict');
-    await ws.checkout(checkoutReq(dir('2'), { branch: 'forge/job-4', startFrom: 'refs/forge/forge/job-4' }), signal);
+    expect(
+      (
+        await rejection(
+          ws.push(
+            dir('1'),
+            {
+              url: server.url('app'),
+              branch: 'forge/job-4',
+              credentials: server.credentials,
+              expectedRemote: null,
+            },
+            signal,
+          ),
+        )
+      ).code,
+    ).toBe('conflict');
+    await ws.checkout(
+      checkoutReq(dir('2'), { branch: 'forge/job-4', startFrom: 'refs/forge/forge/job-4' }),
+      signal,
+    );
     expect(await sh(dir('2'), 'rev-parse', 'HEAD')).toBe(kept);
     expect(await readFile(join(dir('2'), 'kept.txt'), 'utf8')).toBe('kept\n');
   });
@@ -277,9 +358,23 @@ describe('commit and push', () => {
     await writeFile(join(dir('1'), 'kept.txt'), 'kept\n');
     const commit = await ws.commitAll(dir('1'), 'kept');
     // A push to a URL that refuses (wrong token) still keeps the commits under refs/forge/.
-    const refused = await rejection(ws.push(dir('1'), { url: server.url('app'), branch: 'forge/job-3', credentials: { username: 'x', password: 'bad-pass-11' }, expectedRemote: null }, signal));
+    const refused = await rejection(
+      ws.push(
+        dir('1'),
+        {
+          url: server.url('app'),
+          branch: 'forge/job-3',
+          credentials: { username: 'x', password: 'bad-pass-11' },
+          expectedRemote: null,
+        },
+        signal,
+      ),
+    );
     expect(refused.message).not.toContain('bad-pass-11');
-    const next = await ws.checkout(checkoutReq(dir('2'), { branch: 'forge/job-3', startFrom: commit }), signal);
+    const next = await ws.checkout(
+      checkoutReq(dir('2'), { branch: 'forge/job-3', startFrom: commit }),
+      signal,
+    );
     expect(next.baseCommit).toBe(head);
     expect(await sh(dir('2'), 'rev-parse', 'HEAD')).toBe(commit);
     expect(await readFile(join(dir('2'), 'kept.txt'), 'utf8')).toBe('kept\n');
@@ -296,14 +391,22 @@ describe('commit and push', () => {
     expect(described).toContain('README.md');
     expect(described).toContain('added.txt (new file, not committed yet)');
     await ws.commitAll(dir('1'), 'changes');
-    expect(await ws.diffStat(dir('1'), baseCommit)).toEqual({ changed_files: 3, insertions: 3, deletions: 2 });
+    expect(await ws.diffStat(dir('1'), baseCommit)).toEqual({
+      changed_files: 3,
+      insertions: 3,
+      deletions: 2,
+    });
   });
 
   it('ignores hooks the agent planted in its workspace', async () => {
     const { ws, dir } = await setup();
     const { baseCommit } = await ws.checkout(checkoutReq(dir('1')), signal);
     const marker = join(tmp, 'hook-ran');
-    await writeFile(join(dir('1'), '.git/hooks/pre-commit'), `#!/bin/sh\ntouch ${marker}\nexit 1\n`, { mode: 0o755 });
+    await writeFile(
+      join(dir('1'), '.git/hooks/pre-commit'),
+      `#!/bin/sh\ntouch ${marker}\nexit 1\n`,
+      { mode: 0o755 },
+    );
     await writeFile(join(dir('1'), 'x.txt'), 'x\n');
     expect(await ws.commitAll(dir('1'), 'x')).not.toBeNull();
     expect(await ws.hasChanges(dir('1'), baseCommit)).toBe(true);
@@ -331,29 +434,45 @@ describe('an agent that rewrites its .git/config', () => {
 });
 
 describe('a repository of 20,000 files', () => {
-  it('checks out from the warm mirror with the right content and branch', { timeout: 180_000 }, async () => {
-    const { ws, dir } = await setup({ fetchCoalesceMs: 0 });
-    const bigHead = await server.createRepo('big', { generatedFiles: 20_000, commits: 3 });
-    const env = {
-      PATH: process.env.PATH ?? '', HOME: tmp, LANG: 'C', GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`forge-bot:${server.token}`).toString('base64')}`,
-    };
-    const timed = async (fn: () => Promise<unknown>) => {
-      const t = performance.now();
-      await fn();
-      return Math.round(performance.now() - t);
-    };
-    const plain = await timed(() => promisify(execFile)('git', ['clone', '--quiet', server.url('big'), join(tmp, 'plain')], { env }));
-    const req = (n: string) => checkoutReq(dir(n), { url: server.url('big'), branch: `forge/big-${n}` });
-    const cold = await timed(() => ws.checkout(req('1'), signal));
-    const warm = await timed(() => ws.checkout(req('2'), signal));
-    // eslint-disable-next-line no-console -- the measurement is for people reading the test output
-    console.log(`20,000 files: plain clone over HTTP ${plain} ms; checkout with a new mirror ${cold} ms; from the warm mirror (fetch included) ${warm} ms`);
+  it(
+    'checks out from the warm mirror with the right content and branch',
+    { timeout: 180_000 },
+    async () => {
+      const { ws, dir } = await setup({ fetchCoalesceMs: 0 });
+      const bigHead = await server.createRepo('big', { generatedFiles: 20_000, commits: 3 });
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: tmp,
+        LANG: 'C',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.extraHeader',
+        GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`forge-bot:${server.token}`).toString('base64')}`,
+      };
+      const timed = async (fn: () => Promise<unknown>) => {
+        const t = performance.now();
+        await fn();
+        return Math.round(performance.now() - t);
+      };
+      const plain = await timed(() =>
+        promisify(execFile)('git', ['clone', '--quiet', server.url('big'), join(tmp, 'plain')], {
+          env,
+        }),
+      );
+      const req = (n: string) =>
+        checkoutReq(dir(n), { url: server.url('big'), branch: `forge/big-${n}` });
+      const cold = await timed(() => ws.checkout(req('1'), signal));
+      const warm = await timed(() => ws.checkout(req('2'), signal));
+      // eslint-disable-next-line no-console -- the measurement is for people reading the test output
+      console.log(
+        `20,000 files: plain clone over HTTP ${plain} ms; checkout with a new mirror ${cold} ms; from the warm mirror (fetch included) ${warm} ms`,
+      );
 
-    expect(await sh(dir('2'), 'symbolic-ref', '--short', 'HEAD')).toBe('forge/big-2');
-    expect(await sh(dir('2'), 'rev-parse', 'HEAD')).toBe(bigHead);
-    expect((await sh(dir('2'), 'ls-files')).split('\n')).toHaveLength(20_002); // + README.md, CHANGES.md
-    expect(await readFile(join(dir('2'), 'src/d42/f19942.txt'), 'utf8')).toBe('file 19942\n');
-    expect(await sh(dir('2'), 'status', '--porcelain')).toBe('');
-  });
+      expect(await sh(dir('2'), 'symbolic-ref', '--short', 'HEAD')).toBe('forge/big-2');
+      expect(await sh(dir('2'), 'rev-parse', 'HEAD')).toBe(bigHead);
+      expect((await sh(dir('2'), 'ls-files')).split('\n')).toHaveLength(20_002); // + README.md, CHANGES.md
+      expect(await readFile(join(dir('2'), 'src/d42/f19942.txt'), 'utf8')).toBe('file 19942\n');
+      expect(await sh(dir('2'), 'status', '--porcelain')).toBe('');
+    },
+  );
 });

@@ -36,7 +36,12 @@ export interface GitWorkspaceOptions {
 
 const DEFAULT_IDENTITY = { name: 'Forge', email: 'forge@localhost' };
 // Config that overrides whatever the agent wrote into its workspace's .git/config.
-const UNTRUSTED_REPO = { 'core.hooksPath': '/dev/null', 'core.fsmonitor': 'false', 'commit.gpgSign': 'false', 'core.quotePath': 'false' };
+const UNTRUSTED_REPO = {
+  'core.hooksPath': '/dev/null',
+  'core.fsmonitor': 'false',
+  'commit.gpgSign': 'false',
+  'core.quotePath': 'false',
+};
 const DESCRIBE_MAX_LINES = 40;
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -51,7 +56,11 @@ interface MirrorState {
 }
 
 export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
-  const git = createGitCli({ homeDir: opts.homeDir, ...(opts.pathEnv ? { pathEnv: opts.pathEnv } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  const git = createGitCli({
+    homeDir: opts.homeDir,
+    ...(opts.pathEnv ? { pathEnv: opts.pathEnv } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  });
   const identity = opts.identity ?? DEFAULT_IDENTITY;
   const coalesceMs = opts.fetchCoalesceMs ?? 5_000;
   const mirrors = new Map<string, MirrorState>();
@@ -63,9 +72,11 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
   // workspace again.
   const configCopy = (dir: string): string => `${dir}.forge-git-config`;
   const restoreConfig = async (dir: string): Promise<void> => {
-    await copyFile(configCopy(dir), join(dir, '.git', 'config')).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await copyFile(configCopy(dir), join(dir, '.git', 'config')).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      },
+    );
   };
 
   async function ensureMirror(url: string): Promise<string> {
@@ -85,10 +96,16 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
 
   /** Fetches the mirror, sharing an in-flight or recent fetch; the fetch stops when every caller
    *  waiting for it has been aborted. */
-  function refresh(mirror: string, url: string, credentials: GitCredentials | null, signal: AbortSignal): Promise<Remote> {
+  function refresh(
+    mirror: string,
+    url: string,
+    credentials: GitCredentials | null,
+    signal: AbortSignal,
+  ): Promise<Remote> {
     let state = mirrors.get(mirror);
     if (!state) mirrors.set(mirror, (state = { inFlight: null, last: null }));
-    if (state.last && Date.now() - state.last.at < coalesceMs) return Promise.resolve(state.last.remote);
+    if (state.last && Date.now() - state.last.at < coalesceMs)
+      return Promise.resolve(state.last.remote);
     let shared = state.inFlight;
     if (!shared) {
       const s = state;
@@ -101,36 +118,79 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
     return waitFor(shared, signal);
   }
 
-  async function fetchMirror(mirror: string, url: string, credentials: GitCredentials | null, signal: AbortSignal): Promise<Remote> {
+  async function fetchMirror(
+    mirror: string,
+    url: string,
+    credentials: GitCredentials | null,
+    signal: AbortSignal,
+  ): Promise<Remote> {
     const run = { cwd: mirror, signal, auth: { url, credentials } };
     // Into refs/remotes/origin/*, not --mirror: its prune would delete Forge's refs/forge/*.
-    const fetching = git(['fetch', '--quiet', '--prune', '--no-write-fetch-head', '--end-of-options', url, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'], run);
+    const fetching = git(
+      [
+        'fetch',
+        '--quiet',
+        '--prune',
+        '--no-write-fetch-head',
+        '--end-of-options',
+        url,
+        '+refs/heads/*:refs/remotes/origin/*',
+        '+refs/tags/*:refs/tags/*',
+      ],
+      run,
+    );
     // fetch (2.39) does not record the remote's HEAD; ask for it alongside, in parallel.
     const head = git(['ls-remote', '--symref', '--end-of-options', url, 'HEAD'], run);
     const [fetched, listed] = await Promise.allSettled([fetching, head]);
-    for (const r of [fetched, listed]) if (r.status === 'rejected') throw explain(r.reason, `could not fetch ${cleanUrl(url)}`, url, credentials);
-    const symref = listed.status === 'fulfilled' ? /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(listed.value.stdout) : null;
+    for (const r of [fetched, listed])
+      if (r.status === 'rejected')
+        throw explain(r.reason, `could not fetch ${cleanUrl(url)}`, url, credentials);
+    const symref =
+      listed.status === 'fulfilled'
+        ? /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(listed.value.stdout)
+        : null;
     return { defaultBranch: symref?.[1] ?? null };
   }
 
   async function resolveCommit(mirror: string, rev: string): Promise<string | null> {
-    const r = await git(['rev-parse', '--quiet', '--verify', '--end-of-options', `${rev}^{commit}`], { cwd: mirror, okCodes: [1] });
+    const r = await git(
+      ['rev-parse', '--quiet', '--verify', '--end-of-options', `${rev}^{commit}`],
+      { cwd: mirror, okCodes: [1] },
+    );
     return r.code === 0 ? r.stdout.trim() : null;
   }
 
   async function checkRef(name: string, what: string): Promise<void> {
-    const r = name.startsWith('-') ? null : await git(['check-ref-format', `refs/heads/${name}`], { cwd: opts.homeDir, okCodes: [1] });
-    if (r?.code !== 0) throw new ForgeError('invalid_request', `${what} "${name}" is not a valid git branch name`);
+    const r = name.startsWith('-')
+      ? null
+      : await git(['check-ref-format', `refs/heads/${name}`], { cwd: opts.homeDir, okCodes: [1] });
+    if (r?.code !== 0)
+      throw new ForgeError('invalid_request', `${what} "${name}" is not a valid git branch name`);
   }
 
-  async function baseOf(mirror: string, url: string, asked: string | null, remote: Remote): Promise<{ baseBranch: string; baseCommit: string }> {
+  async function baseOf(
+    mirror: string,
+    url: string,
+    asked: string | null,
+    remote: Remote,
+  ): Promise<{ baseBranch: string; baseCommit: string }> {
     const baseBranch = asked ?? remote.defaultBranch;
-    if (!baseBranch) throw new ForgeError('invalid_request', `could not tell the default branch of ${cleanUrl(url)} (it may be empty); set base_branch`);
+    if (!baseBranch)
+      throw new ForgeError(
+        'invalid_request',
+        `could not tell the default branch of ${cleanUrl(url)} (it may be empty); set base_branch`,
+      );
     const baseCommit = await resolveCommit(mirror, `refs/remotes/origin/${baseBranch}`);
     if (baseCommit) return { baseBranch, baseCommit };
-    const branches = await git(['for-each-ref', '--count=10', '--format=%(refname:lstrip=3)', 'refs/remotes/origin/'], { cwd: mirror });
+    const branches = await git(
+      ['for-each-ref', '--count=10', '--format=%(refname:lstrip=3)', 'refs/remotes/origin/'],
+      { cwd: mirror },
+    );
     const known = branches.stdout.trim().split('\n').filter(Boolean).join(', ') || 'none';
-    throw new ForgeError('invalid_request', `base branch "${baseBranch}" does not exist in ${cleanUrl(url)} (branches there: ${known}); check base_branch`);
+    throw new ForgeError(
+      'invalid_request',
+      `base branch "${baseBranch}" does not exist in ${cleanUrl(url)} (branches there: ${known}); check base_branch`,
+    );
   }
 
   return {
@@ -138,20 +198,48 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
       await checkRef(req.branch, 'branch');
       if (req.baseBranch !== null) await checkRef(req.baseBranch, 'base branch');
       if (req.startFrom && !SHA.test(req.startFrom) && !req.startFrom.startsWith('refs/forge/')) {
-        throw new ForgeError('invalid_request', `startFrom "${req.startFrom}" is neither a full commit id nor a ref Forge keeps (refs/forge/…)`);
+        throw new ForgeError(
+          'invalid_request',
+          `startFrom "${req.startFrom}" is neither a full commit id nor a ref Forge keeps (refs/forge/…)`,
+        );
       }
       const mirror = await ensureMirror(req.url);
       const remote = await refresh(mirror, req.url, req.credentials, signal);
       const { baseBranch, baseCommit } = await baseOf(mirror, req.url, req.baseBranch, remote);
       const start = req.startFrom ? await resolveCommit(mirror, req.startFrom) : baseCommit;
-      if (!start) throw new ForgeError('invalid_request', `commit ${req.startFrom} to continue from is not in Forge's mirror of ${cleanUrl(req.url)}; retry fresh from the base`);
+      if (!start)
+        throw new ForgeError(
+          'invalid_request',
+          `commit ${req.startFrom} to continue from is not in Forge's mirror of ${cleanUrl(req.url)}; retry fresh from the base`,
+        );
       await mkdir(dirname(req.dir), { recursive: true });
-      const ident = ['--config', `user.name=${identity.name}`, '--config', `user.email=${identity.email}`];
-      await git(['clone', '--quiet', '--shared', '--no-checkout', ...ident, '--end-of-options', mirror, req.dir], { cwd: dirname(req.dir), signal });
+      const ident = [
+        '--config',
+        `user.name=${identity.name}`,
+        '--config',
+        `user.email=${identity.email}`,
+      ];
+      await git(
+        [
+          'clone',
+          '--quiet',
+          '--shared',
+          '--no-checkout',
+          ...ident,
+          '--end-of-options',
+          mirror,
+          req.dir,
+        ],
+        { cwd: dirname(req.dir), signal },
+      );
       try {
         await inWorkspace(req.dir, ['remote', 'set-url', 'origin', cleanUrl(req.url)], { signal });
         // origin/<base> as the agent would expect it in a fresh clone (the clone from the mirror has none).
-        await inWorkspace(req.dir, ['update-ref', `refs/remotes/origin/${baseBranch}`, baseCommit], { signal });
+        await inWorkspace(
+          req.dir,
+          ['update-ref', `refs/remotes/origin/${baseBranch}`, baseCommit],
+          { signal },
+        );
         await inWorkspace(req.dir, ['checkout', '--quiet', '-b', req.branch, start], { signal });
         await copyFile(join(req.dir, '.git', 'config'), configCopy(req.dir));
       } catch (err) {
@@ -176,37 +264,93 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
       if (staged.code === 0) return null;
       // Forge's identity even if the agent changed the workspace's; the message on stdin (any size).
       const config = { 'user.name': identity.name, 'user.email': identity.email };
-      await inWorkspace(dir, ['commit', '--quiet', '--no-verify', '--cleanup=whitespace', '--file=-'], { stdin: message, config });
+      await inWorkspace(
+        dir,
+        ['commit', '--quiet', '--no-verify', '--cleanup=whitespace', '--file=-'],
+        { stdin: message, config },
+      );
       return (await inWorkspace(dir, ['rev-parse', 'HEAD'])).stdout.trim();
     },
 
     async push(dir, req, signal) {
       await checkRef(req.branch, 'branch');
-      if (req.expectedRemote !== null && !SHA.test(req.expectedRemote)) throw new ForgeError('invalid_request', `expectedRemote "${req.expectedRemote}" is not a full commit id`);
+      if (req.expectedRemote !== null && !SHA.test(req.expectedRemote))
+        throw new ForgeError(
+          'invalid_request',
+          `expectedRemote "${req.expectedRemote}" is not a full commit id`,
+        );
       const mirror = await ensureMirror(req.url);
       const kept = `refs/forge/${req.branch}`;
       // The mirror pulls from the workspace (rather than the workspace pushing): no git command
       // reads the agent's config for this, and the commits are kept even if the forge refuses them.
-      await git(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', dir, `+HEAD:${kept}`], { cwd: mirror, signal });
+      await git(
+        [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--no-write-fetch-head',
+          '--end-of-options',
+          dir,
+          `+HEAD:${kept}`,
+        ],
+        { cwd: mirror, signal },
+      );
       const commit = (await git(['rev-parse', '--verify', kept], { cwd: mirror })).stdout.trim();
       const lease = `--force-with-lease=refs/heads/${req.branch}:${req.expectedRemote ?? ''}`;
       const auth = { url: req.url, credentials: req.credentials };
       try {
-        await git(['push', '--quiet', lease, '--end-of-options', req.url, `${commit}:refs/heads/${req.branch}`], { cwd: mirror, signal, auth, config: { 'core.hooksPath': '/dev/null' } });
+        await git(
+          [
+            'push',
+            '--quiet',
+            lease,
+            '--end-of-options',
+            req.url,
+            `${commit}:refs/heads/${req.branch}`,
+          ],
+          { cwd: mirror, signal, auth, config: { 'core.hooksPath': '/dev/null' } },
+        );
         return commit;
       } catch (err) {
-        if (!(isForgeError(err) && /\((stale info|fetch first|non-fast-forward)\)/.test(err.message))) throw explain(err, `could not push ${req.branch} to ${cleanUrl(req.url)}`, req.url, req.credentials);
-        const listed = await git(['ls-remote', '--end-of-options', req.url, `refs/heads/${req.branch}`], { cwd: mirror, signal, auth });
+        if (!(
+          isForgeError(err) && /\((stale info|fetch first|non-fast-forward)\)/.test(err.message)
+        ))
+          throw explain(
+            err,
+            `could not push ${req.branch} to ${cleanUrl(req.url)}`,
+            req.url,
+            req.credentials,
+          );
+        const listed = await git(
+          ['ls-remote', '--end-of-options', req.url, `refs/heads/${req.branch}`],
+          { cwd: mirror, signal, auth },
+        );
         const now = listed.stdout.split('\t')[0]?.trim() || null;
         if (now === commit) return commit; // an earlier push of ours went through after all
         if (now === null) {
           // Someone deleted the branch (e.g. after a conflict, as Forge's message suggests): there is
           // no work to overwrite, so Forge creates it again.
-          await git(['push', '--quiet', `--force-with-lease=refs/heads/${req.branch}:`, '--end-of-options', req.url, `${commit}:refs/heads/${req.branch}`], { cwd: mirror, signal, auth, config: { 'core.hooksPath': '/dev/null' } });
+          await git(
+            [
+              'push',
+              '--quiet',
+              `--force-with-lease=refs/heads/${req.branch}:`,
+              '--end-of-options',
+              req.url,
+              `${commit}:refs/heads/${req.branch}`,
+            ],
+            { cwd: mirror, signal, auth, config: { 'core.hooksPath': '/dev/null' } },
+          );
           return commit;
         }
-        const expected = req.expectedRemote ? `at ${req.expectedRemote.slice(0, 12)}` : 'not to exist';
-        throw new ForgeError('conflict', `branch ${req.branch} on ${cleanUrl(req.url)} moved: Forge expected it ${expected} but it is ${now ? `at ${now.slice(0, 12)}` : 'gone'}, so someone else pushed to it. Forge keeps its work as ${kept} (${commit.slice(0, 12)}) in its mirror; look at the branch, then delete or rename it and retry the job`, { cause: err });
+        const expected = req.expectedRemote
+          ? `at ${req.expectedRemote.slice(0, 12)}`
+          : 'not to exist';
+        throw new ForgeError(
+          'conflict',
+          `branch ${req.branch} on ${cleanUrl(req.url)} moved: Forge expected it ${expected} but it is ${now ? `at ${now.slice(0, 12)}` : 'gone'}, so someone else pushed to it. Forge keeps its work as ${kept} (${commit.slice(0, 12)}) in its mirror; look at the branch, then delete or rename it and retry the job`,
+          { cause: err },
+        );
       }
     },
 
@@ -214,16 +358,33 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
       await restoreConfig(dir);
       const out = (await inWorkspace(dir, ['diff', '--shortstat', `${baseCommit}...HEAD`])).stdout;
       const count = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
-      return { changed_files: count(/(\d+) files? changed/), insertions: count(/(\d+) insertions?\(\+\)/), deletions: count(/(\d+) deletions?\(-\)/) };
+      return {
+        changed_files: count(/(\d+) files? changed/),
+        insertions: count(/(\d+) insertions?\(\+\)/),
+        deletions: count(/(\d+) deletions?\(-\)/),
+      };
     },
 
     async describeChanges(dir, baseCommit) {
       await restoreConfig(dir);
-      const stat = (await inWorkspace(dir, ['diff', '--stat=100', baseCommit, '--'])).stdout.trimEnd().split('\n').filter(Boolean);
+      const stat = (await inWorkspace(dir, ['diff', '--stat=100', baseCommit, '--'])).stdout
+        .trimEnd()
+        .split('\n')
+        .filter(Boolean);
       const summary = stat.length > 0 ? stat.pop()! : null;
-      const untracked = (await inWorkspace(dir, ['ls-files', '--others', '--exclude-standard'])).stdout.split('\n').filter(Boolean);
+      const untracked = (
+        await inWorkspace(dir, ['ls-files', '--others', '--exclude-standard'])
+      ).stdout
+        .split('\n')
+        .filter(Boolean);
       const lines = [...stat, ...untracked.map((f) => ` ${f} (new file, not committed yet)`)];
-      const shown = lines.length > DESCRIBE_MAX_LINES ? [...lines.slice(0, DESCRIBE_MAX_LINES - 1), ` … and ${lines.length - DESCRIBE_MAX_LINES + 1} more files`] : lines;
+      const shown =
+        lines.length > DESCRIBE_MAX_LINES
+          ? [
+              ...lines.slice(0, DESCRIBE_MAX_LINES - 1),
+              ` … and ${lines.length - DESCRIBE_MAX_LINES + 1} more files`,
+            ]
+          : lines;
       if (summary) shown.push(summary);
       return shown.join('\n') || 'no changes';
     },
@@ -231,7 +392,10 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
 }
 
 /** Waits for a shared fetch on behalf of one caller; the last caller to give up stops it. */
-function waitFor(shared: NonNullable<MirrorState['inFlight']>, signal: AbortSignal): Promise<Remote> {
+function waitFor(
+  shared: NonNullable<MirrorState['inFlight']>,
+  signal: AbortSignal,
+): Promise<Remote> {
   shared.waiters++;
   return new Promise((resolve, reject) => {
     let left = false;
@@ -243,21 +407,33 @@ function waitFor(shared: NonNullable<MirrorState['inFlight']>, signal: AbortSign
     };
     const onAbort = () => {
       if (leave()) shared.controller.abort();
-      reject(new ForgeError('unavailable', 'fetching the repository was stopped before it finished'));
+      reject(
+        new ForgeError('unavailable', 'fetching the repository was stopped before it finished'),
+      );
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    shared.promise.then((r) => (leave(), resolve(r)), (e: unknown) => (leave(), reject(e instanceof Error ? e : new Error(String(e)))));
+    shared.promise.then(
+      (r) => (leave(), resolve(r)),
+      (e: unknown) => (leave(), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
   });
 }
 
 /** Adds what to check to a git failure against the forge. */
-function explain(err: unknown, what: string, url: string, credentials: GitCredentials | null): unknown {
+function explain(
+  err: unknown,
+  what: string,
+  url: string,
+  credentials: GitCredentials | null,
+): unknown {
   if (!isForgeError(err)) return err;
   const said = err.message;
   let hint = `check that ${hostOf(url)} is reachable from Forge; the job may be retried`;
   let code = err.code === 'internal' ? 'unavailable' : err.code;
-  if (/could not read (Username|Password)|Authentication failed|returned error: 40[13]/i.test(said)) {
+  if (
+    /could not read (Username|Password)|Authentication failed|returned error: 40[13]/i.test(said)
+  ) {
     hint = credentials
       ? "authentication failed: check the forge's token and that it may read (and push to) this repository"
       : 'the server asks for credentials and none were given: configure a forge for this repository (forges: and repos: in forge.yaml)';
@@ -270,7 +446,12 @@ function explain(err: unknown, what: string, url: string, credentials: GitCreden
 
 /** A readable slug (host and path) plus a hash of the whole URL, so names never collide. */
 function mirrorName(url: string): string {
-  const slug = cleanUrl(url).replace(/^[a-z]+:\/\//i, '').replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(-60);
+  const slug = cleanUrl(url)
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\.git$/, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|-+$/g, '')
+    .slice(-60);
   return `${slug}-${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`;
 }
 
@@ -288,5 +469,8 @@ function hostOf(url: string): string {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -52,7 +52,10 @@ export function killLabelled(labels: Labels): Promise<void> {
     batch.labels.push(labels);
     return batch.done;
   }
-  const current: { labels: Labels[]; done: Promise<void> } = { labels: [labels], done: Promise.resolve() };
+  const current: { labels: Labels[]; done: Promise<void> } = {
+    labels: [labels],
+    done: Promise.resolve(),
+  };
   current.done = sleep(BATCH_MS).then(() => {
     batch = null;
     return sweep(current.labels);
@@ -80,7 +83,8 @@ async function sweep(wanted: Labels[]): Promise<void> {
         } catch {
           return; // gone, or not ours to read
         }
-        if (signatures.some((entries) => entries.every((entry) => environ.includes(entry)))) trySignal(pid, 'SIGKILL');
+        if (signatures.some((entries) => entries.every((entry) => environ.includes(entry))))
+          trySignal(pid, 'SIGKILL');
       }),
   );
 }

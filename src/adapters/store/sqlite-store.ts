@@ -290,7 +290,15 @@ export function createSqliteStore(opts: { path: string }): JobStore {
 
     saveProgress: (jobId, attempt, p) =>
       call(() => {
-        stmt(SQL.saveProgress).run(p.output, p.truncated ? 1 : 0, p.cost_usd, p.turns, p.session_id, jobId, attempt);
+        stmt(SQL.saveProgress).run(
+          p.output,
+          p.truncated ? 1 : 0,
+          p.cost_usd,
+          p.turns,
+          p.session_id,
+          jobId,
+          attempt,
+        );
       }),
 
     finishAttempt: (jobId, owner, attempt, result, next) =>

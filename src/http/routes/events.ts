@@ -16,13 +16,17 @@ interface Cursor {
 
 function parseCursor(raw: string | undefined): Cursor {
   const match = /^(\d+):(\d+)$/.exec(raw?.trim() ?? '');
-  return match ? { attempt: Number(match[1]), offset: Number(match[2]) } : { attempt: 1, offset: 0 };
+  return match
+    ? { attempt: Number(match[1]), offset: Number(match[2]) }
+    : { attempt: 1, offset: 0 };
 }
 
-const after = (a: Cursor, b: Cursor): boolean => a.attempt > b.attempt || (a.attempt === b.attempt && a.offset > b.offset);
+const after = (a: Cursor, b: Cursor): boolean =>
+  a.attempt > b.attempt || (a.attempt === b.attempt && a.offset > b.offset);
 
 /** All attempts closed and the job terminal: nothing more will be said. */
-const finished = (r: JobRecord): boolean => isTerminal(r.status) && r.attempts.every((a) => a.finished_at !== null);
+const finished = (r: JobRecord): boolean =>
+  isTerminal(r.status) && r.attempts.every((a) => a.finished_at !== null);
 
 /**
  * GET /jobs/{id}/events — Server-Sent Events: `status` and `output` events. Output comes from the
@@ -62,7 +66,11 @@ export function eventRoutes(deps: HttpDeps): Hono {
               const at = { attempt: event.attempt, offset: event.offset };
               if (!after(at, cursor)) continue;
               cursor = at;
-              await sse.writeSSE({ event: 'output', id: `${at.attempt}:${at.offset}`, data: JSON.stringify({ attempt: event.attempt, line: event.line }) });
+              await sse.writeSSE({
+                event: 'output',
+                id: `${at.attempt}:${at.offset}`,
+                data: JSON.stringify({ attempt: event.attempt, line: event.line }),
+              });
             } else if (event.type === 'job.status') {
               record = (await deps.store.get(initial.id)) ?? record;
               await sendStatus(sse, record, cursor);
@@ -81,12 +89,21 @@ async function sendStatus(sse: SSEStreamingApi, record: JobRecord, cursor: Curso
   await sse.writeSSE({
     event: 'status',
     id: `${cursor.attempt}:${cursor.offset}`,
-    data: JSON.stringify({ status: record.status, attempt: record.attempt_count, ...(record.failure ? { failure: record.failure } : {}) }),
+    data: JSON.stringify({
+      status: record.status,
+      attempt: record.attempt_count,
+      ...(record.failure ? { failure: record.failure } : {}),
+    }),
   });
 }
 
 /** Sends what the log files hold after `from`; returns the cursor after the last line sent. */
-async function replay(sse: SSEStreamingApi, dataDir: string, record: JobRecord, from: Cursor): Promise<Cursor> {
+async function replay(
+  sse: SSEStreamingApi,
+  dataDir: string,
+  record: JobRecord,
+  from: Cursor,
+): Promise<Cursor> {
   let cursor = from;
   for (const attempt of record.attempts) {
     if (attempt.number < from.attempt) continue;
@@ -99,7 +116,11 @@ async function replay(sse: SSEStreamingApi, dataDir: string, record: JobRecord, 
         for (const line of splitter.push(chunk as Buffer)) {
           offset += Buffer.byteLength(line) + 1;
           cursor = { attempt: attempt.number, offset };
-          await sse.writeSSE({ event: 'output', id: `${attempt.number}:${offset}`, data: JSON.stringify({ attempt: attempt.number, line }) });
+          await sse.writeSSE({
+            event: 'output',
+            id: `${attempt.number}:${offset}`,
+            data: JSON.stringify({ attempt: attempt.number, line }),
+          });
         }
       }
     } finally {

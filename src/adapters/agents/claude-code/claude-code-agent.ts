@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ForgeError } from '../../../domain/errors.ts';
-import type { AgentAdapter, AgentContext, AgentInvocation, McpServer } from '../../../ports/agent.ts';
+import type {
+  AgentAdapter,
+  AgentContext,
+  AgentInvocation,
+  McpServer,
+} from '../../../ports/agent.ts';
 import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
 import { createStreamJsonParser } from './stream-json-parser.ts';
@@ -31,11 +36,15 @@ export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>):
       // The CLI keeps its messaging socket here; like any XDG runtime dir it must be private.
       await mkdir(run, { recursive: true, mode: 0o700 });
       const sessionId = ctx.resumeSessionId;
-      const resume = sessionId !== null && (await restoreSession(ctx, sessionId, home)) ? ['--resume', sessionId] : [];
+      const resume =
+        sessionId !== null && (await restoreSession(ctx, sessionId, home))
+          ? ['--resume', sessionId]
+          : [];
       const command = [
         ...config.command,
         '-p',
-        '--output-format', 'stream-json',
+        '--output-format',
+        'stream-json',
         '--verbose',
         // Usage with final output-token counts only arrives in the partial-message events.
         '--include-partial-messages',
@@ -85,13 +94,17 @@ function optionArgs(ctx: AgentContext, agentModel: string | null, name: string):
     // The CLI refuses a cap of 0; a job with nothing left must not start at all.
     const cap = Math.floor(ctx.remainingBudgetUsd * 10_000) / 10_000;
     if (cap <= 0) {
-      throw new ForgeError('config', `agent "${name}": job ${ctx.job.id} has spent its whole budget ($${ctx.job.budget_usd ?? 0}); raise budget_usd to run it again`);
+      throw new ForgeError(
+        'config',
+        `agent "${name}": job ${ctx.job.id} has spent its whole budget ($${ctx.job.budget_usd ?? 0}); raise budget_usd to run it again`,
+      );
     }
     args.push('--max-budget-usd', String(cap));
   }
   if (settings.maxTurns !== null) args.push('--max-turns', String(settings.maxTurns));
   if (settings.systemPrompt) args.push('--append-system-prompt', settings.systemPrompt);
-  if (settings.disallowedTools.length > 0) args.push('--disallowedTools', ...settings.disallowedTools);
+  if (settings.disallowedTools.length > 0)
+    args.push('--disallowedTools', ...settings.disallowedTools);
   return args;
 }
 
@@ -102,7 +115,9 @@ function optionArgs(ctx: AgentContext, agentModel: string | null, name: string):
  */
 function permissionArgs(ctx: AgentContext): string[] {
   const allowed = ctx.settings.allowedTools;
-  return allowed.length > 0 ? ['--permission-mode', 'dontAsk', '--allowedTools', ...allowed] : ['--dangerously-skip-permissions'];
+  return allowed.length > 0
+    ? ['--permission-mode', 'dontAsk', '--allowedTools', ...allowed]
+    : ['--dangerously-skip-permissions'];
 }
 
 /** Writes the profile's MCP servers in Claude Code's own format; `--strict-mcp-config` keeps the
@@ -129,7 +144,11 @@ function mcpEntry(spec: McpServer): Record<string, unknown> {
  * new workspace path does not matter. Without the transcript the CLI would fail the attempt
  * ("No conversation found"), so the attempt starts fresh instead.
  */
-async function restoreSession(ctx: AgentContext, sessionId: string, home: string): Promise<boolean> {
+async function restoreSession(
+  ctx: AgentContext,
+  sessionId: string,
+  home: string,
+): Promise<boolean> {
   const attemptDir = dirname(ctx.privateDir);
   const jobDir = dirname(attemptDir);
   for (const attempt of await readdir(jobDir).catch(() => [])) {
@@ -137,7 +156,9 @@ async function restoreSession(ctx: AgentContext, sessionId: string, home: string
     const projects = join(jobDir, attempt, basename(ctx.privateDir), 'home', '.claude', 'projects');
     for (const project of await readdir(projects).catch(() => [])) {
       if (!existsSync(join(projects, project, `${sessionId}.jsonl`))) continue;
-      await cp(join(projects, project), join(home, '.claude', 'projects', project), { recursive: true });
+      await cp(join(projects, project), join(home, '.claude', 'projects', project), {
+        recursive: true,
+      });
       return true;
     }
   }

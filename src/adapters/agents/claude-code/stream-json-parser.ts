@@ -37,7 +37,13 @@ export interface StreamJsonParserOptions {
 }
 
 type Json = Record<string, unknown>;
-interface Usage { input: number; output: number; cacheRead: number; cacheWrite: number; model: string }
+interface Usage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  model: string;
+}
 
 const MAX_LINE = 160;
 /** The runner cuts lines longer than 64 KiB into pieces; an event that long (a big Write, a Read
@@ -49,7 +55,9 @@ const MAX_JOINED = 64 * 1024 * 1024;
 export function priceFor(model: string, configured: Record<string, ModelPrice>): ModelPrice {
   for (const table of [configured, BUILT_IN_PRICES]) {
     if (table[model]) return table[model];
-    const prefix = Object.keys(table).filter((k) => model.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    const prefix = Object.keys(table)
+      .filter((k) => model.startsWith(k))
+      .sort((a, b) => b.length - a.length)[0];
     if (prefix) return table[prefix]!;
   }
   return DEFAULT_PRICE;
@@ -58,10 +66,17 @@ export function priceFor(model: string, configured: Record<string, ModelPrice>):
 function costOf(u: Usage, prices: Record<string, ModelPrice>): number {
   const p = priceFor(u.model, prices);
   const cached = p.cached_input_per_mtok ?? p.input_per_mtok * 0.1;
-  return (u.input * p.input_per_mtok + u.output * p.output_per_mtok + u.cacheRead * cached + u.cacheWrite * p.input_per_mtok * 1.25) / 1e6;
+  return (
+    (u.input * p.input_per_mtok +
+      u.output * p.output_per_mtok +
+      u.cacheRead * cached +
+      u.cacheWrite * p.input_per_mtok * 1.25) /
+    1e6
+  );
 }
 
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const obj = (v: unknown): Json =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const oneLine = (text: string, max = MAX_LINE): string => {
@@ -128,8 +143,14 @@ export function createStreamJsonParser(opts: StreamJsonParserOptions): OutputPar
     const display: string[] = [];
     for (const block of Array.isArray(message.content) ? message.content : []) {
       const b = obj(block);
-      if (b.type === 'text') display.push(...str(b.text).split('\n').map((l) => indent + l));
-      else if (b.type === 'tool_use') display.push(`${indent}→ ${describeTool(str(b.name), obj(b.input), cwd)}`);
+      if (b.type === 'text')
+        display.push(
+          ...str(b.text)
+            .split('\n')
+            .map((l) => indent + l),
+        );
+      else if (b.type === 'tool_use')
+        display.push(`${indent}→ ${describeTool(str(b.name), obj(b.input), cwd)}`);
     }
     const id = str(message.id);
     if (str(message.model) === '<synthetic>') return { display };
@@ -145,12 +166,20 @@ export function createStreamJsonParser(opts: StreamJsonParserOptions): OutputPar
         cwd = str(msg.cwd);
         apiKeySource = str(msg.apiKeySource);
         const sessionId = str(msg.session_id);
-        const mcp = (Array.isArray(msg.mcp_servers) ? msg.mcp_servers : []).map((m) => `${str(obj(m).name)} ${str(obj(m).status)}`);
+        const mcp = (Array.isArray(msg.mcp_servers) ? msg.mcp_servers : []).map(
+          (m) => `${str(obj(m).name)} ${str(obj(m).status)}`,
+        );
         const line = `claude-code ${str(msg.claude_code_version)} · model ${str(msg.model)} · session ${sessionId}${mcp.length ? ` · mcp: ${mcp.join(', ')}` : ''}`;
-        return sessionId ? { display: [line], report: { session_id: sessionId } } : { display: [line] };
+        return sessionId
+          ? { display: [line], report: { session_id: sessionId } }
+          : { display: [line] };
       }
       case 'api_retry':
-        return { display: [`… model API error ${num(msg.error_status) ?? '?'} (${str(msg.error)}); retry ${num(msg.attempt) ?? '?'}/${num(msg.max_retries) ?? '?'}`] };
+        return {
+          display: [
+            `… model API error ${num(msg.error_status) ?? '?'} (${str(msg.error)}); retry ${num(msg.attempt) ?? '?'}/${num(msg.max_retries) ?? '?'}`,
+          ],
+        };
       case 'status':
         return { display: msg.status === 'compacting' ? ['… compacting the conversation'] : [] };
       case 'permission_denied':
@@ -188,11 +217,20 @@ export function createStreamJsonParser(opts: StreamJsonParserOptions): OutputPar
         msg = obj(JSON.parse(text));
         pieces = null;
       } catch {
-        const fragment = text.startsWith('{"') && Buffer.byteLength(raw) >= FRAGMENT_BYTES && text.length < MAX_JOINED;
+        const fragment =
+          text.startsWith('{"') &&
+          Buffer.byteLength(raw) >= FRAGMENT_BYTES &&
+          text.length < MAX_JOINED;
         const dropped = pieces !== null && !fragment;
         pieces = fragment ? text : null;
         if (fragment) return { display: [] };
-        return { display: [dropped ? `[forge] a stream-json line of ${text.length} characters could not be read and was left out` : raw] };
+        return {
+          display: [
+            dropped
+              ? `[forge] a stream-json line of ${text.length} characters could not be read and was left out`
+              : raw,
+          ],
+        };
       }
       switch (msg.type) {
         case 'system':
@@ -218,20 +256,27 @@ export function createStreamJsonParser(opts: StreamJsonParserOptions): OutputPar
 
 /** One line per tool call: the tool and the one argument that says what it does. */
 export function describeTool(name: string, input: Json, cwd: string): string {
-  const path = (p: string): string => (cwd && p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p);
+  const path = (p: string): string =>
+    cwd && p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p;
   const arg = (() => {
     switch (name) {
       case 'Bash':
         return `: ${str(input.command)}`;
-      case 'Read': case 'Write': case 'Edit': case 'MultiEdit': case 'NotebookEdit':
+      case 'Read':
+      case 'Write':
+      case 'Edit':
+      case 'MultiEdit':
+      case 'NotebookEdit':
         return ` ${path(str(input.file_path) || str(input.notebook_path))}`;
-      case 'Grep': case 'Glob':
+      case 'Grep':
+      case 'Glob':
         return ` ${str(input.pattern)}${input.path ? ` in ${path(str(input.path))}` : ''}`;
       case 'WebFetch':
         return ` ${str(input.url)}`;
       case 'WebSearch':
         return ` ${str(input.query)}`;
-      case 'Task': case 'Agent':
+      case 'Task':
+      case 'Agent':
         return `: ${str(input.description) || str(input.prompt)}`;
       default: {
         const json = JSON.stringify(input);
@@ -254,15 +299,25 @@ function toolResults(msg: Json): string[] {
       lines.push(`${indent}← ok`);
       continue;
     }
-    const text = typeof b.content === 'string' ? b.content : (Array.isArray(b.content) ? b.content : []).map((c) => str(obj(c).text)).join('\n');
+    const text =
+      typeof b.content === 'string'
+        ? b.content
+        : (Array.isArray(b.content) ? b.content : []).map((c) => str(obj(c).text)).join('\n');
     // Bash failures start with "Exit code N"; the line after it says why.
-    const useful = text.split('\n').filter((l) => l.trim() !== '').slice(0, /^Exit code \d+$/.test(text.split('\n')[0] ?? '') ? 2 : 1);
+    const useful = text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(0, /^Exit code \d+$/.test(text.split('\n')[0] ?? '') ? 2 : 1);
     lines.push(`${indent}← error: ${oneLine(useful.join(' · '))}`);
   }
   return lines;
 }
 
-interface ClassifyContext { agent: string; apiKeySource: string; sawAuthError: boolean }
+interface ClassifyContext {
+  agent: string;
+  apiKeySource: string;
+  sawAuthError: boolean;
+}
 
 /** The failure a `result` reports, or undefined when it succeeded. An API error can arrive as
  *  `subtype: "success"` with `is_error: true`, so `is_error` decides, and the status says which. */
@@ -274,23 +329,50 @@ export function classify(msg: Json, ctx: ClassifyContext): Failure | undefined {
   const status = num(msg.api_error_status);
   const type = str(msg.api_error_type);
   if (subtype === 'error_max_budget_usd') {
-    return failure('budget_exceeded', `Claude Code reached its spending cap (${detail}), set from the job's remaining budget; raise budget_usd to continue`);
+    return failure(
+      'budget_exceeded',
+      `Claude Code reached its spending cap (${detail}), set from the job's remaining budget; raise budget_usd to continue`,
+    );
   }
   if (subtype === 'error_max_turns') {
-    return failure('max_turns', `the agent used up its turns without finishing (${detail}); raise max_turns or split the task`);
+    return failure(
+      'max_turns',
+      `the agent used up its turns without finishing (${detail}); raise max_turns or split the task`,
+    );
   }
-  const authText = /invalid x-api-key|invalid api key|not logged in|authentication|unauthori[sz]ed/i.test(detail);
-  if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error' || ctx.sawAuthError || authText) {
-    const lead = ctx.apiKeySource === 'none' || ctx.apiKeySource === ''
-      ? `Claude Code found no model credentials ("${detail}")`
-      : `the model API rejected the credential in ${ctx.apiKeySource} (${status ? `HTTP ${status}: ` : ''}${detail})`;
-    return failure('auth', `${lead}: set a valid ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway) — or, for Amazon Bedrock, CLAUDE_CODE_USE_BEDROCK=1 with AWS_REGION and AWS credentials — in the server's environment or in agents.${ctx.agent}.env (a server variable reaches the agent only if agents.${ctx.agent}.pass_env, when set, names it)`);
+  const authText =
+    /invalid x-api-key|invalid api key|not logged in|authentication|unauthori[sz]ed/i.test(detail);
+  if (
+    status === 401 ||
+    status === 403 ||
+    type === 'authentication_error' ||
+    type === 'permission_error' ||
+    ctx.sawAuthError ||
+    authText
+  ) {
+    const lead =
+      ctx.apiKeySource === 'none' || ctx.apiKeySource === ''
+        ? `Claude Code found no model credentials ("${detail}")`
+        : `the model API rejected the credential in ${ctx.apiKeySource} (${status ? `HTTP ${status}: ` : ''}${detail})`;
+    return failure(
+      'auth',
+      `${lead}: set a valid ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway) — or, for Amazon Bedrock, CLAUDE_CODE_USE_BEDROCK=1 with AWS_REGION and AWS credentials — in the server's environment or in agents.${ctx.agent}.env (a server variable reaches the agent only if agents.${ctx.agent}.pass_env, when set, names it)`,
+    );
   }
   if (status === 529 || type === 'overloaded_error' || (status !== null && status >= 500)) {
-    return failure('agent_error', `the model API was overloaded or unavailable (HTTP ${status ?? '?'}: ${detail}); a retry may succeed`);
+    return failure(
+      'agent_error',
+      `the model API was overloaded or unavailable (HTTP ${status ?? '?'}: ${detail}); a retry may succeed`,
+    );
   }
   if (status === 429 || type === 'rate_limit_error') {
-    return failure('agent_error', `the model API rate-limited the agent (HTTP 429: ${detail}); a retry may succeed`);
+    return failure(
+      'agent_error',
+      `the model API rate-limited the agent (HTTP 429: ${detail}); a retry may succeed`,
+    );
   }
-  return failure('agent_error', `Claude Code reported an error (${subtype || 'is_error'}${status ? `, HTTP ${status}` : ''}): ${detail}`);
+  return failure(
+    'agent_error',
+    `Claude Code reported an error (${subtype || 'is_error'}${status ? `, HTTP ${status}` : ''}): ${detail}`,
+  );
 }

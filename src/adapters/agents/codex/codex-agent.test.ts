@@ -25,19 +25,52 @@ function context(settings: Partial<AgentSettings> = {}, prompt = 'do the task'):
   dirs.push(root);
   mkdirSync(join(root, 'workspace'));
   return {
-    job: { id: 'job1' } as Job, attempt: 1, prompt, promptFile: join(root, 'private', 'prompt.txt'),
-    workspace: join(root, 'workspace'), privateDir: join(root, 'private'), remainingBudgetUsd: 1, resumeSessionId: null,
-    settings: { model: null, maxTurns: null, systemPrompt: null, allowedTools: [], disallowedTools: [], mcpServers: {}, recipe: null, ...settings },
+    job: { id: 'job1' } as Job,
+    attempt: 1,
+    prompt,
+    promptFile: join(root, 'private', 'prompt.txt'),
+    workspace: join(root, 'workspace'),
+    privateDir: join(root, 'private'),
+    remainingBudgetUsd: 1,
+    resumeSessionId: null,
+    settings: {
+      model: null,
+      maxTurns: null,
+      systemPrompt: null,
+      allowedTools: [],
+      disallowedTools: [],
+      mcpServers: {},
+      recipe: null,
+      ...settings,
+    },
   };
 }
 
 describe('codex agent', () => {
   it('runs codex exec --json in the workspace with an attempt-private CODEX_HOME', async () => {
-    const agent = createCodexAgent({ name: 'codex', config: codexConfig({ model: 'gpt-test', env: { A: '1' } }), credentials: { OPENAI_API_KEY: 'k' }, pathEnv: '' });
+    const agent = createCodexAgent({
+      name: 'codex',
+      config: codexConfig({ model: 'gpt-test', env: { A: '1' } }),
+      credentials: { OPENAI_API_KEY: 'k' },
+      pathEnv: '',
+    });
     const ctx = context({}, '-starts with a dash');
     const invocation = await agent.prepare(ctx);
-    expect(invocation.command).toEqual(['codex', 'exec', '--json', '--skip-git-repo-check', '--cd', ctx.workspace, '--', '-starts with a dash']);
-    expect(invocation.env).toEqual({ A: '1', OPENAI_API_KEY: 'k', CODEX_HOME: join(ctx.privateDir, 'codex-home') });
+    expect(invocation.command).toEqual([
+      'codex',
+      'exec',
+      '--json',
+      '--skip-git-repo-check',
+      '--cd',
+      ctx.workspace,
+      '--',
+      '-starts with a dash',
+    ]);
+    expect(invocation.env).toEqual({
+      A: '1',
+      OPENAI_API_KEY: 'k',
+      CODEX_HOME: join(ctx.privateDir, 'codex-home'),
+    });
     expect(invocation.installHint).toContain('@openai/codex');
     const toml = readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8');
     expect(toml).toContain('model = "gpt-test"\n');
@@ -47,37 +80,68 @@ describe('codex agent', () => {
   });
 
   it('uses the job model over the agent model and hands a huge prompt over through its file', async () => {
-    const agent = createCodexAgent({ name: 'codex', config: codexConfig({ model: 'gpt-agent' }), credentials: {}, pathEnv: '' });
+    const agent = createCodexAgent({
+      name: 'codex',
+      config: codexConfig({ model: 'gpt-agent' }),
+      credentials: {},
+      pathEnv: '',
+    });
     const ctx = context({ model: 'gpt-job' }, 'é'.repeat(50_000));
     const invocation = await agent.prepare(ctx);
     expect(invocation.command.at(-1)).toContain(ctx.promptFile);
-    expect(readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8')).toContain('model = "gpt-job"\n');
+    expect(readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8')).toContain(
+      'model = "gpt-job"\n',
+    );
   });
 
   it('reports a missing program with the install hint in doctor', async () => {
-    const agent = createCodexAgent({ name: 'codex', config: codexConfig({ command: ['codex-not-installed-here'] }), credentials: {}, pathEnv: '/nonexistent' });
+    const agent = createCodexAgent({
+      name: 'codex',
+      config: codexConfig({ command: ['codex-not-installed-here'] }),
+      credentials: {},
+      pathEnv: '/nonexistent',
+    });
     const [check] = await agent.doctor();
-    expect(check).toMatchObject({ ok: false, detail: expect.stringContaining('@openai/codex') as string });
+    expect(check).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('@openai/codex') as string,
+    });
   });
 
   it('writes a config the real CLI accepts under --strict-config: provider, MCP servers, instructions', async () => {
     const fake = await startFakeOpenAI([{ items: [{ type: 'message', text: 'configured' }] }]);
     try {
       const config = codexConfig({
-        command: [CODEX], model: 'gpt-test',
+        command: [CODEX],
+        model: 'gpt-test',
         provider: { name: 'openai', base_url: `${fake.url}/v1`, env_key: 'FAKE_OPENAI_KEY' },
       });
-      const agent = createCodexAgent({ name: 'codex', config, credentials: { FAKE_OPENAI_KEY: 'secret-key' }, pathEnv: process.env.PATH ?? '' });
+      const agent = createCodexAgent({
+        name: 'codex',
+        config,
+        credentials: { FAKE_OPENAI_KEY: 'secret-key' },
+        pathEnv: process.env.PATH ?? '',
+      });
       const ctx = context({
         systemPrompt: 'Say "configured" and "quoted" things.\u007f',
         mcpServers: {
-          'local.tools': { type: 'stdio', command: 'true', args: ['--flag', 'a b'], env: { 'ODD-NAME': 'x' } },
+          'local.tools': {
+            type: 'stdio',
+            command: 'true',
+            args: ['--flag', 'a b'],
+            env: { 'ODD-NAME': 'x' },
+          },
           remote: { type: 'http', url: `${fake.url}/mcp`, headers: { 'X-Token': 't' } },
         },
       });
       const { command, env } = await agent.prepare(ctx);
       const argv = [...command.slice(1, 2), '--strict-config', ...command.slice(2)];
-      const { code, stdout } = await run(CODEX, argv, { PATH: process.env.PATH ?? '', HOME: ctx.privateDir, ...env }, ctx.workspace);
+      const { code, stdout } = await run(
+        CODEX,
+        argv,
+        { PATH: process.env.PATH ?? '', HOME: ctx.privateDir, ...env },
+        ctx.workspace,
+      );
       expect(stdout).toContain('"type":"turn.completed"');
       expect(code).toBe(0);
       const turn = fake.requests.find((r) => r.path === '/v1/responses');
@@ -89,7 +153,12 @@ describe('codex agent', () => {
   }, 60_000);
 });
 
-function run(file: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { env, cwd, timeout: 50_000 }, (err, stdout) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout });

@@ -7,7 +7,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentAdapter, AgentContext, AgentInvocation, McpServer } from '../../../ports/agent.ts';
+import type {
+  AgentAdapter,
+  AgentContext,
+  AgentInvocation,
+  McpServer,
+} from '../../../ports/agent.ts';
 import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
 import { createCodexParser } from './codex-jsonl-parser.ts';
@@ -35,9 +40,10 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
       // ctx.remainingBudgetUsd are not passed (Forge stops the attempt on its own cost estimate).
       // Tool allow/deny lists are Claude Code's notion and are ignored too. Sessions live in the
       // attempt-private CODEX_HOME, so a retry starts fresh rather than resuming.
-      const prompt = Buffer.byteLength(ctx.prompt) <= MAX_ARGV_PROMPT_BYTES
-        ? ctx.prompt
-        : `Your task is in the file ${ctx.promptFile}. Read it in full, then do what it says.`;
+      const prompt =
+        Buffer.byteLength(ctx.prompt) <= MAX_ARGV_PROMPT_BYTES
+          ? ctx.prompt
+          : `Your task is in the file ${ctx.promptFile}. Read it in full, then do what it says.`;
       return {
         command: [
           ...config.command,
@@ -45,26 +51,43 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
           '--json',
           // Workspaces without a repository are empty directories, not git checkouts.
           '--skip-git-repo-check',
-          '--cd', ctx.workspace,
+          '--cd',
+          ctx.workspace,
           // `--` so a prompt starting with "-" is not read as an option.
-          '--', prompt,
+          '--',
+          prompt,
         ],
         env: { ...config.env, ...opts.credentials, CODEX_HOME: codexHome },
-        parser: createCodexParser({ agent: name, model, prices: config.prices, envKey, workspace: ctx.workspace }),
+        parser: createCodexParser({
+          agent: name,
+          model,
+          prices: config.prices,
+          envKey,
+          workspace: ctx.workspace,
+        }),
         installHint,
       };
     },
     doctor() {
       return checkProgram({
-        agent: name, command: config.command, versionArgs: ['--version'], credentials: opts.credentials,
-        anyOf: [envKey], installHint, pathEnv: opts.pathEnv,
+        agent: name,
+        command: config.command,
+        versionArgs: ['--version'],
+        credentials: opts.credentials,
+        anyOf: [envKey],
+        installHint,
+        pathEnv: opts.pathEnv,
       });
     },
   };
 }
 
 /** The attempt's config.toml. Root keys come before tables, as TOML requires. */
-function codexConfig(opts: AgentFactoryOptions<'codex'>, ctx: AgentContext, model: string | null): string {
+function codexConfig(
+  opts: AgentFactoryOptions<'codex'>,
+  ctx: AgentContext,
+  model: string | null,
+): string {
   const { provider } = opts.config;
   const lines = [
     '# Written by Forge for one attempt.',
@@ -74,7 +97,9 @@ function codexConfig(opts: AgentFactoryOptions<'codex'>, ctx: AgentContext, mode
     'approval_policy = "never"',
     'sandbox_mode = "danger-full-access"',
     'check_for_update_on_startup = false',
-    ...(ctx.settings.systemPrompt ? [`developer_instructions = ${str(ctx.settings.systemPrompt)}`] : []),
+    ...(ctx.settings.systemPrompt
+      ? [`developer_instructions = ${str(ctx.settings.systemPrompt)}`]
+      : []),
     '',
     '[analytics]',
     'enabled = false',
@@ -100,7 +125,10 @@ function codexConfig(opts: AgentFactoryOptions<'codex'>, ctx: AgentContext, mode
 
 function mcpServerLines(server: McpServer): string[] {
   if (server.type === 'http') {
-    return [`url = ${str(server.url)}`, ...(Object.keys(server.headers).length ? [`http_headers = ${table(server.headers)}`] : [])];
+    return [
+      `url = ${str(server.url)}`,
+      ...(Object.keys(server.headers).length ? [`http_headers = ${table(server.headers)}`] : []),
+    ];
   }
   return [
     `command = ${str(server.command)}`,
@@ -112,11 +140,16 @@ function mcpServerLines(server: McpServer): string[] {
 /** A TOML basic string. JSON's escapes are TOML's, except that TOML also wants DEL escaped and
  *  has no lone surrogates (those become U+FFFD). */
 export function str(value: string): string {
-  const wellFormed = value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const wellFormed = value.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
   return JSON.stringify(wellFormed).replace(/\x7f/g, '\\u007f');
 }
 
 /** A TOML inline table with quoted keys (env names and header names may hold any character). */
 function table(values: Record<string, string>): string {
-  return `{ ${Object.entries(values).map(([k, v]) => `${str(k)} = ${str(v)}`).join(', ')} }`;
+  return `{ ${Object.entries(values)
+    .map(([k, v]) => `${str(k)} = ${str(v)}`)
+    .join(', ')} }`;
 }

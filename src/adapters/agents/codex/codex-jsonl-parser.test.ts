@@ -6,15 +6,28 @@ import { describe, expect, it } from 'vitest';
 import type { AgentReport } from '../../../ports/agent.ts';
 import { createCodexParser, unwrapShell, type CodexParserOptions } from './codex-jsonl-parser.ts';
 
-const PRICES = { 'gpt-test': { input_per_mtok: 2, output_per_mtok: 10, cached_input_per_mtok: 0.5 } };
-const OPTIONS: CodexParserOptions = { agent: 'codex', model: 'gpt-test', prices: PRICES, envKey: 'FAKE_OPENAI_KEY', workspace: '/tmp/cx/ws' };
+const PRICES = {
+  'gpt-test': { input_per_mtok: 2, output_per_mtok: 10, cached_input_per_mtok: 0.5 },
+};
+const OPTIONS: CodexParserOptions = {
+  agent: 'codex',
+  model: 'gpt-test',
+  prices: PRICES,
+  envKey: 'FAKE_OPENAI_KEY',
+  workspace: '/tmp/cx/ws',
+};
 
 function recording(name: string): string[] {
-  return readFileSync(join(import.meta.dirname, 'testdata', `${name}.jsonl`), 'utf8').trimEnd().split('\n');
+  return readFileSync(join(import.meta.dirname, 'testdata', `${name}.jsonl`), 'utf8')
+    .trimEnd()
+    .split('\n');
 }
 
 /** Feeds every line and merges the reports the way run-attempt does. */
-function parse(lines: string[], opts: CodexParserOptions = OPTIONS): { display: string[]; report: AgentReport; reports: AgentReport[] } {
+function parse(
+  lines: string[],
+  opts: CodexParserOptions = OPTIONS,
+): { display: string[]; report: AgentReport; reports: AgentReport[] } {
   const parser = createCodexParser(opts);
   const display: string[] = [];
   const report: AgentReport = {};
@@ -71,11 +84,16 @@ describe('codex exec --json parser', () => {
   it('leaves cost unknown for a model without a price and says so once', () => {
     const lines = recording('success');
     const turnCompleted = lines.at(-1)!;
-    const { display, report } = parse([...lines, turnCompleted], { ...OPTIONS, model: 'gpt-unpriced' });
+    const { display, report } = parse([...lines, turnCompleted], {
+      ...OPTIONS,
+      model: 'gpt-unpriced',
+    });
     expect(report.cost_usd).toBeUndefined();
     expect(report.turns).toBe(2);
     const notices = display.filter((l) => l.includes('cost unknown'));
-    expect(notices).toEqual(['[forge] cost unknown: there is no price for model "gpt-unpriced" in agents.codex.prices, so the budget cannot be enforced for this agent']);
+    expect(notices).toEqual([
+      '[forge] cost unknown: there is no price for model "gpt-unpriced" in agents.codex.prices, so the budget cannot be enforced for this agent',
+    ]);
   });
 
   it('reports the attempt total, not the increment, after each turn', () => {
@@ -97,31 +115,47 @@ describe('codex exec --json parser', () => {
 
   it('maps a missing API key variable to auth', () => {
     const { report } = parse(recording('missing-key'));
-    expect(report.failure).toEqual({ category: 'auth', message: expect.stringContaining('set FAKE_OPENAI_KEY') as string });
+    expect(report.failure).toEqual({
+      category: 'auth',
+      message: expect.stringContaining('set FAKE_OPENAI_KEY') as string,
+    });
   });
 
-  it.each(['429', '500', '503'])('maps %s to a retryable agent_error about the model API', (name) => {
-    const { report } = parse(recording(name));
-    expect(report.failure?.category).toBe('agent_error');
-    expect(report.failure?.message).toMatch(/^the model API is rate-limited or unavailable/);
-  });
+  it.each(['429', '500', '503'])(
+    'maps %s to a retryable agent_error about the model API',
+    (name) => {
+      const { report } = parse(recording(name));
+      expect(report.failure?.category).toBe('agent_error');
+      expect(report.failure?.message).toMatch(/^the model API is rate-limited or unavailable/);
+    },
+  );
 
   it('maps another API error to agent_error with the API message, not its JSON', () => {
     const { report } = parse(recording('400'));
-    expect(report.failure).toEqual({ category: 'agent_error', message: 'codex failed: The model `gpt-test` does not exist or you do not have access to it.' });
+    expect(report.failure).toEqual({
+      category: 'agent_error',
+      message: 'codex failed: The model `gpt-test` does not exist or you do not have access to it.',
+    });
   });
 
   it('does not fail on Reconnecting notices that are followed by a completed turn', () => {
     const [, , ...rest] = recording('success');
-    const reconnect = '{"type":"error","message":"Reconnecting... 1/5 (stream disconnected before completion)"}';
+    const reconnect =
+      '{"type":"error","message":"Reconnecting... 1/5 (stream disconnected before completion)"}';
     const { report } = parse([reconnect, ...rest]);
     expect(report.failure).toBeUndefined();
     expect(report.turns).toBe(1);
   });
 
   it('fails at the end on an error that no turn event followed', () => {
-    const { report } = parse(['{"type":"thread.started","thread_id":"t"}', '{"type":"error","message":"something broke"}']);
-    expect(report.failure).toEqual({ category: 'agent_error', message: 'codex failed: something broke' });
+    const { report } = parse([
+      '{"type":"thread.started","thread_id":"t"}',
+      '{"type":"error","message":"something broke"}',
+    ]);
+    expect(report.failure).toEqual({
+      category: 'agent_error',
+      message: 'codex failed: something broke',
+    });
   });
 
   it('passes lines that are not events through unchanged', () => {
@@ -138,7 +172,14 @@ describe('codex exec --json parser', () => {
       '{"type":"item.completed","item":{"id":"i2","type":"todo_list","items":[{"text":"read","completed":true},{"text":"write","completed":false}]}}',
       '{"type":"item.completed","item":{"id":"i3","type":"collab_tool_call"}}',
     ]);
-    expect(display).toEqual(['mcp docs.search', '  mcp docs.search failed: timeout', 'plan:', '  [x] read', '  [ ] write', '[codex] collab_tool_call']);
+    expect(display).toEqual([
+      'mcp docs.search',
+      '  mcp docs.search failed: timeout',
+      'plan:',
+      '  [x] read',
+      '  [ ] write',
+      '[codex] collab_tool_call',
+    ]);
   });
 });
 

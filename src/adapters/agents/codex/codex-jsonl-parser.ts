@@ -69,17 +69,29 @@ export function createCodexParser(opts: CodexParserOptions): OutputParser {
     const output = usage?.output_tokens ?? 0;
     // OpenAI counts cached tokens inside input_tokens; they are billed at the cached rate when one
     // is configured.
-    cost += ((input - cached) * price.input_per_mtok + cached * (price.cached_input_per_mtok ?? price.input_per_mtok) + output * price.output_per_mtok) / 1e6;
-    display.push(`[forge] turn ${turns}: ${input} input tokens (${cached} cached), ${output} output tokens; cost so far $${cost.toFixed(4)}`);
+    cost +=
+      ((input - cached) * price.input_per_mtok +
+        cached * (price.cached_input_per_mtok ?? price.input_per_mtok) +
+        output * price.output_per_mtok) /
+      1e6;
+    display.push(
+      `[forge] turn ${turns}: ${input} input tokens (${cached} cached), ${output} output tokens; cost so far $${cost.toFixed(4)}`,
+    );
     return { display, report: { turns, cost_usd: cost } };
   }
 
-  function onItem(phase: 'started' | 'updated' | 'completed', item: Item): { display: string[]; report?: AgentReport } {
+  function onItem(
+    phase: 'started' | 'updated' | 'completed',
+    item: Item,
+  ): { display: string[]; report?: AgentReport } {
     switch (item.type) {
       case 'agent_message': {
         if (phase !== 'completed') return { display: [] };
         const text = str(item.text);
-        return { display: text.split('\n'), report: text.trim() ? { summary: text.trim() } : undefined };
+        return {
+          display: text.split('\n'),
+          report: text.trim() ? { summary: text.trim() } : undefined,
+        };
       }
       case 'command_execution':
         return { display: commandLines(phase, item, shownCommands) };
@@ -107,17 +119,27 @@ export function createCodexParser(opts: CodexParserOptions): OutputParser {
       if (!event) return { display: [raw] };
       switch (event.type) {
         case 'thread.started':
-          return { display: [], report: typeof event.thread_id === 'string' ? { session_id: event.thread_id } : undefined };
+          return {
+            display: [],
+            report:
+              typeof event.thread_id === 'string' ? { session_id: event.thread_id } : undefined,
+          };
         case 'turn.started':
           return { display: [] };
         case 'item.started':
         case 'item.updated':
         case 'item.completed':
-          return onItem(event.type.slice(5) as 'started' | 'updated' | 'completed', (event.item ?? {}) as Item);
+          return onItem(
+            event.type.slice(5) as 'started' | 'updated' | 'completed',
+            (event.item ?? {}) as Item,
+          );
         case 'turn.completed':
           return onTurnCompleted(event.usage as Usage | undefined);
         case 'turn.failed': {
-          const message = str((event.error as { message?: unknown } | undefined)?.message) || pendingError || 'the turn failed';
+          const message =
+            str((event.error as { message?: unknown } | undefined)?.message) ||
+            pendingError ||
+            'the turn failed';
           // Codex usually prints the same message as an `error` event just before.
           const display = message === pendingError ? [] : [`[codex] turn failed: ${message}`];
           return { display, report: fail(message) };
@@ -145,7 +167,11 @@ function parseEvent(raw: string): ({ type: string } & Record<string, unknown>) |
   if (!raw.startsWith('{')) return null;
   try {
     const value: unknown = JSON.parse(raw);
-    if (value && typeof value === 'object' && typeof (value as { type?: unknown }).type === 'string') {
+    if (
+      value &&
+      typeof value === 'object' &&
+      typeof (value as { type?: unknown }).type === 'string'
+    ) {
       return value as { type: string } & Record<string, unknown>;
     }
   } catch {
@@ -157,14 +183,25 @@ function parseEvent(raw: string): ({ type: string } & Record<string, unknown>) |
 /** Which failure a Codex error message means, worded for the person who must act on it. */
 export function classify(raw: string, opts: Pick<CodexParserOptions, 'agent' | 'envKey'>): Failure {
   const message = apiMessage(raw);
-  if (/\b401\b|unauthori[sz]ed|invalid[_ ]api[_ ]key|incorrect api key|missing environment variable|authentication/i.test(message)) {
+  if (
+    /\b401\b|unauthori[sz]ed|invalid[_ ]api[_ ]key|incorrect api key|missing environment variable|authentication/i.test(
+      message,
+    )
+  ) {
     return failure(
       'auth',
       `the model API refused Codex's credentials (${message}); set ${opts.envKey} in the Forge server's environment to a valid API key (agents.${opts.agent})`,
     );
   }
-  if (/status:? (?:429|5\d\d)\b|too many requests|rate.?limit|overloaded|high demand|exceeded retry limit|stream disconnected|timed? ?out/i.test(message)) {
-    return failure('agent_error', `the model API is rate-limited or unavailable (${message}); Forge retries the attempt while retries are left`);
+  if (
+    /status:? (?:429|5\d\d)\b|too many requests|rate.?limit|overloaded|high demand|exceeded retry limit|stream disconnected|timed? ?out/i.test(
+      message,
+    )
+  ) {
+    return failure(
+      'agent_error',
+      `the model API is rate-limited or unavailable (${message}); Forge retries the attempt while retries are left`,
+    );
   }
   return failure('agent_error', `codex failed: ${message}`);
 }
@@ -181,7 +218,8 @@ function apiMessage(raw: string): string {
 }
 
 function noPriceNotice(opts: CodexParserOptions): string {
-  const which = opts.model === null ? 'no model is configured' : `there is no price for model "${opts.model}"`;
+  const which =
+    opts.model === null ? 'no model is configured' : `there is no price for model "${opts.model}"`;
   return `[forge] cost unknown: ${which} in agents.${opts.agent}.prices, so the budget cannot be enforced for this agent`;
 }
 
@@ -201,12 +239,15 @@ function commandLines(phase: string, item: Item, shown: Set<string>): string[] {
     lines.push(...kept.map((l) => `  ${l}`));
   }
   if (item.status === 'declined') lines.push('  (declined)');
-  else if (typeof item.exit_code === 'number' && item.exit_code !== 0) lines.push(`  (exit ${item.exit_code})`);
+  else if (typeof item.exit_code === 'number' && item.exit_code !== 0)
+    lines.push(`  (exit ${item.exit_code})`);
   return lines;
 }
 
 function fileChangeLines(item: Item, workspace: string | undefined): string[] {
-  const changes = Array.isArray(item.changes) ? (item.changes as Array<{ path?: unknown; kind?: unknown }>) : [];
+  const changes = Array.isArray(item.changes)
+    ? (item.changes as Array<{ path?: unknown; kind?: unknown }>)
+    : [];
   const verbs: Record<string, string> = { add: 'added', delete: 'deleted', update: 'edited' };
   const lines = changes.map((c) => {
     let path = str(c.path);
@@ -229,7 +270,9 @@ function mcpLines(phase: string, item: Item): string[] {
 }
 
 function todoLines(item: Item): string[] {
-  const items = Array.isArray(item.items) ? (item.items as Array<{ text?: unknown; completed?: unknown }>) : [];
+  const items = Array.isArray(item.items)
+    ? (item.items as Array<{ text?: unknown; completed?: unknown }>)
+    : [];
   return ['plan:', ...items.map((t) => `  [${t.completed === true ? 'x' : ' '}] ${str(t.text)}`)];
 }
 

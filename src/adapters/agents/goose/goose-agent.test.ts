@@ -30,21 +30,49 @@ function tempDir(): string {
   return dir;
 }
 
-function agent(config: Partial<GooseConfig> = {}, credentials: Record<string, string> = {}, pathEnv = '') {
-  return createGooseAgent({ name: 'goose', config: { kind: 'goose', command: ['goose'], env: {}, ...config }, credentials, pathEnv });
+function agent(
+  config: Partial<GooseConfig> = {},
+  credentials: Record<string, string> = {},
+  pathEnv = '',
+) {
+  return createGooseAgent({
+    name: 'goose',
+    config: { kind: 'goose', command: ['goose'], env: {}, ...config },
+    credentials,
+    pathEnv,
+  });
 }
 
 function context(settings: Partial<AgentSettings> = {}): AgentContext {
   const privateDir = tempDir();
   return {
-    job: {} as Job, attempt: 1, prompt: 'Fix the failing test', promptFile: join(privateDir, 'prompt.txt'),
-    workspace: '/srv/ws', privateDir, remainingBudgetUsd: null, resumeSessionId: null,
-    settings: { model: null, maxTurns: null, systemPrompt: null, allowedTools: [], disallowedTools: [], mcpServers: {}, recipe: null, ...settings },
+    job: {} as Job,
+    attempt: 1,
+    prompt: 'Fix the failing test',
+    promptFile: join(privateDir, 'prompt.txt'),
+    workspace: '/srv/ws',
+    privateDir,
+    remainingBudgetUsd: null,
+    resumeSessionId: null,
+    settings: {
+      model: null,
+      maxTurns: null,
+      systemPrompt: null,
+      allowedTools: [],
+      disallowedTools: [],
+      mcpServers: {},
+      recipe: null,
+      ...settings,
+    },
   };
 }
 
 /** Feeds lines through a parser the way the core does: reports merged, `finish` last. */
-function parse(text: string, maxTurns: number | null = null, provider: string | null = 'anthropic') {
+function parse(
+  text: string,
+  maxTurns: number | null = null,
+  provider: string | null = 'anthropic',
+) {
   const parser = createGooseOutputParser({ agent: 'goose', provider, maxTurns });
   const display: string[] = [];
   const report: AgentReport = {};
@@ -62,14 +90,29 @@ const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 describe('goose command line', () => {
   it('runs a plain prompt with --text and the developer builtin', async () => {
     const inv = await agent().prepare(context());
-    expect(inv.command).toEqual(['goose', 'run', '--text=Fix the failing test', '--with-builtin', 'developer']);
+    expect(inv.command).toEqual([
+      'goose',
+      'run',
+      '--text=Fix the failing test',
+      '--with-builtin',
+      'developer',
+    ]);
   });
 
   it('runs a recipe with the prompt as its task_description and no configured extensions', async () => {
-    const inv = await agent({ command: ['/opt/goose/goose'] }).prepare(context({ recipe: '/etc/forge/fix.yaml' }));
+    const inv = await agent({ command: ['/opt/goose/goose'] }).prepare(
+      context({ recipe: '/etc/forge/fix.yaml' }),
+    );
     expect(inv.command).toEqual([
-      '/opt/goose/goose', 'run', '--recipe', '/etc/forge/fix.yaml', '--no-profile',
-      '--params', 'task_description=Fix the failing test', '--with-builtin', 'developer',
+      '/opt/goose/goose',
+      'run',
+      '--recipe',
+      '/etc/forge/fix.yaml',
+      '--no-profile',
+      '--params',
+      'task_description=Fix the failing test',
+      '--with-builtin',
+      'developer',
     ]);
   });
 
@@ -79,32 +122,61 @@ describe('goose command line', () => {
   });
 
   it('passes max turns and a system prompt addition', async () => {
-    const inv = await agent().prepare(context({ maxTurns: 25, systemPrompt: 'Never push to main.' }));
+    const inv = await agent().prepare(
+      context({ maxTurns: 25, systemPrompt: 'Never push to main.' }),
+    );
     expect(inv.command).toEqual([
-      'goose', 'run', '--text=Fix the failing test', '--system=Never push to main.',
-      '--with-builtin', 'developer', '--max-turns', '25',
+      'goose',
+      'run',
+      '--text=Fix the failing test',
+      '--system=Never push to main.',
+      '--with-builtin',
+      'developer',
+      '--max-turns',
+      '25',
     ]);
   });
 
   it('adds MCP servers as stdio and streamable HTTP extensions', async () => {
-    const inv = await agent().prepare(context({
-      mcpServers: {
-        memory: { type: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_DIR: '/tmp/my notes' } },
-        docs: { type: 'http', url: 'http://127.0.0.1:8080/mcp', headers: {} },
-      },
-    }));
+    const inv = await agent().prepare(
+      context({
+        mcpServers: {
+          memory: {
+            type: 'stdio',
+            command: 'npx',
+            args: ['-y', '@modelcontextprotocol/server-memory'],
+            env: { MEMORY_DIR: '/tmp/my notes' },
+          },
+          docs: { type: 'http', url: 'http://127.0.0.1:8080/mcp', headers: {} },
+        },
+      }),
+    );
     expect(inv.command).toEqual([
-      'goose', 'run', '--text=Fix the failing test', '--with-builtin', 'developer',
-      '--with-extension', "'MEMORY_DIR=/tmp/my notes' npx -y @modelcontextprotocol/server-memory",
-      '--with-streamable-http-extension', 'http://127.0.0.1:8080/mcp',
+      'goose',
+      'run',
+      '--text=Fix the failing test',
+      '--with-builtin',
+      'developer',
+      '--with-extension',
+      "'MEMORY_DIR=/tmp/my notes' npx -y @modelcontextprotocol/server-memory",
+      '--with-streamable-http-extension',
+      'http://127.0.0.1:8080/mcp',
     ]);
   });
 
   it('sets provider and model through the environment, the job model winning over the config', async () => {
-    const a = agent({ provider: 'anthropic', model: 'claude-sonnet-4-5', env: { GOOSE_MODE: 'approve' } }, { ANTHROPIC_API_KEY: 'sk-test', GOOSE_PROVIDER: 'openai' });
+    const a = agent(
+      { provider: 'anthropic', model: 'claude-sonnet-4-5', env: { GOOSE_MODE: 'approve' } },
+      { ANTHROPIC_API_KEY: 'sk-test', GOOSE_PROVIDER: 'openai' },
+    );
     const ctx = context({ model: 'claude-opus-4-1' });
     const { env } = await a.prepare(ctx);
-    expect(env).toMatchObject({ GOOSE_PROVIDER: 'anthropic', GOOSE_MODEL: 'claude-opus-4-1', ANTHROPIC_API_KEY: 'sk-test', GOOSE_MODE: 'approve' });
+    expect(env).toMatchObject({
+      GOOSE_PROVIDER: 'anthropic',
+      GOOSE_MODEL: 'claude-opus-4-1',
+      ANTHROPIC_API_KEY: 'sk-test',
+      GOOSE_MODE: 'approve',
+    });
     expect((await agent({ model: 'gpt-4.1' }).prepare(context())).env.GOOSE_MODEL).toBe('gpt-4.1');
   });
 
@@ -118,9 +190,19 @@ describe('goose command line', () => {
   });
 
   it('refuses profile settings goose cannot honour instead of dropping them', async () => {
-    await expect(agent().prepare(context({ disallowedTools: ['Bash'] }))).rejects.toMatchObject({ code: 'config' });
-    await expect(agent().prepare(context({ recipe: 'r.yaml', systemPrompt: 'x' }))).rejects.toThrow(/instructions/);
-    const headers = { docs: { type: 'http' as const, url: 'https://mcp.example.com', headers: { Authorization: 'Bearer t' } } };
+    await expect(agent().prepare(context({ disallowedTools: ['Bash'] }))).rejects.toMatchObject({
+      code: 'config',
+    });
+    await expect(agent().prepare(context({ recipe: 'r.yaml', systemPrompt: 'x' }))).rejects.toThrow(
+      /instructions/,
+    );
+    const headers = {
+      docs: {
+        type: 'http' as const,
+        url: 'https://mcp.example.com',
+        headers: { Authorization: 'Bearer t' },
+      },
+    };
     await expect(agent().prepare(context({ mcpServers: headers }))).rejects.toThrow(/headers/);
   });
 });
@@ -160,7 +242,9 @@ describe('goose output', () => {
 
   it('reads the fenced result block at the end of a recipe run into the summary', () => {
     const { report } = parse(fixture('recipe-run.txt'));
-    expect(report.summary).toBe('pr: Removed the unused import that broke the lint step (https://github.com/acme/app/pull/42)');
+    expect(report.summary).toBe(
+      'pr: Removed the unused import that broke the lint step (https://github.com/acme/app/pull/42)',
+    );
     expect(report.failure).toBeUndefined();
   });
 
@@ -176,21 +260,35 @@ describe('goose output', () => {
   });
 
   it('maps a missing key to auth naming that key', () => {
-    const { report } = parse('\n  error: Error Configuration value not found: OPENAI_API_KEY.\n', null, 'openai');
+    const { report } = parse(
+      '\n  error: Error Configuration value not found: OPENAI_API_KEY.\n',
+      null,
+      'openai',
+    );
     expect(report.failure).toMatchObject({ category: 'auth' });
     expect(report.failure?.message).toContain('OPENAI_API_KEY');
   });
 
   it('maps the turn limit to max_turns and other goose errors to agent_error', () => {
-    const limit = parse("I've reached the maximum number of actions I can do without user input. Would you like me to continue?", 25);
+    const limit = parse(
+      "I've reached the maximum number of actions I can do without user input. Would you like me to continue?",
+      25,
+    );
     expect(limit.report.failure).toMatchObject({ category: 'max_turns' });
     expect(limit.report.failure?.message).toContain('max_turns 25');
-    const rate = parse('Ran into this error: Rate limit exceeded: slow down.\n\nPlease retry if you think this is a transient or recoverable error.');
-    expect(rate.report.failure).toEqual({ category: 'agent_error', message: 'goose stopped on an error: Rate limit exceeded: slow down.' });
+    const rate = parse(
+      'Ran into this error: Rate limit exceeded: slow down.\n\nPlease retry if you think this is a transient or recoverable error.',
+    );
+    expect(rate.report.failure).toEqual({
+      category: 'agent_error',
+      message: 'goose stopped on an error: Rate limit exceeded: slow down.',
+    });
   });
 
   it('does not fail a run because the model or a tool mentions an authentication error', () => {
-    const { report } = parse('The login test asserts "Authentication failed" on a 401 response.\nError: invalid API key (from the mock server)');
+    const { report } = parse(
+      'The login test asserts "Authentication failed" on a 401 response.\nError: invalid API key (from the mock server)',
+    );
     expect(report.failure).toBeUndefined();
   });
 });

@@ -1,7 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgeError } from '../../../domain/errors.ts';
-import type { AgentAdapter, AgentContext, AgentInvocation, McpServer } from '../../../ports/agent.ts';
+import type {
+  AgentAdapter,
+  AgentContext,
+  AgentInvocation,
+  McpServer,
+} from '../../../ports/agent.ts';
 import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
 import { createGooseOutputParser, credentialVars } from './goose-output-parser.ts';
@@ -25,8 +30,17 @@ export function createGooseAgent(opts: AgentFactoryOptions<'goose'>): AgentAdapt
       const { settings } = ctx;
       refuseUnsupported(name, ctx);
       const input = settings.recipe
-        ? ['--recipe', settings.recipe, '--no-profile', '--params', `task_description=${ctx.prompt}`]
-        : [`--text=${ctx.prompt}`, ...(settings.systemPrompt ? [`--system=${settings.systemPrompt}`] : [])];
+        ? [
+            '--recipe',
+            settings.recipe,
+            '--no-profile',
+            '--params',
+            `task_description=${ctx.prompt}`,
+          ]
+        : [
+            `--text=${ctx.prompt}`,
+            ...(settings.systemPrompt ? [`--system=${settings.systemPrompt}`] : []),
+          ];
       const command = [
         ...config.command,
         'run',
@@ -55,7 +69,11 @@ export function createGooseAgent(opts: AgentFactoryOptions<'goose'>): AgentAdapt
         HOME: home,
         GOOSE_PATH_ROOT: root,
       };
-      const parser = createGooseOutputParser({ agent: name, provider: env.GOOSE_PROVIDER ?? null, maxTurns: settings.maxTurns });
+      const parser = createGooseOutputParser({
+        agent: name,
+        provider: env.GOOSE_PROVIDER ?? null,
+        maxTurns: settings.maxTurns,
+      });
       return { command, env, parser, installHint };
     },
     async doctor() {
@@ -87,10 +105,16 @@ export function createGooseAgent(opts: AgentFactoryOptions<'goose'>): AgentAdapt
 function refuseUnsupported(name: string, ctx: AgentContext): void {
   const { settings } = ctx;
   if (settings.allowedTools.length > 0 || settings.disallowedTools.length > 0) {
-    throw new ForgeError('config', `agent "${name}" (goose) cannot restrict tools from its command line; remove allowed_tools and disallowed_tools from the profile or use a claude-code agent`);
+    throw new ForgeError(
+      'config',
+      `agent "${name}" (goose) cannot restrict tools from its command line; remove allowed_tools and disallowed_tools from the profile or use a claude-code agent`,
+    );
   }
   if (settings.recipe && settings.systemPrompt) {
-    throw new ForgeError('config', `agent "${name}" (goose) cannot add a system prompt to a recipe run (goose refuses --system with --recipe); move system_prompt into the recipe's instructions`);
+    throw new ForgeError(
+      'config',
+      `agent "${name}" (goose) cannot add a system prompt to a recipe run (goose refuses --system with --recipe); move system_prompt into the recipe's instructions`,
+    );
   }
 }
 
@@ -99,11 +123,18 @@ function extensionArgs(name: string, servers: Record<string, McpServer>): string
   return Object.entries(servers).flatMap(([server, spec]) => {
     if (spec.type === 'http') {
       if (Object.keys(spec.headers).length > 0) {
-        throw new ForgeError('config', `agent "${name}" (goose) cannot send headers to MCP server "${server}": goose's --with-streamable-http-extension takes only a URL; remove the headers or use another agent`);
+        throw new ForgeError(
+          'config',
+          `agent "${name}" (goose) cannot send headers to MCP server "${server}": goose's --with-streamable-http-extension takes only a URL; remove the headers or use another agent`,
+        );
       }
       return ['--with-streamable-http-extension', spec.url];
     }
-    const words = [...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`), spec.command, ...spec.args];
+    const words = [
+      ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      spec.command,
+      ...spec.args,
+    ];
     return ['--with-extension', words.map(shellWord).join(' ')];
   });
 }

@@ -80,26 +80,43 @@ function clean(raw: string): string {
 function detectFailure(text: string, opts: GooseParserOptions): Failure | null {
   if (text.startsWith(MAX_TURNS_TEXT)) {
     const limit = opts.maxTurns ? ` (max_turns ${opts.maxTurns})` : '';
-    return failure('max_turns', `goose stopped at its turn limit${limit} before finishing; raise max_turns in the profile or split the task`);
+    return failure(
+      'max_turns',
+      `goose stopped at its turn limit${limit} before finishing; raise max_turns in the profile or split the task`,
+    );
   }
   const unset = /^No (provider|model) configured/.exec(text);
   if (unset) {
     const what = unset[1]!;
-    return failure('auth', `goose has no ${what}: set agents.${opts.agent}.${what} in forge.yaml or GOOSE_${what.toUpperCase()} in the server's environment`);
+    return failure(
+      'auth',
+      `goose has no ${what}: set agents.${opts.agent}.${what} in forge.yaml or GOOSE_${what.toUpperCase()} in the server's environment`,
+    );
   }
   const framed = ERROR_LINE.exec(text);
   if (!framed) return null;
-  const said = framed[2]!.replace(/\s*Please retry if you think this is a transient or recoverable error\.?$/, '');
+  const said = framed[2]!.replace(
+    /\s*Please retry if you think this is a transient or recoverable error\.?$/,
+    '',
+  );
   const missing = /Configuration value not found: ([A-Z][A-Z0-9_]*)/.exec(said);
   if (missing) {
-    return failure('auth', `goose needs ${missing[1]}: set it in the server's environment and list it in agents.${opts.agent}.pass_env`);
+    return failure(
+      'auth',
+      `goose needs ${missing[1]}: set it in the server's environment and list it in agents.${opts.agent}.pass_env`,
+    );
   }
   if (AUTH_TEXT.test(said)) {
     const vars = credentialVars(opts.provider);
-    const which = vars.length > 0 ? vars.join(' or ') : `the credentials of provider "${opts.provider}"`;
-    return failure('auth', `goose could not authenticate with ${opts.provider ?? 'its provider'}: check ${which} in the server's environment (passed through agents.${opts.agent}.pass_env); goose said: ${clip(said)}`);
+    const which =
+      vars.length > 0 ? vars.join(' or ') : `the credentials of provider "${opts.provider}"`;
+    return failure(
+      'auth',
+      `goose could not authenticate with ${opts.provider ?? 'its provider'}: check ${which} in the server's environment (passed through agents.${opts.agent}.pass_env); goose said: ${clip(said)}`,
+    );
   }
-  if (framed[1] === 'Ran into this error:') return failure('agent_error', `goose stopped on an error: ${clip(said)}`);
+  if (framed[1] === 'Ran into this error:')
+    return failure('agent_error', `goose stopped on an error: ${clip(said)}`);
   return null;
 }
 
