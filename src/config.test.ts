@@ -86,4 +86,16 @@ token: \${NOT_SET}
       ),
     ).toThrow(/agents\.c\.provider\.wire_api/);
   });
+
+  it('refuses loopback names in allowed_domains, which would open the host to agents', () => {
+    expect(() => loadConfig({}, 'sandbox: {allowed_domains: [localhost]}')).toThrow(
+      /sandbox\.allowed_domains: localhost/,
+    );
+    expect(() =>
+      loadConfig({}, 'profiles: {p: {allowed_domains: [api.example.com, 127.0.0.1]}}'),
+    ).toThrow(/profiles\.p\.allowed_domains: 127\.0\.0\.1/);
+    expect(
+      loadConfig({}, 'sandbox: {allowed_domains: [registry.npmjs.org]}').sandbox.allowed_domains,
+    ).toEqual(['registry.npmjs.org']);
+  });
 });

@@ -336,6 +336,22 @@ function crossCheck(config: ForgeConfig): string[] {
       problems.push(`profiles.${profileName}.budget_usd: above limits.max_budget_usd`);
     }
   }
+  const domainLists: Array<[string, string[]]> = [
+    ['sandbox.allowed_domains', config.sandbox.allowed_domains],
+    ...Object.entries(config.profiles).map(([n, p]): [string, string[]] => [
+      `profiles.${n}.allowed_domains`,
+      p.allowed_domains ?? [],
+    ]),
+  ];
+  for (const [where, domains] of domainLists) {
+    // sandbox-runtime resolves these on the host: they would open this machine's own services,
+    // Forge's API among them, to the agent.
+    const loopback = domains.filter((d) => isLoopback(d.replace(/^\*\./, '')) || d === '0.0.0.0');
+    if (loopback.length)
+      problems.push(
+        `${where}: ${loopback.join(', ')} would let agents reach this host's own services (Forge's API too); remove it`,
+      );
+  }
   for (const [repoName, repo] of Object.entries(config.repos)) {
     if (repo.forge && !config.forges[repo.forge])
       problems.push(`repos.${repoName}.forge: no forge named "${repo.forge}" under forges`);
