@@ -8,6 +8,7 @@ import { loadConfig } from '../../../config.ts';
 import type { Job } from '../../../domain/job.ts';
 import type { AgentContext, AgentSettings } from '../../../ports/agent.ts';
 import { createCodexAgent } from './codex-agent.ts';
+import { agentSettings } from '../../../../test/support/agent-settings.ts';
 
 const CODEX = join(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'codex');
 const dirs: string[] = [];
@@ -33,16 +34,7 @@ function context(settings: Partial<AgentSettings> = {}, prompt = 'do the task'):
     privateDir: join(root, 'private'),
     remainingBudgetUsd: 1,
     resumeSessionId: null,
-    settings: {
-      model: null,
-      maxTurns: null,
-      systemPrompt: null,
-      allowedTools: [],
-      disallowedTools: [],
-      mcpServers: {},
-      recipe: null,
-      ...settings,
-    },
+    settings: agentSettings(settings),
   };
 }
 

@@ -15,6 +15,7 @@ import type { Job } from '../../../domain/job.ts';
 import type { AgentContext, AgentReport, AgentSettings } from '../../../ports/agent.ts';
 import { createGooseAgent } from './goose-agent.ts';
 import { createGooseOutputParser } from './goose-output-parser.ts';
+import { agentSettings } from '../../../../test/support/agent-settings.ts';
 
 type GooseConfig = Extract<AgentConfig, { kind: 'goose' }>;
 const FIXTURES = resolve(import.meta.dirname, '../../../../test/fixtures/goose');
@@ -54,16 +55,7 @@ function context(settings: Partial<AgentSettings> = {}): AgentContext {
     privateDir,
     remainingBudgetUsd: null,
     resumeSessionId: null,
-    settings: {
-      model: null,
-      maxTurns: null,
-      systemPrompt: null,
-      allowedTools: [],
-      disallowedTools: [],
-      mcpServers: {},
-      recipe: null,
-      ...settings,
-    },
+    settings: agentSettings(settings),
   };
 }
 
