@@ -150,6 +150,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   data_dir: z.string().default('./.forge'),
+  /** Let API callers name local paths and file:// URLs as `repo` (development only: it lets any
+   *  caller make the server read this host's repositories). */
+  allow_local_repos: z.boolean().default(false),
   limits: z
     .strictObject({
       max_concurrent: z.number().int().min(1).max(1000).default(3),

@@ -15,6 +15,7 @@ const attempt: Attempt = {
   turns: null,
   session_id: null,
   summary: null,
+  diff_stat: null,
 };
 
 describe('buildPrompt', () => {

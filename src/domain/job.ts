@@ -115,6 +115,9 @@ export interface Attempt {
   turns: number | null;
   session_id: string | null;
   summary: string | null;
+  /** `git diff --stat` of what the attempt left in the repository (null: no repository or no
+   *  changes); the next attempt's prompt carries it. */
+  diff_stat: string | null;
 }
 
 export interface JobRecord extends Job {

@@ -10,7 +10,7 @@ import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
 import type { Attempt, Job, JobRepo, JobResult, JobStatus } from '../../domain/job.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const BUSY_TIMEOUT_MS = 5000;
 
 // STRICT tables make SQLite reject a wrongly typed value instead of storing it silently.
@@ -26,7 +26,7 @@ CREATE TABLE jobs (
   lease_owner TEXT, lease_expires_at INTEGER, not_before INTEGER NOT NULL,
   idempotency_key TEXT UNIQUE,
   model TEXT, max_turns INTEGER,
-  repo TEXT, result TEXT
+  repo TEXT, result TEXT, settings TEXT
 ) STRICT;
 -- Serves list() by status newest-first and claim() oldest-first without sorting.
 CREATE INDEX jobs_status_id ON jobs (status, id);
@@ -39,7 +39,7 @@ CREATE TABLE attempts (
   job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, number INTEGER NOT NULL,
   sandbox TEXT NOT NULL, sandbox_ref TEXT, started_at TEXT NOT NULL, finished_at TEXT,
   exit_code INTEGER, output TEXT NOT NULL, truncated INTEGER NOT NULL, failure TEXT,
-  cost_usd REAL, turns INTEGER, session_id TEXT, summary TEXT,
+  cost_usd REAL, turns INTEGER, session_id TEXT, summary TEXT, diff_stat TEXT,
   PRIMARY KEY (job_id, number)
 ) STRICT;
 CREATE INDEX attempts_open ON attempts (job_id) WHERE finished_at IS NULL;
@@ -128,8 +128,14 @@ export function toAttempt(row: AttemptRow): Attempt {
     turns: row.turns,
     session_id: row.session_id,
     summary: row.summary,
+    diff_stat: row.diff_stat,
   };
 }
+
+/** Each entry upgrades a database from the version before it to its index + 2. */
+const MIGRATIONS = [
+  `ALTER TABLE attempts ADD COLUMN diff_stat TEXT; ALTER TABLE jobs ADD COLUMN settings TEXT;`,
+];
 
 // Primary result codes (errcode & 0xff) that mean the database itself cannot be used, with what
 // the operator should check. Anything else (constraint, SQL error) is a bug and is rethrown as is.
@@ -183,6 +189,9 @@ export function openDatabase(path: string): DatabaseSync {
       );
     }
     if (version === 0) db.exec(`${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION};`);
+    for (let v = Math.max(version, 1); version !== 0 && v < SCHEMA_VERSION; v++) {
+      db.exec(`${MIGRATIONS[v - 1]!} PRAGMA user_version = ${v + 1};`);
+    }
     db.exec('COMMIT');
     return db;
   } catch (err) {
