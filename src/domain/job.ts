@@ -16,20 +16,6 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** Allowed status changes. RUNNING → PENDING is a retry (or a release on shutdown);
- *  FAILED/CANCELLED → PENDING is a manual retry. */
-const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
-  PENDING: ['RUNNING', 'CANCELLED', 'FAILED'],
-  RUNNING: ['PENDING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
-  SUCCEEDED: [],
-  FAILED: ['PENDING'],
-  CANCELLED: ['PENDING'],
-};
-
-export function canTransition(from: JobStatus, to: JobStatus): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
 /** The repository a job works on. */
 export interface JobRepo {
   /** Clone URL (no credentials). */
@@ -66,6 +52,34 @@ export function jobBranch(job: { id: string; repo: JobRepo | null }): string {
   return job.repo?.branch ?? `forge/${job.id.toLowerCase()}`;
 }
 
+/** An MCP server an agent may use: a local command (stdio) or a remote one (HTTP). */
+export type McpServer =
+  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> }
+  | { type: 'http'; url: string; headers: Record<string, string> };
+
+/**
+ * How the job's agent works, resolved from its profile (and the configuration) when the job was
+ * submitted and frozen into it: editing the configuration later never changes a queued job, and
+ * a deleted profile can't silently fall back to defaults.
+ */
+export interface JobSettings {
+  /** Added to the agent's system prompt. */
+  system_prompt: string | null;
+  allowed_tools: string[];
+  disallowed_tools: string[];
+  mcp_servers: Record<string, McpServer>;
+  /** Path of a recipe file (goose). */
+  recipe: string | null;
+  /** Extra environment for the agent. */
+  env: Record<string, string>;
+  /** Network destinations the sandbox may let the agent reach. */
+  allowed_domains: string[];
+  /** A retry after an interruption may resume the previous agent session. */
+  resume_interrupted: boolean;
+  /** A retry starts from the work the previous attempt pushed instead of fresh from the base. */
+  continue_previous_work: boolean;
+}
+
 /** What a submitter chose, after defaults and profile limits were applied. */
 export interface JobSpec {
   task: string;
@@ -82,6 +96,7 @@ export interface JobSpec {
   /** Most agent turns per attempt, for agents that count turns; null: no limit. */
   max_turns: number | null;
   repo: JobRepo | null;
+  settings: JobSettings;
 }
 
 export interface Job extends JobSpec {
@@ -122,13 +137,6 @@ export interface Attempt {
 
 export interface JobRecord extends Job {
   attempts: Attempt[];
-}
-
-/** Whether a job may start another attempt after `attempt_count` attempts. */
-export function hasRetriesLeft(
-  job: Pick<Job, 'attempt_count' | 'retry_base' | 'max_retries'>,
-): boolean {
-  return job.attempt_count < job.retry_base + job.max_retries + 1;
 }
 
 export const OUTPUT_TAIL_BYTES = 32 * 1024;

@@ -1,5 +1,16 @@
 import type { Failure } from '../domain/failure.ts';
 import type { Attempt, Job, JobRecord, JobResult, JobSpec, JobStatus } from '../domain/job.ts';
+import type { NextState } from '../domain/lifecycle.ts';
+
+export type { NextState };
+
+/**
+ * The store's ports, shaped by what the core needs rather than by one backend. A backend
+ * implements all of them over the same data (see `JobStore`); each use case depends only on the
+ * part it uses. Every state change is atomic and guarded (compare-and-set), applies the domain's
+ * transition table, and is judged on the store's own clock (injected in tests). All methods throw
+ * ForgeError('unavailable') when the backend cannot be used; absence is `null`, never an exception.
+ */
 
 export interface ListFilter {
   statuses?: JobStatus[];
@@ -7,6 +18,21 @@ export interface ListFilter {
   tags?: string[];
   limit: number;
   offset: number;
+}
+
+/** Jobs as people and front doors see them: create, read, cancel, retry. */
+export interface JobRecords {
+  /** Creates a PENDING job. With an idempotency key already used, returns that job and
+   *  `created: false` instead. */
+  create(spec: JobSpec, idempotencyKey?: string): Promise<{ job: Job; created: boolean }>;
+  get(id: string): Promise<JobRecord | null>;
+  /** Newest first. Items carry no attempts. */
+  list(filter: ListFilter): Promise<{ jobs: Job[]; total: number }>;
+  /** PENDING/RUNNING → CANCELLED. null for unknown; throws ForgeError('conflict') when terminal. */
+  cancel(jobId: string, failure: Failure): Promise<JobRecord | null>;
+  /** FAILED/CANCELLED → PENDING with a fresh retry budget. null for unknown; throws
+   *  ForgeError('conflict') otherwise (also while the last attempt is still closing). */
+  retry(jobId: string): Promise<JobRecord | null>;
 }
 
 export interface Claim {
@@ -24,8 +50,57 @@ export interface AttemptResult {
   turns?: number | null;
   session_id?: string | null;
   summary?: string | null;
+  diff_stat?: string | null;
   /** Set on the job (whatever its status) when the attempt pushed work. */
   job_result?: JobResult | null;
+}
+
+/** An attempt left open by a runner that died; returned so its processes can be reaped. */
+export interface AbandonedAttempt {
+  job_id: string;
+  attempt: number;
+  sandbox: string;
+  sandbox_ref: string | null;
+}
+
+/** One attempt a runner is running now, by job and attempt number. */
+export interface AttemptKey {
+  job_id: string;
+  attempt: number;
+}
+
+/** The work queue as runners see it: claim under a lease, renew it, finish, recover. */
+export interface JobQueue {
+  /** Atomically takes the oldest PENDING job whose backoff has passed (FIFO by id), marks it
+   *  RUNNING under `owner`'s lease (expiring `leaseMs` from now on the store's clock) and opens
+   *  its next attempt. `null` when nothing is ready. */
+  claim(owner: string, leaseMs: number, sandbox: string): Promise<Claim | null>;
+  /** Extends the lease of `attempt`. False when the job is no longer RUNNING that attempt under
+   *  this owner (cancelled, recovered): the runner must stop the attempt. */
+  renew(key: AttemptKey, owner: string, leaseMs: number): Promise<boolean>;
+  /** Closes the attempt and, when the job is still RUNNING it under `owner`'s lease, moves the
+   *  job to `next` (checked against the transition table). A cancelled job keeps its status; a
+   *  runner that lost the job cannot close its successor's attempt. Closing twice keeps the first
+   *  result. Returns the record afterwards, or null for an unknown job. */
+  finish(
+    key: AttemptKey,
+    owner: string,
+    result: AttemptResult,
+    next: NextState,
+  ): Promise<JobRecord | null>;
+  /**
+   * Recovers jobs whose runner died: every RUNNING job whose lease expired on the store's clock,
+   * or (with `foreignOwners`) whose lease is held by any owner other than `self`, has its open
+   * attempt closed as `interrupted` and is retried or failed (`nextAfterAttempt`). Open attempts
+   * of already-terminal jobs whose lease is dead are closed too. Leases `self` holds on the
+   * attempts in `running` are never recovered, however late their renewal (an event-loop stall
+   * or a clock jump must not make a job run twice). Returns the attempts it closed.
+   */
+  recover(opts: {
+    self: string;
+    running: readonly AttemptKey[];
+    foreignOwners: boolean;
+  }): Promise<AbandonedAttempt[]>;
 }
 
 /** What a running attempt has produced so far. */
@@ -37,81 +112,24 @@ export interface AttemptProgress {
   session_id: string | null;
 }
 
-/** Where the job goes after its attempt closed. Applied only while the job is still RUNNING under
- *  the caller's lease; otherwise (cancelled meanwhile, lease lost) only the attempt is closed. */
-export type NextState =
-  | { status: 'SUCCEEDED' }
-  | { status: 'FAILED'; failure: Failure }
-  | { status: 'PENDING'; not_before: number };
-
-/** An attempt left open by a runner that died; returned so its process can be reaped. */
-export interface AbandonedAttempt {
-  job_id: string;
-  attempt: number;
-  sandbox: string;
-  sandbox_ref: string | null;
+/** What a runner records about an open attempt while it runs. Both are ignored once the attempt
+ *  closed. */
+export interface AttemptProgressLog {
+  /** Records how the attempt's processes can be found again (for reaping after a crash). */
+  setSandboxRef(key: AttemptKey, ref: string): Promise<void>;
+  /** Saves the open attempt's progress. The job's `cost_usd` counts an attempt's cost when the
+   *  attempt closes (also when recovery closes it). */
+  saveProgress(key: AttemptKey, progress: AttemptProgress): Promise<void>;
 }
 
-export interface StoredEvent {
-  seq: number;
-  job_id: string;
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-}
-
-/**
- * Durable jobs, attempts and an append-only event log, with a queue on top.
- * Every state change is atomic and guarded (compare-and-set on status): a cancel can never be
- * overwritten by a late runner write. All methods throw ForgeError('unavailable') when the backend
- * cannot be used; absence is `null`, never an exception.
- */
-export interface JobStore {
-  /** Creates a PENDING job. With an idempotency key already used, returns that job and
-   *  `created: false` instead. */
-  create(spec: JobSpec, idempotencyKey?: string): Promise<{ job: Job; created: boolean }>;
-  get(id: string): Promise<JobRecord | null>;
-  /** Newest first. Items carry no attempts. */
-  list(filter: ListFilter): Promise<{ jobs: Job[]; total: number }>;
-  /** Atomically takes the oldest PENDING job whose backoff has passed (FIFO by id), marks it
-   *  RUNNING under `owner`'s lease and opens its next attempt. `null` when nothing is ready. */
-  claim(owner: string, leaseMs: number, sandbox: string, now?: number): Promise<Claim | null>;
-  /** Extends the lease. False when the job is no longer RUNNING under this owner (cancelled,
-   *  recovered): the runner must stop the attempt. */
-  renewLease(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
-  /** Records how the attempt's process can be found again (for reaping after a crash). */
-  setSandboxRef(jobId: string, attempt: number, ref: string): Promise<void>;
-  /** Saves the open attempt's progress while it runs (ignored once it closed). The job's
-   *  `cost_usd` counts an attempt's cost when the attempt closes (also when recovery closes it). */
-  saveProgress(jobId: string, attempt: number, progress: AttemptProgress): Promise<void>;
-  /** Closes an open attempt and, when the job is still RUNNING under `owner`, moves it to `next`.
-   *  Returns the record afterwards, or null for an unknown job. */
-  finishAttempt(
-    jobId: string,
-    owner: string,
-    attempt: number,
-    result: AttemptResult,
-    next: NextState,
-  ): Promise<JobRecord | null>;
-  /** PENDING/RUNNING → CANCELLED. null for unknown; throws ForgeError('conflict') when terminal. */
-  cancel(jobId: string, failure: Failure): Promise<JobRecord | null>;
-  /** FAILED/CANCELLED → PENDING with a fresh retry budget. null for unknown; throws
-   *  ForgeError('conflict') otherwise. */
-  retry(jobId: string): Promise<JobRecord | null>;
-  /**
-   * Recovers jobs whose runner died: every RUNNING job whose lease expired before `now`, or
-   * (with `foreignOwners`) whose lease is held by any owner other than `self`, has its open attempt
-   * closed as `interrupted` and goes back to PENDING when retries are left, else FAILED. Open
-   * attempts of already-terminal jobs are closed too. Returns the attempts it closed.
-   */
-  recover(opts: { now: number; self: string; foreignOwners: boolean }): Promise<AbandonedAttempt[]>;
-  /** Appends to the job's event log (e.g. `pr.opened`). */
-  appendEvent(jobId: string, type: string, data: Record<string, unknown>): Promise<void>;
-  /** The job's event log, oldest first. */
-  events(jobId: string): Promise<StoredEvent[]>;
+/** Everything one backend provides. */
+export interface JobStore extends JobRecords, JobQueue, AttemptProgressLog {
   /** Cheap liveness probe for /health; throws when the backend is unusable. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The store's clock, in epoch milliseconds: the one clock leases are judged on. */
+export type Clock = () => number;
 
 export type { Attempt };

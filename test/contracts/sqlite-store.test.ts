@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/store/sqlite-store.ts';
 import type { JobStore } from '../../src/ports/store.ts';
-import { storeContract } from './store.contract.ts';
+import { queueContract } from './queue.contract.ts';
+import { AGENT_FAILED, FAILED, LEASE_MS, OWNER, spec, type TestClock } from './store-fixtures.ts';
+import { storeContract, type StoreHarness } from './store.contract.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -16,13 +19,14 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-storeContract('sqlite store', () => {
+function harness(clock: TestClock): Promise<StoreHarness> {
   const path = join(tempDir(), 'forge.db');
-  const opened: JobStore[] = [createSqliteStore({ path })];
+  const open = () => createSqliteStore({ path, clock: clock.now });
+  const opened: JobStore[] = [open()];
   return Promise.resolve({
     store: opened[0] as JobStore,
     reopen: () => {
-      const store = createSqliteStore({ path });
+      const store = open();
       opened.push(store);
       return Promise.resolve(store);
     },
@@ -30,7 +34,10 @@ storeContract('sqlite store', () => {
       for (const store of opened) await store.close();
     },
   });
-});
+}
+
+storeContract('sqlite store', harness, { durable: true });
+queueContract('sqlite queue', harness);
 
 it('opening a file that is not a SQLite database fails as unavailable, naming the file', () => {
   const path = join(tempDir(), 'notes.txt');
@@ -47,4 +54,45 @@ it('creates the directory of a new database file', async () => {
   const store = createSqliteStore({ path: join(tempDir(), 'data', 'nested', 'forge.db') });
   await expect(store.ping()).resolves.toBeUndefined();
   await store.close();
+});
+
+it('every state change appends an event to the job log table, in order', async () => {
+  const path = join(tempDir(), 'forge.db');
+  const store = createSqliteStore({ path });
+  const { job } = await store.create(spec());
+  await store.claim(OWNER, LEASE_MS, 'local');
+  await store.finish({ job_id: job.id, attempt: 1 }, OWNER, FAILED, {
+    status: 'FAILED',
+    failure: AGENT_FAILED,
+  });
+  await store.close();
+  const db = new DatabaseSync(path);
+  const rows = db
+    .prepare('SELECT type, data FROM events WHERE job_id = ? ORDER BY seq')
+    .all(job.id);
+  db.close();
+  expect(rows.map((r) => [r.type, JSON.parse(r.data as string) as unknown])).toEqual([
+    ['job.created', {}],
+    ['job.status', { from: 'PENDING', to: 'RUNNING' }],
+    ['attempt.started', { attempt: 1 }],
+    ['attempt.finished', { attempt: 1, exit_code: 1, failure: AGENT_FAILED }],
+    ['job.status', { from: 'RUNNING', to: 'FAILED', failure: AGENT_FAILED }],
+  ]);
+});
+
+it('a schema 1 database is upgraded in place and its jobs keep working', async () => {
+  const path = join(tempDir(), 'forge.db');
+  const store = createSqliteStore({ path });
+  const { job } = await store.create(spec());
+  await store.close();
+  // Make it look like a database written before diff stats and frozen settings existed.
+  const db = new DatabaseSync(path);
+  db.exec(`ALTER TABLE attempts DROP COLUMN diff_stat; ALTER TABLE jobs DROP COLUMN settings;
+    PRAGMA user_version = 1;`);
+  db.close();
+  const upgraded = createSqliteStore({ path });
+  const record = await upgraded.get(job.id);
+  expect(record?.settings).toMatchObject({ env: {}, allowed_domains: [] });
+  expect(await upgraded.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ attempt: 1 });
+  await upgraded.close();
 });

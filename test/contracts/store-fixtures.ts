@@ -2,7 +2,23 @@
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { Failure } from '../../src/domain/failure.ts';
 import type { JobSpec, JobStatus } from '../../src/domain/job.ts';
-import type { AttemptResult, Claim, JobStore } from '../../src/ports/store.ts';
+import type { AbandonedAttempt, AttemptResult, Claim, JobStore } from '../../src/ports/store.ts';
+
+/** The store's clock, moved by tests instead of slept through. */
+export interface TestClock {
+  now: () => number;
+  set: (ms: number) => void;
+  advance: (ms: number) => void;
+}
+
+export function testClock(start = Date.UTC(2026, 0, 1)): TestClock {
+  let at = start;
+  return {
+    now: () => at,
+    set: (ms) => (at = ms),
+    advance: (ms) => (at += ms),
+  };
+}
 
 export interface StoreHarness {
   store: JobStore;
@@ -54,6 +70,17 @@ export function spec(overrides: Partial<JobSpec> = {}): JobSpec {
       open_pr: true,
       draft: false,
     },
+    settings: {
+      system_prompt: 'Run the tests before you finish.',
+      allowed_tools: ['Read', 'Bash(npm test)'],
+      disallowed_tools: ['WebFetch'],
+      mcp_servers: { docs: { type: 'http', url: 'https://mcp.example.com', headers: {} } },
+      recipe: null,
+      env: { NODE_ENV: 'test' },
+      allowed_domains: ['registry.npmjs.org'],
+      resume_interrupted: true,
+      continue_previous_work: false,
+    },
     ...overrides,
   };
 }
@@ -66,16 +93,21 @@ export function must<T>(value: T | null | undefined, what: string): T {
 export interface StoreContext {
   readonly harness: StoreHarness;
   readonly store: JobStore;
+  readonly clock: TestClock;
+  /** Moves the store's clock on by `ms`, then recovers as `self` (running nothing). */
+  recoverAfter: (ms: number, self: string, foreignOwners: boolean) => Promise<AbandonedAttempt[]>;
   /** Creates a job and claims it; only valid while no older job is pending. */
   running: (overrides?: Partial<JobSpec>, owner?: string) => Promise<Claim>;
   statusOf: (id: string) => Promise<JobStatus>;
 }
 
 /** Registers hooks that give every test of the calling `describe` a fresh store. */
-export function useStore(make: () => Promise<StoreHarness>): StoreContext {
+export function useStore(make: (clock: TestClock) => Promise<StoreHarness>): StoreContext {
   let current: StoreHarness | undefined;
+  let clock: TestClock | undefined;
   beforeEach(async () => {
-    current = await make();
+    clock = testClock();
+    current = await make(clock);
   });
   afterEach(async () => {
     await current?.cleanup();
@@ -87,6 +119,13 @@ export function useStore(make: () => Promise<StoreHarness>): StoreContext {
     },
     get store() {
       return ctx.harness.store;
+    },
+    get clock() {
+      return must(clock, 'a clock; use it only inside a test');
+    },
+    recoverAfter: (ms, self, foreignOwners) => {
+      ctx.clock.advance(ms);
+      return ctx.store.recover({ self, running: [], foreignOwners });
     },
     running: async (overrides = {}, owner = OWNER) => {
       const { job } = await ctx.store.create(spec(overrides));

@@ -1,6 +1,6 @@
 /**
- * The behaviour every JobStore backend must show, run unchanged against each adapter. Time is
- * passed in (`claim(..., now)`, `recover({now})`) instead of slept through, so no test waits.
+ * The behaviour every job records backend must show, run unchanged against each adapter: create,
+ * read, list, cancel, retry. The queue's behaviour is queue.contract.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isJobId } from '../../src/domain/ids.ts';
@@ -19,11 +19,16 @@ import {
   spec,
   useStore,
   type StoreHarness,
+  type TestClock,
 } from './store-fixtures.ts';
 
 export type { StoreHarness };
 
-export function storeContract(name: string, make: () => Promise<StoreHarness>): void {
+export function storeContract(
+  name: string,
+  make: (clock: TestClock) => Promise<StoreHarness>,
+  { durable }: { durable: boolean },
+): void {
   describe(name, () => {
     const ctx = useStore(make);
     const { running } = ctx;
@@ -79,79 +84,6 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         expect(other.created).toBe(true);
         expect(other.job.id).not.toBe(first.job.id);
         expect((await store.list({ limit: 10, offset: 0 })).total).toBe(2);
-      });
-    });
-
-    describe('claim', () => {
-      it('claim takes pending jobs oldest first and opens attempt 1 under a lease', async () => {
-        const ids: string[] = [];
-        for (let i = 0; i < 3; i++) ids.push((await store.create(spec({ task: `t${i}` }))).job.id);
-        const claims: Claim[] = [];
-        for (const owner of ['a', 'b', 'c'])
-          claims.push(must(await store.claim(owner, LEASE_MS, 'local'), 'claim'));
-        expect(claims.map((c) => c.job.id)).toEqual(ids);
-        const [first] = claims;
-        expect(first).toMatchObject({ attempt: 1, job: { status: 'RUNNING', attempt_count: 1 } });
-        const record = must(await store.get(ids[0] ?? ''), 'record');
-        expect(record.revision).toBeGreaterThan(1);
-        expect(record.updated_at >= record.created_at).toBe(true);
-        expect(record.attempts).toStrictEqual([
-          {
-            number: 1,
-            sandbox: 'local',
-            started_at: record.attempts[0]?.started_at,
-            finished_at: null,
-            exit_code: null,
-            output: '',
-            truncated: false,
-            failure: null,
-            cost_usd: null,
-            turns: null,
-            session_id: null,
-            summary: null,
-          },
-        ]);
-        expect(record.attempts[0]?.started_at).toMatch(ISO_MS);
-      });
-
-      it('claim returns null when no job is pending', async () => {
-        expect(await store.claim(OWNER, LEASE_MS, 'local')).toBeNull();
-        const { job } = await store.create(spec());
-        await store.cancel(job.id, CANCELLED);
-        expect(await store.claim(OWNER, LEASE_MS, 'local')).toBeNull();
-      });
-
-      it('a job requeued with a backoff is not claimed before its not_before', async () => {
-        const { job } = await running();
-        const later = Date.now() + 60_000;
-        const record = await store.finishAttempt(job.id, OWNER, 1, FAILED, {
-          status: 'PENDING',
-          not_before: later,
-        });
-        expect(record).toMatchObject({ status: 'PENDING', failure: null });
-        const { job: fresh } = await store.create(spec());
-        expect((await store.claim(OWNER, LEASE_MS, 'local', later - 1))?.job.id).toBe(fresh.id);
-        expect(await store.claim(OWNER, LEASE_MS, 'local', later - 1)).toBeNull();
-        const retried = must(await store.claim(OWNER, LEASE_MS, 'local', later), 'claim');
-        expect(retried).toMatchObject({ attempt: 2, job: { id: job.id, attempt_count: 2 } });
-      });
-
-      it('concurrent claims never hand one job to two owners', async () => {
-        for (let i = 0; i < 10; i++) await store.create(spec({ task: `t${i}` }));
-        const other = harness.reopen ? await harness.reopen() : store;
-        const claims = await Promise.all(
-          Array.from({ length: 40 }, (_, i) =>
-            (i % 2 ? other : store).claim(`owner-${i}`, LEASE_MS, 'local'),
-          ),
-        );
-        const won = claims.filter((c) => c !== null);
-        expect(won).toHaveLength(10);
-        expect(new Set(won.map((c) => c.job.id)).size).toBe(10);
-        for (const c of won) {
-          const record = must(await store.get(c.job.id), 'record');
-          expect(record).toMatchObject({ status: 'RUNNING', attempt_count: 1 });
-          expect(record.attempts).toHaveLength(1);
-        }
       });
     });
 
@@ -216,113 +148,25 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       });
     });
 
-    describe('leases and attempt progress', () => {
-      it('renewLease succeeds only for the owner of a running job, and never after cancel', async () => {
+    if (durable) {
+      it('jobs and attempts survive reopening the store', async () => {
         const { job } = await running();
-        expect(await store.renewLease(job.id, OWNER, LEASE_MS)).toBe(true);
-        expect(await store.renewLease(job.id, 'someone-else', LEASE_MS)).toBe(false);
-        expect(await store.renewLease(UNKNOWN_ID, OWNER, LEASE_MS)).toBe(false);
-        await store.cancel(job.id, CANCELLED);
-        expect(await store.renewLease(job.id, OWNER, LEASE_MS)).toBe(false);
+        await store.finish(
+          { job_id: job.id, attempt: 1 },
+          OWNER,
+          { ...OK, cost_usd: 0.3 },
+          {
+            status: 'SUCCEEDED',
+          },
+        );
+        await store.create(spec(), 'key-1');
+        const before = await store.get(job.id);
+        await store.close();
+        const reopened = await must(harness.reopen, 'reopen')();
+        expect(await reopened.get(job.id)).toStrictEqual(before);
+        expect((await reopened.create(spec(), 'key-1')).created).toBe(false);
       });
-
-      it('saveProgress and setSandboxRef update the open attempt, and progress stops once it closed', async () => {
-        const { job } = await running();
-        await store.setSandboxRef(job.id, 1, 'pid:4242');
-        await store.saveProgress(job.id, 1, {
-          output: 'half way',
-          truncated: true,
-          cost_usd: 0.12,
-          turns: 3,
-          session_id: 'sess-1',
-        });
-        expect(must(await store.get(job.id), 'record').attempts[0]).toMatchObject({
-          output: 'half way',
-          truncated: true,
-          cost_usd: 0.12,
-          turns: 3,
-          session_id: 'sess-1',
-        });
-        await store.finishAttempt(job.id, OWNER, 1, OK, { status: 'SUCCEEDED' });
-        await store.saveProgress(job.id, 1, {
-          output: 'late write',
-          truncated: false,
-          cost_usd: 9,
-          turns: 9,
-          session_id: null,
-        });
-        expect(must(await store.get(job.id), 'record').attempts[0]).toMatchObject({
-          output: 'done',
-          truncated: false,
-        });
-        const abandoned = await running();
-        await store.setSandboxRef(abandoned.job.id, 1, 'pid:77');
-        const recovered = await store.recover({
-          now: Date.now() + 2 * LEASE_MS,
-          self: OWNER,
-          foreignOwners: false,
-        });
-        expect(recovered).toEqual([
-          { job_id: abandoned.job.id, attempt: 1, sandbox: 'local', sandbox_ref: 'pid:77' },
-        ]);
-      });
-
-      it('an attempt closed by recovery still counts what it spent', async () => {
-        const { job } = await running();
-        await store.saveProgress(job.id, 1, {
-          output: 'x',
-          truncated: false,
-          cost_usd: 0.25,
-          turns: 1,
-          session_id: null,
-        });
-        await store.recover({ now: Date.now() + 2 * LEASE_MS, self: OWNER, foreignOwners: false });
-        const record = must(await store.get(job.id), 'record');
-        expect(record.cost_usd).toBeCloseTo(0.25);
-        expect(record.attempts[0]?.failure?.category).toBe('interrupted');
-      });
-    });
-
-    it('every state change appends an event to the job log, in order', async () => {
-      const { job } = await running();
-      await store.finishAttempt(job.id, OWNER, 1, FAILED, {
-        status: 'FAILED',
-        failure: AGENT_FAILED,
-      });
-      const events = await store.events(job.id);
-      expect(events.map((e) => [e.type, e.data])).toEqual([
-        ['job.created', {}],
-        ['job.status', { from: 'PENDING', to: 'RUNNING' }],
-        ['attempt.started', { attempt: 1 }],
-        ['attempt.finished', { attempt: 1, exit_code: 1, failure: AGENT_FAILED }],
-        ['job.status', { from: 'RUNNING', to: 'FAILED', failure: AGENT_FAILED }],
-      ]);
-      const seqs = events.map((e) => e.seq);
-      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-      expect(new Set(seqs).size).toBe(seqs.length);
-      for (const e of events)
-        expect(e).toMatchObject({ job_id: job.id, at: expect.stringMatching(ISO_MS) as unknown });
-      expect(await store.events(UNKNOWN_ID)).toEqual([]);
-    });
-
-    it('jobs, attempts and events survive reopening the store', async ({ skip }) => {
-      if (!harness.reopen) return skip('this backend has no reopen');
-      const { job } = await running();
-      await store.finishAttempt(
-        job.id,
-        OWNER,
-        1,
-        { ...OK, cost_usd: 0.3 },
-        { status: 'SUCCEEDED' },
-      );
-      await store.create(spec(), 'key-1');
-      const before = { record: await store.get(job.id), events: await store.events(job.id) };
-      await store.close();
-      const reopened = await harness.reopen();
-      expect(await reopened.get(job.id)).toStrictEqual(before.record);
-      expect(await reopened.events(job.id)).toStrictEqual(before.events);
-      expect((await reopened.create(spec(), 'key-1')).created).toBe(false);
-    });
+    }
 
     it('ping resolves while the store is usable and a closed store rejects as unavailable', async () => {
       await expect(store.ping()).resolves.toBeUndefined();

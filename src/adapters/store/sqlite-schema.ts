@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
-import type { Attempt, Job, JobRepo, JobResult, JobStatus } from '../../domain/job.ts';
+import type { Attempt, Job, JobRepo, JobResult, JobSettings, JobStatus } from '../../domain/job.ts';
 
 const SCHEMA_VERSION = 2;
 const BUSY_TIMEOUT_MS = 5000;
@@ -67,6 +67,7 @@ export interface JobRow {
   max_turns: number | null;
   repo: string | null;
   result: string | null;
+  settings: string | null;
   created_at: string;
   updated_at: string;
   revision: number;
@@ -85,7 +86,20 @@ export type AttemptRow = Omit<Attempt, 'truncated' | 'failure'> & {
   failure: string | null;
 };
 
-export type OrphanRow = AttemptRow & { job_status: JobStatus };
+export type OrphanRow = AttemptRow & { job_status: JobStatus; lease_owner: string | null };
+
+/** Jobs stored before settings were frozen at submit (schema 1) run with plain settings. */
+const LEGACY_SETTINGS: JobSettings = {
+  system_prompt: null,
+  allowed_tools: [],
+  disallowed_tools: [],
+  mcp_servers: {},
+  recipe: null,
+  env: {},
+  allowed_domains: [],
+  resume_interrupted: true,
+  continue_previous_work: false,
+};
 
 export function toJob(row: JobRow): Job {
   return {
@@ -104,6 +118,7 @@ export function toJob(row: JobRow): Job {
     max_turns: row.max_turns,
     repo: row.repo === null ? null : (JSON.parse(row.repo) as JobRepo),
     result: row.result === null ? null : (JSON.parse(row.result) as JobResult),
+    settings: row.settings === null ? LEGACY_SETTINGS : (JSON.parse(row.settings) as JobSettings),
     created_at: row.created_at,
     updated_at: row.updated_at,
     revision: row.revision,

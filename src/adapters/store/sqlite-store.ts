@@ -8,14 +8,16 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
-import { hasRetriesLeft, type JobRecord, type JobStatus } from '../../domain/job.ts';
+import type { JobRecord, JobStatus } from '../../domain/job.ts';
 import { newJobId } from '../../domain/ids.ts';
+import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
 import type {
   AbandonedAttempt,
+  AttemptKey,
   AttemptResult,
+  Clock,
   JobStore,
   ListFilter,
-  StoredEvent,
 } from '../../ports/store.ts';
 import {
   openDatabase,
@@ -30,7 +32,7 @@ import {
 const SQL = {
   insertJob: `INSERT INTO jobs VALUES (:id, 'PENDING', :task, :agent, :profile, :max_retries,
     :budget_usd, :tags, :source, :inactivity_timeout_ms, :max_duration_ms, :at, :at, 1, 0, NULL,
-    0, 0, NULL, NULL, 0, :key, :model, :max_turns, :repo, NULL) RETURNING *`,
+    0, 0, NULL, NULL, 0, :key, :model, :max_turns, :repo, NULL, :settings) RETURNING *`,
   insertTag: `INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?, ?)`,
   jobById: `SELECT * FROM jobs WHERE id = ?`,
   jobByKey: `SELECT * FROM jobs WHERE idempotency_key = ?`,
@@ -43,10 +45,10 @@ const SQL = {
   insertAttempt: `INSERT INTO attempts (job_id, number, sandbox, started_at, output, truncated)
     VALUES (?, ?, ?, ?, '', 0)`,
   insertEvent: `INSERT INTO events (job_id, type, at, data) VALUES (?, ?, ?, ?)`,
-  events: `SELECT seq, job_id, type, at, data FROM events WHERE job_id = ? ORDER BY seq`,
   // Lease renewals and attempt progress are not job changes a client sees, so they leave
   // revision and updated_at alone (a renewal every few seconds would break revision-based CAS).
-  renewLease: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND status = 'RUNNING' AND lease_owner = ?`,
+  renewLease: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND status = 'RUNNING'
+    AND lease_owner = ? AND attempt_count = ?`,
   setSandboxRef: `UPDATE attempts SET sandbox_ref = ? WHERE job_id = ? AND number = ?`,
   saveProgress: `UPDATE attempts SET output = ?, truncated = ?, cost_usd = ?, turns = ?, session_id = ?
     WHERE job_id = ? AND number = ? AND finished_at IS NULL`,
@@ -54,7 +56,7 @@ const SQL = {
   addCost: `UPDATE jobs SET cost_usd = cost_usd + ?, revision = revision + 1, updated_at = ? WHERE id = ?`,
   closeAttempt: `UPDATE attempts SET finished_at = :at, exit_code = :exit_code, output = :output,
     truncated = :truncated, failure = :failure, cost_usd = :cost_usd, turns = :turns,
-    session_id = :session_id, summary = :summary
+    session_id = :session_id, summary = :summary, diff_stat = :diff_stat
     WHERE job_id = :job_id AND number = :number AND finished_at IS NULL`,
   interruptAttempt: `UPDATE attempts SET finished_at = ?, failure = ?
     WHERE job_id = ? AND number = ? AND finished_at IS NULL`,
@@ -67,11 +69,12 @@ const SQL = {
     retry_base = attempt_count, revision = revision + 1, updated_at = ?
     WHERE id = ? AND status IN ('FAILED', 'CANCELLED')`,
   // A lease is dead when it expired, or (at startup) when another server instance held it.
+  // Leases of attempts the caller still runs are filtered out in code (see recover).
   stuckRunning: `SELECT * FROM jobs WHERE status = 'RUNNING' AND (lease_expires_at IS NULL
     OR lease_expires_at < :now OR (:foreign = 1 AND lease_owner IS NOT :self)) ORDER BY id`,
   // Cancel keeps the lease so the runner can still close its attempt; once that lease is dead too,
   // nobody will, and the attempt is closed here.
-  orphanAttempts: `SELECT a.*, j.status AS job_status
+  orphanAttempts: `SELECT a.*, j.status AS job_status, j.lease_owner AS lease_owner
     FROM attempts a JOIN jobs j ON j.id = a.job_id
     WHERE a.finished_at IS NULL AND j.status <> 'RUNNING' AND (j.lease_owner IS NULL
       OR j.lease_expires_at < :now OR (:foreign = 1 AND j.lease_owner IS NOT :self))
@@ -79,8 +82,17 @@ const SQL = {
   ping: `SELECT 1`,
 } as const;
 
-export function createSqliteStore(opts: { path: string }): JobStore {
+export interface SqliteStoreOptions {
+  /** A database file, or `:memory:` (tests). */
+  path: string;
+  /** The clock leases are judged on (default: this machine's wall clock). */
+  clock?: Clock;
+}
+
+export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
   const { path } = opts;
+  const clock = opts.clock ?? Date.now;
+  const isoNow = () => new Date(clock()).toISOString();
   let db: DatabaseSync;
   try {
     db = openDatabase(path);
@@ -145,6 +157,7 @@ export function createSqliteStore(opts: { path: string }): JobStore {
     failure: Failure | null,
     notBefore = 0,
   ) => {
+    if (!canTransition(row.status, to)) return;
     const changed = named(SQL.leaveRunning, {
       id: row.id,
       revision: row.revision,
@@ -170,6 +183,7 @@ export function createSqliteStore(opts: { path: string }): JobStore {
       turns: result.turns ?? null,
       session_id: result.session_id ?? null,
       summary: result.summary ?? null,
+      diff_stat: result.diff_stat ?? null,
     });
     if (closed === 0) return;
     const { exit_code, failure } = result;
@@ -222,7 +236,7 @@ export function createSqliteStore(opts: { path: string }): JobStore {
             const existing = one<JobRow>(SQL.jobByKey, idempotencyKey);
             if (existing !== undefined) return { job: toJob(existing), created: false };
           }
-          const at = new Date().toISOString();
+          const at = isoNow();
           const row = stmt(SQL.insertJob).get({
             id: newJobId(),
             task: spec.task,
@@ -237,6 +251,7 @@ export function createSqliteStore(opts: { path: string }): JobStore {
             model: spec.model,
             max_turns: spec.max_turns,
             repo: spec.repo === null ? null : JSON.stringify(spec.repo),
+            settings: JSON.stringify(spec.settings),
             at,
             key: idempotencyKey ?? null,
           }) as unknown as JobRow;
@@ -260,10 +275,11 @@ export function createSqliteStore(opts: { path: string }): JobStore {
         return { jobs: rows.map(toJob), total };
       }),
 
-    claim: (owner, leaseMs, sandbox, now = Date.now()) =>
+    claim: (owner, leaseMs, sandbox) =>
       call(() =>
         tx(() => {
-          const at = new Date().toISOString();
+          const now = clock();
+          const at = new Date(now).toISOString();
           const claimed = stmt(SQL.claimNext).get({ owner, expires: now + leaseMs, at, now }) as
             JobRow | undefined;
           if (claimed === undefined) return null;
@@ -275,20 +291,20 @@ export function createSqliteStore(opts: { path: string }): JobStore {
         }),
       ),
 
-    renewLease: (jobId, owner, leaseMs) =>
-      call(() => Number(stmt(SQL.renewLease).run(Date.now() + leaseMs, jobId, owner).changes) > 0),
+    renew: (key, owner, leaseMs) =>
+      call(
+        () =>
+          Number(
+            stmt(SQL.renewLease).run(clock() + leaseMs, key.job_id, owner, key.attempt).changes,
+          ) > 0,
+      ),
 
-    setSandboxRef: (jobId, attempt, ref) =>
+    setSandboxRef: (key, ref) =>
       call(() => {
-        stmt(SQL.setSandboxRef).run(ref, jobId, attempt);
+        stmt(SQL.setSandboxRef).run(ref, key.job_id, key.attempt);
       }),
 
-    appendEvent: (jobId, type, data) =>
-      call(() => {
-        event(jobId, type, new Date().toISOString(), data);
-      }),
-
-    saveProgress: (jobId, attempt, p) =>
+    saveProgress: (key, p) =>
       call(() => {
         stmt(SQL.saveProgress).run(
           p.output,
@@ -296,17 +312,17 @@ export function createSqliteStore(opts: { path: string }): JobStore {
           p.cost_usd,
           p.turns,
           p.session_id,
-          jobId,
-          attempt,
+          key.job_id,
+          key.attempt,
         );
       }),
 
-    finishAttempt: (jobId, owner, attempt, result, next) =>
+    finish: ({ job_id: jobId, attempt }, owner, result, next) =>
       call(() =>
         tx(() => {
           const before = jobRow(jobId);
           if (before === undefined) return null;
-          const at = new Date().toISOString();
+          const at = isoNow();
           // The current attempt belongs to the lease holder (cancel keeps the lease for this), so
           // a runner that lost the job cannot close its successor's attempt.
           if (before.lease_owner === owner || attempt !== before.attempt_count) {
@@ -331,13 +347,13 @@ export function createSqliteStore(opts: { path: string }): JobStore {
         tx(() => {
           const row = jobRow(jobId);
           if (row === undefined) return null;
-          if (row.status !== 'PENDING' && row.status !== 'RUNNING') {
+          if (!canTransition(row.status, 'CANCELLED')) {
             throw new ForgeError(
               'conflict',
               `job ${jobId} is already ${row.status}; only PENDING or RUNNING jobs can be cancelled`,
             );
           }
-          const at = new Date().toISOString();
+          const at = isoNow();
           stmt(SQL.cancel).run(JSON.stringify(failure), at, jobId);
           statusEvent(jobId, at, row.status, 'CANCELLED', failure);
           return record(jobId);
@@ -349,7 +365,7 @@ export function createSqliteStore(opts: { path: string }): JobStore {
         tx(() => {
           const row = jobRow(jobId);
           if (row === undefined) return null;
-          if (row.status !== 'FAILED' && row.status !== 'CANCELLED') {
+          if (row.status === 'RUNNING' || !canTransition(row.status, 'PENDING')) {
             const hint =
               row.status === 'SUCCEEDED'
                 ? 'submit a new job to run the task again'
@@ -367,47 +383,40 @@ export function createSqliteStore(opts: { path: string }): JobStore {
               `job ${jobId} is ${row.status} but its last attempt is still stopping; retry again in a few seconds`,
             );
           }
-          const at = new Date().toISOString();
+          const at = isoNow();
           stmt(SQL.retry).run(at, jobId);
           statusEvent(jobId, at, row.status, 'PENDING', null);
           return record(jobId);
         }),
       ),
 
-    recover: ({ now, self, foreignOwners }) =>
+    recover: ({ self, running, foreignOwners }) =>
       call(() =>
         tx(() => {
-          const at = new Date().toISOString();
+          const now = clock();
+          const at = new Date(now).toISOString();
           const guard = { now, self, foreign: foreignOwners ? 1 : 0 };
+          const mine = new Set(running.map((r) => `${r.job_id}/${r.attempt}`));
+          const stillRuns = (owner: string | null, jobId: string, attempt: number) =>
+            owner === self && mine.has(`${jobId}/${attempt}`);
           const abandoned: AbandonedAttempt[] = [];
           for (const row of stmt(SQL.stuckRunning).all(guard) as unknown as JobRow[]) {
-            const why = whyInterrupted(row, now);
-            const failure: Failure = { category: 'interrupted', message: why };
+            if (stillRuns(row.lease_owner, row.id, row.attempt_count)) continue;
+            const failure: Failure = { category: 'interrupted', message: whyInterrupted(row, now) };
             for (const open of stmt(SQL.openAttempts).all(row.id) as unknown as AttemptRow[]) {
               interrupt(open, at, failure, abandoned);
             }
-            const job = toJob(row);
-            if (hasRetriesLeft(job)) {
-              leaveRunning(row, at, 'PENDING', null);
-            } else {
-              const allowed = job.retry_base + job.max_retries + 1;
-              const message = `${why}, and no retries are left (${job.attempt_count} of ${allowed} attempts used); retry the job to run it again`;
-              leaveRunning(row, at, 'FAILED', { category: 'interrupted', message });
-            }
+            const next = nextAfterAttempt(toJob(row), row.attempt_count, failure, 0);
+            if (next.status === 'PENDING') leaveRunning(row, at, 'PENDING', null);
+            else if (next.status === 'FAILED') leaveRunning(row, at, 'FAILED', next.failure);
           }
           for (const row of stmt(SQL.orphanAttempts).all(guard) as unknown as OrphanRow[]) {
+            if (stillRuns(row.lease_owner, row.job_id, row.number)) continue;
             const message = `the Forge server stopped before this attempt closed (the job was already ${row.job_status}); the attempt was interrupted`;
             interrupt(row, at, { category: 'interrupted', message }, abandoned);
           }
           return abandoned;
         }),
-      ),
-
-    events: (jobId) =>
-      call(() =>
-        (
-          stmt(SQL.events).all(jobId) as unknown as (Omit<StoredEvent, 'data'> & { data: string })[]
-        ).map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> })),
       ),
 
     ping: () =>

@@ -1,0 +1,12 @@
+import { createMemoryStore } from '../../src/adapters/store/memory-store.ts';
+import { queueContract } from './queue.contract.ts';
+import type { TestClock } from './store-fixtures.ts';
+import { storeContract, type StoreHarness } from './store.contract.ts';
+
+function harness(clock: TestClock): Promise<StoreHarness> {
+  const store = createMemoryStore({ clock: clock.now });
+  return Promise.resolve({ store, cleanup: () => store.close() });
+}
+
+storeContract('memory store', harness, { durable: false });
+queueContract('memory queue', harness);
