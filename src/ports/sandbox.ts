@@ -1,11 +1,14 @@
 /** What the sandbox should run and how it may reach the world. */
 export interface SandboxSpec {
-  /** argv; argv[0] is resolved on `env.PATH` by the sandbox. */
+  /** argv; argv[0] is resolved on `env.PATH` by the sandbox (against `cwd` when it holds a `/`). */
   command: string[];
   /** Working directory: the attempt's workspace. The only place (with `tmpDir`) it may write. */
   cwd: string;
   /** The complete environment of the process; nothing is inherited from the server. */
   env: Record<string, string>;
+  /** A file whose contents become the process's standard input (absent or null: empty input).
+   *  The sandbox reads it itself, so it need not be readable by the isolated process. */
+  stdinFile?: string | null;
   /** A private temporary directory for this attempt. */
   tmpDir: string;
   /** Further directories the process may write when isolated (the attempt's private home and
@@ -16,7 +19,13 @@ export interface SandboxSpec {
   /** Paths the process must not read when isolated (the server's data, secrets in home). */
   denyRead: string[];
   /** Identifies the attempt; lets `reap` verify a process is really this attempt's. */
-  labels: { jobId: string; attempt: number };
+  labels: SandboxLabels;
+}
+
+/** Names one attempt of one job. */
+export interface SandboxLabels {
+  jobId: string;
+  attempt: number;
 }
 
 export interface SandboxExit {
@@ -26,9 +35,12 @@ export interface SandboxExit {
 }
 
 export interface SandboxRun {
-  /** Durable handle (e.g. `pid:1234`) stored with the attempt, for `reap` after a crash. */
+  /** Durable handle stored with the attempt, for `reap` after a crash. Opaque to the core (the
+   *  local sandbox writes `pid:1234`, or `pid:1234 cgroup:/sys/fs/cgroup/forge-…`). */
   readonly ref: string;
-  /** Merged stdout+stderr in the order written; ends when the process closes its output. */
+  /** Merged stdout+stderr in the order written. Ends when the process closes its output, or at
+   *  the latest shortly after the agent's main process has exited, even if something it left
+   *  behind still holds the output open. */
   readonly output: AsyncIterable<Buffer>;
   /** Resolves once the process (tree) has exited; never rejects. */
   readonly exited: Promise<SandboxExit>;
@@ -40,16 +52,28 @@ export type { DoctorCheck } from './doctor-check.ts';
 import type { DoctorCheck } from './doctor-check.ts';
 
 /** Where an attempt runs. Aborting `signal` must stop the whole process tree within a second;
- *  `exited` still resolves and output read so far stays readable. `start` rejects with
- *  ForgeError('unavailable') when the sandbox cannot start (that becomes failure `sandbox`). */
+ *  `exited` still resolves and output read so far stays readable. When the agent's main process
+ *  exits, the sandbox stops whatever of the attempt it can find (what an adapter guarantees
+ *  there is its own to document), and `output` ends soon after even if something it could not
+ *  find holds the output open.
+ *
+ *  `start` rejects with ForgeError('not_found') when argv[0] cannot be found or executed on
+ *  `spec.env.PATH` — the sandbox's PATH, not the server's — so the core never looks for agent
+ *  programs itself. A program that is found but then fails to run (say, the interpreter named on
+ *  its `#!` line is missing) is the agent failing: it exits 126 or 127 with the reason in its
+ *  output. `start` rejects with ForgeError('unavailable') when the sandbox cannot start (that
+ *  becomes failure `sandbox`), `stdinFile` being unreadable included. */
 export interface Sandbox {
   readonly kind: string;
   /** What attempts record as their `sandbox` (e.g. `local`, `local+srt`). */
   readonly label: string;
   start(spec: SandboxSpec, signal: AbortSignal): Promise<SandboxRun>;
+  /** True while any process of that attempt is running, as far as this sandbox can tell (a
+   *  process that hid from it counts as gone). Never throws. */
+  alive(labels: SandboxLabels): Promise<boolean>;
   /** Kills whatever is left of an attempt whose runner died. Must not kill anything that is not
-   *  that attempt's (pids are reused). Never throws. */
-  reap(ref: string, labels: { jobId: string; attempt: number }): Promise<void>;
+   *  that attempt's (pids are reused). A `ref` it cannot use still reaps by `labels`. Never throws. */
+  reap(ref: string, labels: SandboxLabels): Promise<void>;
   /** Self-checks for `forge doctor`. */
   doctor(): Promise<DoctorCheck[]>;
 }

@@ -6,17 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalSandbox } from '../../src/adapters/sandbox/local-sandbox.ts';
-import {
-  finish,
-  makeScratch,
-  makeSpec,
-  reader,
-  sandboxContract,
-  type Scratch,
-} from './sandbox.contract.ts';
+import { escapingSleeper, killWithEnv, processesWithEnv } from './host-processes.ts';
+import { sandboxContract } from './sandbox.contract.ts';
+import { finish, makeScratch, makeSpec, reader, type Scratch } from './sandbox-scratch.ts';
 
 sandboxContract('local sandbox, isolation none', () =>
   Promise.resolve(createLocalSandbox({ isolation: 'none' })),
+);
+// What runs on hosts that do not let Forge create cgroups (most containers).
+sandboxContract('local sandbox, isolation none, without cgroups', () =>
+  Promise.resolve(createLocalSandbox({ isolation: 'none', cgroups: 'off' })),
 );
 
 describe('local sandbox, isolation none', () => {
@@ -33,7 +32,28 @@ describe('local sandbox, isolation none', () => {
       expect(sandbox.label).toBe('local');
       expect(run.notices.join('\n')).toMatch(/warning: running unisolated/);
       expect(warnings.join('\n')).toMatch(/warning: running unisolated/);
-      expect((await sandbox.doctor()).map((check) => check.level)).toEqual(['warn']);
+      expect((await sandbox.doctor()).map((check) => check.name)).toEqual([
+        'sandbox isolation',
+        'per-attempt cgroups',
+      ]);
+      expect((await sandbox.doctor())[0]?.level).toBe('warn');
+    } finally {
+      await rm(scratch.root, { recursive: true, force: true });
+    }
+  });
+
+  it('says once per run, and in doctor, that without cgroups some processes may survive', async () => {
+    const sandbox = createLocalSandbox({ isolation: 'none', cgroups: 'off' });
+    const scratch = await makeScratch();
+    try {
+      const run = await sandbox.start(makeSpec(scratch, ['true']), new AbortController().signal);
+      await finish(run);
+      const about = run.notices.filter((notice) => notice.includes('cgroup'));
+      expect(about).toHaveLength(1);
+      expect(about[0]).toMatch(/clear their environment may survive/);
+      expect(run.ref).toMatch(/^pid:\d+$/);
+      const check = (await sandbox.doctor()).find((c) => c.name === 'per-attempt cgroups');
+      expect(check).toMatchObject({ ok: false, level: 'warn' });
     } finally {
       await rm(scratch.root, { recursive: true, force: true });
     }
@@ -89,8 +109,27 @@ srtSuite(srtName, () => {
     const checks = await sandbox.doctor();
     expect(checks.map((check) => [check.name, check.level])).toEqual([
       ['sandbox tools', 'ok'],
+      ['per-attempt cgroups', 'ok'],
       ['sandbox trial run', 'ok'],
     ]);
+  });
+
+  it('ends with the sandbox a process that left the group and cleared its environment', async () => {
+    const { marker, command } = escapingSleeper();
+    const waitForGo = 'while [ ! -e go ]; do sleep 0.05; done';
+    const spec = makeSpec(scratch, ['sh', '-c', `${command} sleep 1; echo started; ${waitForGo}`]);
+    try {
+      const run = await sandbox.start(spec, new AbortController().signal);
+      const out = reader(run);
+      expect(await out.until('started')).toBe(true);
+      expect(await processesWithEnv(marker), 'the left-over runs').toHaveLength(1);
+      await writeFile(join(scratch.cwd, 'go'), '');
+      await out.rest();
+      await run.exited;
+      expect(await processesWithEnv(marker), 'the left-over after the run').toEqual([]);
+    } finally {
+      await killWithEnv(marker);
+    }
   });
 
   it('allows writes in the workspace and temp dir only, and leaves no mount points behind', async () => {

@@ -1,129 +1,27 @@
-// What every Sandbox adapter must do, whatever it runs on. Processes are found through a marker
-// in their environment (/proc), so a test sees the real process tree, inside an isolation layer or not.
+// What every Sandbox adapter must do, whatever it runs on. The suite sees processes only through
+// the port (`alive`), so a sandbox on another machine or in a pod can run it unchanged.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Sandbox, SandboxExit, SandboxRun, SandboxSpec } from '../../src/ports/sandbox.ts';
-
-export const TEST_PATH = '/usr/local/bin:/usr/bin:/bin';
-const MARK = 'FORGE_CONTRACT_MARK';
-
-export interface Scratch {
-  root: string;
-  cwd: string;
-  tmpDir: string;
-  /** Markers of every spec made here; the leak guard looks for processes carrying them. */
-  marks: string[];
-}
-
-export async function makeScratch(): Promise<Scratch> {
-  const root = await mkdtemp(join(tmpdir(), 'forge-sandbox-test-'));
-  await mkdir(join(root, 'workspace'));
-  await mkdir(join(root, 'tmp'));
-  return { root, cwd: join(root, 'workspace'), tmpDir: join(root, 'tmp'), marks: [] };
-}
-
-export function makeSpec(
-  scratch: Scratch,
-  command: string[],
-  more: Partial<SandboxSpec> = {},
-): SandboxSpec {
-  const mark = randomUUID();
-  scratch.marks.push(mark);
-  return {
-    command,
-    cwd: scratch.cwd,
-    tmpDir: scratch.tmpDir,
-    writable: [],
-    allowedDomains: [],
-    denyRead: [],
-    labels: { jobId: `contract-${randomUUID()}`, attempt: 1 },
-    ...more,
-    env: { PATH: TEST_PATH, [MARK]: mark, ...more.env },
-  };
-}
-
-/** Live pids whose environment carries `mark`. */
-export async function pidsMarked(mark: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const environ = (await readFile(`/proc/${name}/environ`)).toString('utf8').split('\0');
-      if (!environ.includes(`${MARK}=${mark}`)) continue;
-      if (isAlive(Number(name))) found.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
-
-/** process.kill(pid, 0), except that a zombie counts as gone: it is dead and only waits for a
- *  parent that may not be ours to collect it. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function describePids(pids: number[]): string[] {
-  return pids.map((pid) => {
-    try {
-      return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`;
-    } catch {
-      return `${pid} (gone)`;
-    }
-  });
-}
-
-/** Reads a run to its end. */
-export async function finish(run: SandboxRun): Promise<{ output: string; exit: SandboxExit }> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of run.output) chunks.push(chunk);
-  return { output: Buffer.concat(chunks).toString('utf8'), exit: await run.exited };
-}
-
-/** Reads a run's output incrementally. */
-export function reader(run: SandboxRun) {
-  const iterator = run.output[Symbol.asyncIterator]();
-  let text = '';
-  return {
-    text: () => text,
-    /** Reads until the output contains `needle`; false if it ended first. */
-    async until(needle: string): Promise<boolean> {
-      while (!text.includes(needle)) {
-        const next = await iterator.next();
-        if (next.done) return false;
-        text += next.value.toString('utf8');
-      }
-      return true;
-    },
-    async rest(): Promise<string> {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        text += next.value.toString('utf8');
-      }
-      return text;
-    },
-  };
-}
+import type { Sandbox } from '../../src/ports/sandbox.ts';
+import {
+  finish,
+  goneWithin,
+  makeScratch,
+  makeSpec,
+  reader,
+  TEST_PATH,
+  type Scratch,
+} from './sandbox-scratch.ts';
 
 export function sandboxContract(name: string, make: () => Promise<Sandbox>): void {
   describe(`${name} (sandbox contract)`, () => {
     let sandbox: Sandbox;
     let scratch: Scratch;
     const serverOnly = `server-only-${randomUUID()}`;
+    const start = (command: string[], more?: Parameters<typeof makeSpec>[2]) =>
+      sandbox.start(makeSpec(scratch, command, more), new AbortController().signal);
 
     beforeAll(() => {
       process.env.FORGE_CONTRACT_SERVER_ONLY = serverOnly;
@@ -136,19 +34,22 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       scratch = await makeScratch();
     });
     afterEach(async () => {
-      const leaked = (await Promise.all(scratch.marks.map(pidsMarked))).flat();
-      for (const pid of leaked) process.kill(pid, 'SIGKILL');
+      const leaked = [];
+      for (const labels of scratch.labels) {
+        if (await goneWithin(sandbox, labels, 1000)) continue;
+        leaked.push(labels);
+        await sandbox.reap('', labels);
+      }
       await rm(scratch.root, { recursive: true, force: true });
-      expect(leaked, 'processes left running by the test').toEqual([]);
+      expect(leaked, 'attempts left running by the test').toEqual([]);
     });
 
     it('runs argv from env.PATH in cwd with exactly the given environment', async () => {
       const script = 'pwd -P; printf "[%s]\\n" "$@"; env';
-      const spec = makeSpec(scratch, ['sh', '-c', script, 'sh', 'two words', "it's"], {
-        env: { FORGE_CONTRACT_CUSTOM: 'custom value' },
-      });
       const { output, exit } = await finish(
-        await sandbox.start(spec, new AbortController().signal),
+        await start(['sh', '-c', script, 'sh', 'two words', "it's"], {
+          env: { FORGE_CONTRACT_CUSTOM: 'custom value' },
+        }),
       );
       const lines = output.split('\n');
       expect(exit).toEqual({ exitCode: 0, signal: null });
@@ -160,28 +61,79 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       expect(output).not.toContain(`HOME=${process.env.HOME}`);
     });
 
+    it("finds the program on env.PATH, which need not be the server's", async () => {
+      const bin = join(scratch.root, 'bin');
+      await mkdir(bin);
+      await writeFile(join(bin, 'forge-contract-agent'), '#!/bin/sh\necho agent ran\n');
+      await chmod(join(bin, 'forge-contract-agent'), 0o755);
+      const { output } = await finish(
+        await start(['forge-contract-agent'], { env: { PATH: `${bin}:${TEST_PATH}` } }),
+      );
+      expect(output).toBe('agent ran\n');
+    });
+
+    it('rejects start with not_found when the program is not on env.PATH', async () => {
+      await expect(start(['forge-no-such-agent'])).rejects.toMatchObject({
+        code: 'not_found',
+        message: expect.stringContaining('"forge-no-such-agent"') as unknown,
+      });
+      await writeFile(join(scratch.cwd, 'not-executable'), 'echo hi\n');
+      await expect(start(['./not-executable'])).rejects.toMatchObject({ code: 'not_found' });
+    });
+
+    it('reports an agent that exits 127 itself as its exit, not as a missing program', async () => {
+      const { exit } = await finish(await start(['sh', '-c', 'exit 127']));
+      expect(exit).toEqual({ exitCode: 127, signal: null });
+    });
+
     it('merges stdout and stderr in the order they were written', async () => {
       const script = 'for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done';
-      const { output } = await finish(
-        await sandbox.start(makeSpec(scratch, ['sh', '-c', script]), new AbortController().signal),
-      );
+      const { output } = await finish(await start(['sh', '-c', script]));
       expect(output).toBe([1, 2, 3, 4, 5].map((i) => `out${i}\nerr${i}\n`).join(''));
     });
 
+    it('gives the process stdinFile as its standard input, byte for byte', async () => {
+      const text = 'Grüße aus Köln — 東京 ✓ 🚀\n'.repeat(10_000); // about 300 KB
+      const file = join(scratch.root, 'prompt.txt');
+      await writeFile(file, text);
+      const { output, exit } = await finish(await start(['cat'], { stdinFile: file }));
+      expect(exit).toEqual({ exitCode: 0, signal: null });
+      expect(output.length).toBe(text.length);
+      expect(output === text, 'output is the stdin file verbatim').toBe(true);
+    });
+
+    it('gives the process empty standard input without stdinFile', async () => {
+      const { output } = await finish(await start(['sh', '-c', 'cat; echo end']));
+      expect(output).toBe('end\n');
+    });
+
+    it('rejects start with unavailable when stdinFile cannot be read', async () => {
+      const stdinFile = join(scratch.root, 'missing-prompt.txt');
+      await expect(start(['cat'], { stdinFile })).rejects.toMatchObject({ code: 'unavailable' });
+    });
+
     it('reports the exit code', async () => {
-      const { exit } = await finish(
-        await sandbox.start(
-          makeSpec(scratch, ['sh', '-c', 'exit 3']),
-          new AbortController().signal,
-        ),
-      );
+      const { exit } = await finish(await start(['sh', '-c', 'exit 3']));
       expect(exit).toEqual({ exitCode: 3, signal: null });
     });
 
     it('reports death by a signal', async () => {
-      const spec = makeSpec(scratch, ['sh', '-c', 'kill -TERM $$']);
-      const { exit } = await finish(await sandbox.start(spec, new AbortController().signal));
+      const { exit } = await finish(await start(['sh', '-c', 'kill -TERM $$']));
       expect(exit).toEqual({ exitCode: null, signal: 'SIGTERM' });
+    });
+
+    it('alive is true while an attempt runs and false once it has exited', async () => {
+      const spec = makeSpec(scratch, ['sh', '-c', 'echo up; sleep 60']);
+      const controller = new AbortController();
+      const run = await sandbox.start(spec, controller.signal);
+      const out = reader(run);
+      expect(await out.until('up')).toBe(true);
+      expect(await sandbox.alive(spec.labels)).toBe(true);
+      expect(await sandbox.alive({ ...spec.labels, attempt: 2 })).toBe(false);
+      controller.abort();
+      await out.rest();
+      await run.exited;
+      expect(await goneWithin(sandbox, spec.labels, 1000)).toBe(true);
     });
 
     it('abort kills the whole tree within a second and keeps the output written before', async () => {
@@ -191,24 +143,27 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       const run = await sandbox.start(spec, controller.signal);
       const out = reader(run);
       expect(await out.until('started')).toBe(true);
-      const tree = await pidsMarked(spec.env[MARK]!);
-      expect(tree.length).toBeGreaterThanOrEqual(2);
       controller.abort();
-      const deadline = Date.now() + 1000;
-      let alive = tree;
-      while (alive.length > 0 && Date.now() < deadline) {
-        await sleep(25);
-        alive = tree.filter(isAlive);
-      }
-      expect(describePids(alive), 'processes still alive a second after abort').toEqual([]);
+      const gone = await goneWithin(sandbox, spec.labels, 1000);
+      expect(gone, 'processes still alive a second after abort').toBe(true);
       expect(await out.rest()).toContain('started');
       expect((await run.exited).exitCode).not.toBe(0);
     });
 
+    it('ends output and exited after the agent exits, though a process it left holds the output open', async () => {
+      // The left-over leaves the process group and clears its environment, so neither a group
+      // signal nor an environment label finds it, and it keeps the output pipe open. Should the
+      // sandbox not kill it, it ends by itself once the test removes the scratch directory.
+      const linger = `while [ -d ${scratch.root} ]; do sleep 0.1; done`;
+      const script = `setsid sh -c 'exec env -i /bin/sh -c "${linger}"' & sleep 1; echo started`;
+      const { output, exit } = await finish(await start(['sh', '-c', script]));
+      expect(output).toBe('started\n');
+      expect(exit).toEqual({ exitCode: 0, signal: null });
+    });
+
     it('resolves exited only once large output has been read completely', async () => {
       const size = 5 * 1024 * 1024;
-      const spec = makeSpec(scratch, ['head', '-c', String(size), '/dev/zero']);
-      const run = await sandbox.start(spec, new AbortController().signal);
+      const run = await start(['head', '-c', String(size), '/dev/zero']);
       let received = 0;
       const reading = (async () => {
         for await (const chunk of run.output) received += chunk.length;
@@ -239,23 +194,23 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       // A fresh adapter, as after a restart: it only has the stored ref and labels.
       const later = await make();
       await later.reap(leftOver.ref, mine.labels);
+      expect(await goneWithin(later, mine.labels, 1000)).toBe(true);
       await leftOverOut.rest();
       expect((await leftOver.exited).exitCode).not.toBe(0);
 
-      // The survivor's pid with the left-over's labels: a reused pid must not be killed.
+      // The survivor's ref with the left-over's labels: a reused pid must not be killed.
       await later.reap(survivor.ref, mine.labels);
       await writeFile(join(scratch.cwd, 'go'), '');
       expect(await survivorOut.until('alive')).toBe(true);
+      expect(await later.alive(other.labels)).toBe(true);
       controller.abort();
       await survivorOut.rest();
       await survivor.exited;
     });
 
     it('rejects start with unavailable when the workspace does not exist', async () => {
-      const spec = makeSpec(scratch, ['true'], { cwd: join(scratch.root, 'missing') });
-      await expect(sandbox.start(spec, new AbortController().signal)).rejects.toMatchObject({
-        code: 'unavailable',
-      });
+      const cwd = join(scratch.root, 'missing');
+      await expect(start(['true'], { cwd })).rejects.toMatchObject({ code: 'unavailable' });
     });
   });
 }

@@ -65,28 +65,50 @@ export function killLabelled(labels: Labels): Promise<void> {
 }
 
 async function sweep(wanted: Labels[]): Promise<void> {
+  for (const pid of await labelledPids(wanted)) trySignal(pid, 'SIGKILL');
+}
+
+/** Whether a live (not zombie) process other than this one carries `labels`. */
+export async function anyLabelled(labels: Labels): Promise<boolean> {
+  const pids = await labelledPids([labels]);
+  const states = await Promise.all(pids.map(processState));
+  return states.some((state) => state !== null && state !== 'Z');
+}
+
+/** Pids of processes, other than this one, labelled with any of `wanted`. */
+async function labelledPids(wanted: Labels[]): Promise<number[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
   } catch {
-    return;
+    return [];
   }
   const signatures = wanted.map(labelEntries);
-  const pids = entries.filter((name) => /^\d+$/.test(name)).map(Number);
-  await Promise.all(
-    pids
-      .filter((pid) => pid !== process.pid)
-      .map(async (pid) => {
-        let environ: string[];
-        try {
-          environ = (await readFile(`/proc/${pid}/environ`)).toString('utf8').split('\0');
-        } catch {
-          return; // gone, or not ours to read
-        }
-        if (signatures.some((entries) => entries.every((entry) => environ.includes(entry))))
-          trySignal(pid, 'SIGKILL');
-      }),
+  const pids = entries
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
+  const matches = await Promise.all(
+    pids.map(async (pid) => {
+      let environ: string[];
+      try {
+        environ = (await readFile(`/proc/${pid}/environ`)).toString('utf8').split('\0');
+      } catch {
+        return false; // gone, or not ours to read
+      }
+      return signatures.some((entries) => entries.every((entry) => environ.includes(entry)));
+    }),
   );
+  return pids.filter((_, i) => matches[i]);
+}
+
+/** The state letter from /proc/<pid>/stat (`R`, `S`, `Z` for a zombie…), or null when gone. */
+async function processState(pid: number): Promise<string | null> {
+  try {
+    return (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '')[0] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** SIGTERM to the group led by `pid`, SIGKILL if its leader is still there after half a second.

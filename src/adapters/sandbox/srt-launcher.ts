@@ -1,19 +1,20 @@
 // Runs one command under @anthropic-ai/sandbox-runtime, as a process of its own (see srt.ts for
-// why). Protocol with local-sandbox.ts:
+// why). Protocol with local-runs.ts:
 //   stdin  one JSON LaunchRequest, then EOF;
-//   fd 3   `ok` once the sandboxed command is running, or `error <message>`; then closed;
+//   fd 4   `ok` once the sandboxed command is running, or `error <message>`; then closed (fd 3 is
+//          the wrapper shell's, which process-group.ts starts every run with);
 //   stdout/stderr  the sandboxed command's output (the parent merges them);
 //   exit   the command's exit code, or 128+n when it (or the sandbox around it) died of signal n.
 // Entry point only: nothing imports this file.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { text } from 'node:stream/consumers';
 import { SandboxManager } from '@anthropic-ai/sandbox-runtime';
 import type { LaunchRequest } from './srt.ts';
 
-const STATUS_FD = 3;
+const STATUS_FD = 4;
 
 function report(line: string): void {
   writeSync(STATUS_FD, `${line}\n`);
@@ -27,13 +28,19 @@ async function launch(request: LaunchRequest) {
   await SandboxManager.initialize(request.config);
   const wrapped = await SandboxManager.wrapWithSandbox(request.command);
   if (stoppedBy) return null;
-  const child = spawn(wrapped, {
-    shell: true,
-    env: request.env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  await once(child, 'spawn');
-  return child;
+  // Opened here, outside the sandbox: the file need not be readable inside it.
+  const stdin = request.stdinFile ? openSync(request.stdinFile, 'r') : 'ignore';
+  try {
+    const child = spawn(wrapped, {
+      shell: true,
+      env: request.env,
+      stdio: [stdin, 'inherit', 'inherit'],
+    });
+    await once(child, 'spawn');
+    return child;
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
 }
 
 async function main(): Promise<void> {

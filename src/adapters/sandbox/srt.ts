@@ -24,6 +24,8 @@ export interface LaunchRequest {
   /** Shell command run inside the sandbox. */
   command: string;
   env: Record<string, string>;
+  /** Becomes the command's standard input; null: none. */
+  stdinFile: string | null;
 }
 
 export const LAUNCHER_PATH = fileURLToPath(new URL('./srt-launcher.ts', import.meta.url));
