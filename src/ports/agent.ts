@@ -59,8 +59,14 @@ export interface OutputParser {
 }
 
 export interface AgentInvocation {
-  /** argv; argv[0] is checked to exist before starting (→ `agent_not_found`). */
+  /** argv; argv[0] is checked to exist before starting (→ `agent_not_found`). The prompt goes in
+   *  by file or `stdinFile`, not here: one argument holds at most 128 KiB on Linux (a longer one
+   *  fails the start with E2BIG), and arguments show in `ps`. Only a `command` agent's `{prompt}`
+   *  puts it here, and prepare() refuses one over that limit. */
   command: string[];
+  /** A file the sandbox feeds to the agent's standard input (absent: empty input). Every adapter
+   *  gives `ctx.promptFile`, so the prompt reaches the agent whole, whatever its size. */
+  stdinFile?: string;
   /** Environment added to the sandbox's base allowlist (credentials the agent's config names). */
   env: Record<string, string>;
   parser: OutputParser;

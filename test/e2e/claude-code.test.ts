@@ -116,7 +116,12 @@ const SCRIPTS: Record<string, FakeAnthropicScript> = {
     ],
   },
   environment: { replies: [tool('Bash', { command: 'env | sort' }), text('listed')] },
+  huge: { replies: [text('read it all')] },
 };
+
+/** 100,000 characters of two- and three-byte UTF-8: 250,000 bytes, past the 128 KiB a single
+ *  command-line argument may hold, and exactly the longest task the API takes. */
+const HUGE_TASK = 'é漢'.repeat(50_000);
 
 /** A minimal MCP server on stdio with one tool, `ping`, answering "pong". */
 const MCP_SERVER = `
@@ -394,6 +399,21 @@ describe('claude-code agent through forge serve', () => {
       const log = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
       expect(log).toContain('\n→ Write big.txt\n← ok\n');
       expect(log).not.toContain('xxxxxxxx');
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    'hands a 100,000-character non-ASCII task to the CLI whole, beyond what one argument can hold',
+    async () => {
+      const job = await run('huge', HUGE_TASK);
+      expect(job.status, JSON.stringify(job.failure)).toBe('SUCCEEDED');
+      expect(job.attempts[0]!.summary).toBe('read it all');
+      const [first] = fakes.huge!.requests.filter((r) => r.main);
+      expect(
+        JSON.stringify(first!.body).includes(HUGE_TASK),
+        'the whole task reached the model',
+      ).toBe(true);
     },
     RUN_TIMEOUT,
   );

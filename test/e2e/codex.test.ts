@@ -107,6 +107,20 @@ describe('codex through forge serve', () => {
     expect(calls[0]!.headers.authorization).toBe('Bearer test-key-not-secret');
   }, 120_000);
 
+  it('hands a 100,000-character non-ASCII task to codex whole, beyond what one argument can hold', async () => {
+    const { forge, fake } = await forgeWithCodex([
+      { items: [{ type: 'message', text: 'Read it all.' }] },
+    ]);
+    const task = 'é漢'.repeat(50_000);
+    const job = await runJob(forge, task);
+    expect(job.status, JSON.stringify(job.failure)).toBe('SUCCEEDED');
+    expect(job.attempts[0]!.summary).toBe('Read it all.');
+    const first = fake.requests.find((r) => r.path === '/v1/responses');
+    expect(JSON.stringify(first?.body).includes(task), 'the whole task reached the model').toBe(
+      true,
+    );
+  }, 120_000);
+
   it('stops a job whose usage passes its budget: FAILED budget_exceeded, not retried', async () => {
     const { forge } = await forgeWithCodex([
       {

@@ -1,4 +1,6 @@
+import { ForgeError } from '../../domain/errors.ts';
 import type { AgentAdapter, AgentInvocation } from '../../ports/agent.ts';
+import { fitsInOneArgument, MAX_ARG_BYTES } from './argv-limit.ts';
 import { checkProgram } from './program-check.ts';
 
 export interface CommandAgentOptions {
@@ -10,9 +12,10 @@ export interface CommandAgentOptions {
 }
 
 /**
- * The generic escape hatch: any program. `{prompt}` in an argument is replaced by the prompt (the
- * argument stays one argv entry, so no shell quoting is involved) and `{prompt_file}` by the path
- * of a file holding it. Output lines are shown as printed.
+ * The generic escape hatch: any program. The prompt always arrives on standard input (and in the
+ * file named by FORGE_PROMPT_FILE); `{prompt_file}` in an argument is replaced by that file's path
+ * and `{prompt}` by the prompt itself (the argument stays one argv entry, so no shell quoting is
+ * involved, but it is capped at 128 KiB and visible in `ps`). Output lines are shown as printed.
  */
 export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
   const installHint = `install "${opts.command[0]}" or fix agents.${opts.name}.command in forge.yaml`;
@@ -22,11 +25,21 @@ export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
       const command = opts.command.map((arg) =>
         arg.replaceAll('{prompt_file}', ctx.promptFile).replaceAll('{prompt}', ctx.prompt),
       );
+      const tooLong = command.find((arg) => !fitsInOneArgument(arg));
+      if (tooLong !== undefined) {
+        return Promise.reject(
+          new ForgeError(
+            'config',
+            `agent "${opts.name}": with {prompt} substituted, an argument of agents.${opts.name}.command is ${Buffer.byteLength(tooLong)} bytes, more than one command-line argument holds (${MAX_ARG_BYTES / 1024} KiB); use {prompt_file} or read the prompt from standard input instead`,
+          ),
+        );
+      }
       return Promise.resolve({
         command,
         env: { ...opts.env },
         parser: { line: (raw) => ({ display: [raw] }) },
         installHint,
+        stdinFile: ctx.promptFile,
       });
     },
     doctor() {

@@ -10,6 +10,7 @@ import type {
 } from '../../../ports/agent.ts';
 import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
+import { isSafeSessionId } from '../session-id.ts';
 import { createStreamJsonParser } from './stream-json-parser.ts';
 
 /** Variables of which one must be set for Claude Code to reach a model. */
@@ -17,10 +18,11 @@ const CREDENTIALS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_U
 
 /**
  * Claude Code run headless: `claude -p … --output-format stream-json --verbose`, never waiting on
- * a permission prompt (see permissionArgs; the sandbox is the boundary). Each attempt
- * gets its own HOME, temp and runtime directories in its private area, so attempts share no
- * settings, sessions or sockets; no onboarding or trust prompt appears in `-p` mode, so the HOME
- * can start empty.
+ * a permission prompt (see permissionArgs; the sandbox is the boundary). With no prompt argument
+ * `-p` reads the prompt from standard input, which is how it goes in: an argument could not hold a
+ * long task (128 KiB at most) and would show it in `ps`. Each attempt gets its own HOME, temp and
+ * runtime directories in its private area, so attempts share no settings, sessions or sockets; no
+ * onboarding or trust prompt appears in `-p` mode, so the HOME can start empty.
  */
 export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>): AgentAdapter {
   const { name, config, credentials } = opts;
@@ -35,7 +37,9 @@ export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>):
       await mkdir(tmp, { recursive: true });
       // The CLI keeps its messaging socket here; like any XDG runtime dir it must be private.
       await mkdir(run, { recursive: true, mode: 0o700 });
-      const sessionId = ctx.resumeSessionId;
+      // The id came from an earlier attempt's output: it is checked again before it becomes part
+      // of a path or of the command line.
+      const sessionId = isSafeSessionId(ctx.resumeSessionId) ? ctx.resumeSessionId : null;
       const resume =
         sessionId !== null && (await restoreSession(ctx, sessionId, home))
           ? ['--resume', sessionId]
@@ -52,10 +56,6 @@ export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>):
         ...optionArgs(ctx, config.model ?? null, name),
         ...(await mcpArgs(ctx)),
         ...resume,
-        // The tool lists are variadic options: without `--` they would swallow the prompt, and a
-        // prompt starting with "-" would be read as a flag.
-        '--',
-        ctx.prompt,
       ];
       const env: Record<string, string> = {
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -69,7 +69,7 @@ export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>):
         XDG_RUNTIME_DIR: run,
       };
       const parser = createStreamJsonParser({ agent: name, prices: config.prices });
-      return { command, env, parser, installHint };
+      return { command, env, parser, installHint, stdinFile: ctx.promptFile };
     },
     doctor() {
       return checkProgram({

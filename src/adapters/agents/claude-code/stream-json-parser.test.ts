@@ -200,6 +200,40 @@ describe('tool call lines', () => {
   });
 });
 
+/** Session ids an agent's output could carry that must never reach a path or a command line. */
+const HOSTILE_SESSION_IDS: Array<[string, string]> = [
+  ['a path', '../../etc/passwd'],
+  ['a newline', 'f2f3370c\n--dangerously-skip-permissions'],
+  ['10 KB', 'a'.repeat(10_000)],
+  ['only dots', '..'],
+];
+
+describe('session ids', () => {
+  it.each(HOSTILE_SESSION_IDS)('ignores a session id that is %s', (_what, hostile) => {
+    const init = JSON.stringify({
+      type: 'system',
+      subtype: 'init',
+      session_id: hostile,
+      model: 'claude-sonnet-4-5',
+      claude_code_version: '2.1.330',
+    });
+    const result = JSON.stringify({
+      type: 'result',
+      subtype: 'success',
+      is_error: false,
+      num_turns: 1,
+      total_cost_usd: 0.01,
+      result: 'done',
+      session_id: hostile,
+    });
+    const { display, reports, merged } = feed([init, result]);
+    expect(merged.session_id).toBeUndefined();
+    expect(merged.summary).toBe('done');
+    expect(reports.length).toBeGreaterThan(0);
+    expect(display.join('\n')).not.toContain(hostile);
+  });
+});
+
 describe('prices', () => {
   it('match dated model names by prefix, configured first, and fall back to the CLI default model', () => {
     expect(priceFor('claude-sonnet-4-5-20250929', {}).input_per_mtok).toBe(3);

@@ -1,5 +1,6 @@
 import { failure, type Failure } from '../../../domain/failure.ts';
 import type { AgentReport, OutputParser } from '../../../ports/agent.ts';
+import { safeSessionId } from '../session-id.ts';
 
 /** USD per million tokens (the shape of `agents.<name>.prices` in forge.yaml). */
 export interface ModelPrice {
@@ -165,11 +166,11 @@ export function createStreamJsonParser(opts: StreamJsonParserOptions): OutputPar
       case 'init': {
         cwd = str(msg.cwd);
         apiKeySource = str(msg.apiKeySource);
-        const sessionId = str(msg.session_id);
+        const sessionId = safeSessionId(msg.session_id);
         const mcp = (Array.isArray(msg.mcp_servers) ? msg.mcp_servers : []).map(
           (m) => `${str(obj(m).name)} ${str(obj(m).status)}`,
         );
-        const line = `claude-code ${str(msg.claude_code_version)} · model ${str(msg.model)} · session ${sessionId}${mcp.length ? ` · mcp: ${mcp.join(', ')}` : ''}`;
+        const line = `claude-code ${str(msg.claude_code_version)} · model ${str(msg.model)} · session ${sessionId ?? '(none usable)'}${mcp.length ? ` · mcp: ${mcp.join(', ')}` : ''}`;
         return sessionId
           ? { display: [line], report: { session_id: sessionId } }
           : { display: [line] };
@@ -195,7 +196,8 @@ export function createStreamJsonParser(opts: StreamJsonParserOptions): OutputPar
     const numTurns = num(msg.num_turns);
     if (cost !== null) report.cost_usd = cost;
     if (numTurns !== null) report.turns = numTurns;
-    if (str(msg.session_id)) report.session_id = str(msg.session_id);
+    const sessionId = safeSessionId(msg.session_id);
+    if (sessionId) report.session_id = sessionId;
     const fail = classify(msg, { agent: opts.agent, apiKeySource, sawAuthError });
     const totals = `${numTurns ?? '?'} turn${numTurns === 1 ? '' : 's'} · $${(cost ?? 0).toFixed(4)}`;
     if (fail) {

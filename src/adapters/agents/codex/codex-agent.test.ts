@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,9 @@ function context(settings: Partial<AgentSettings> = {}, prompt = 'do the task'):
   const root = mkdtempSync(join(tmpdir(), 'forge-codex-'));
   dirs.push(root);
   mkdirSync(join(root, 'workspace'));
+  // The core writes the prompt file before it prepares the agent.
+  mkdirSync(join(root, 'private'));
+  writeFileSync(join(root, 'private', 'prompt.txt'), prompt);
   return {
     job: { id: 'job1' } as Job,
     attempt: 1,
@@ -55,9 +58,10 @@ describe('codex agent', () => {
       '--skip-git-repo-check',
       '--cd',
       ctx.workspace,
-      '--',
-      '-starts with a dash',
+      // "-": the prompt comes on standard input.
+      '-',
     ]);
+    expect(invocation.stdinFile).toBe(ctx.promptFile);
     expect(invocation.env).toEqual({
       A: '1',
       OPENAI_API_KEY: 'k',
@@ -71,7 +75,7 @@ describe('codex agent', () => {
     expect(toml).not.toContain('model_provider');
   });
 
-  it('uses the job model over the agent model and hands a huge prompt over through its file', async () => {
+  it('uses the job model over the agent model and hands a huge prompt over on standard input, whole', async () => {
     const agent = createCodexAgent({
       name: 'codex',
       config: codexConfig({ model: 'gpt-agent' }),
@@ -80,7 +84,9 @@ describe('codex agent', () => {
     });
     const ctx = context({ model: 'gpt-job' }, 'é'.repeat(50_000));
     const invocation = await agent.prepare(ctx);
-    expect(invocation.command.at(-1)).toContain(ctx.promptFile);
+    expect(invocation.command.at(-1)).toBe('-');
+    expect(invocation.command.join(' ')).not.toContain('é');
+    expect(invocation.stdinFile).toBe(ctx.promptFile);
     expect(readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8')).toContain(
       'model = "gpt-job"\n',
     );
@@ -126,19 +132,22 @@ describe('codex agent', () => {
           remote: { type: 'http', url: `${fake.url}/mcp`, headers: { 'X-Token': 't' } },
         },
       });
-      const { command, env } = await agent.prepare(ctx);
+      const { command, env, stdinFile } = await agent.prepare(ctx);
       const argv = [...command.slice(1, 2), '--strict-config', ...command.slice(2)];
       const { code, stdout } = await run(
         CODEX,
         argv,
         { PATH: process.env.PATH ?? '', HOME: ctx.privateDir, ...env },
         ctx.workspace,
+        stdinFile,
       );
       expect(stdout).toContain('"type":"turn.completed"');
       expect(code).toBe(0);
       const turn = fake.requests.find((r) => r.path === '/v1/responses');
       expect(turn?.headers.authorization).toBe('Bearer secret-key');
       expect(JSON.stringify(turn?.body)).toContain('Say \\"configured\\" and \\"quoted\\" things.');
+      // The prompt came on standard input ("-").
+      expect(JSON.stringify(turn?.body)).toContain('do the task');
     } finally {
       await fake.close();
     }
@@ -150,11 +159,12 @@ function run(
   args: string[],
   env: Record<string, string>,
   cwd: string,
+  stdinFile?: string,
 ): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { env, cwd, timeout: 50_000 }, (err, stdout) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout });
     });
-    child.stdin?.end();
+    child.stdin?.end(stdinFile === undefined ? '' : readFileSync(stdinFile));
   });
 }

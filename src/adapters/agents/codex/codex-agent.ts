@@ -17,10 +17,6 @@ import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
 import { createCodexParser } from './codex-jsonl-parser.ts';
 
-/** Above this many bytes the prompt goes through its file: one argv entry may hold at most 128 KiB
- *  on Linux, and a task may be 100,000 characters of multi-byte text. */
-const MAX_ARGV_PROMPT_BYTES = 64 * 1024;
-
 /** The provider id in config.toml. Fixed, because Codex refuses custom providers named like its
  *  built-ins ("openai", "ollama", …); `provider.name` becomes the display name. */
 const PROVIDER_ID = 'forge';
@@ -40,10 +36,6 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
       // ctx.remainingBudgetUsd are not passed (Forge stops the attempt on its own cost estimate).
       // Tool allow/deny lists are Claude Code's notion and are ignored too. Sessions live in the
       // attempt-private CODEX_HOME, so a retry starts fresh rather than resuming.
-      const prompt =
-        Buffer.byteLength(ctx.prompt) <= MAX_ARGV_PROMPT_BYTES
-          ? ctx.prompt
-          : `Your task is in the file ${ctx.promptFile}. Read it in full, then do what it says.`;
       return {
         command: [
           ...config.command,
@@ -53,10 +45,11 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
           '--skip-git-repo-check',
           '--cd',
           ctx.workspace,
-          // `--` so a prompt starting with "-" is not read as an option.
-          '--',
-          prompt,
+          // The prompt is read from standard input: an argument holds at most 128 KiB and a task
+          // may be 100,000 characters of multi-byte text; it also keeps the task out of `ps`.
+          '-',
         ],
+        stdinFile: ctx.promptFile,
         env: { ...config.env, ...opts.credentials, CODEX_HOME: codexHome },
         parser: createCodexParser({
           agent: name,

@@ -181,6 +181,15 @@ describe('codex exec --json parser', () => {
       '[codex] collab_tool_call',
     ]);
   });
+
+  it.each([
+    ['a path', '../../etc/passwd'],
+    ['a newline', '0199a213-81c0\n--yolo'],
+    ['10 KB', 'a'.repeat(10_000)],
+  ])('ignores a thread id that is %s', (_what, hostile) => {
+    const { report } = parse([JSON.stringify({ type: 'thread.started', thread_id: hostile })]);
+    expect(report.session_id).toBeUndefined();
+  });
 });
 
 describe('unwrapShell', () => {

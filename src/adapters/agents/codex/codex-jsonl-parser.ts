@@ -13,6 +13,7 @@ import { relative, isAbsolute } from 'node:path';
 import type { AgentConfig } from '../../../config.ts';
 import { failure, type Failure } from '../../../domain/failure.ts';
 import type { AgentReport, OutputParser } from '../../../ports/agent.ts';
+import { safeSessionId } from '../session-id.ts';
 
 export type CodexPrices = Extract<AgentConfig, { kind: 'codex' }>['prices'];
 
@@ -118,12 +119,10 @@ export function createCodexParser(opts: CodexParserOptions): OutputParser {
       const event = parseEvent(raw);
       if (!event) return { display: [raw] };
       switch (event.type) {
-        case 'thread.started':
-          return {
-            display: [],
-            report:
-              typeof event.thread_id === 'string' ? { session_id: event.thread_id } : undefined,
-          };
+        case 'thread.started': {
+          const sessionId = safeSessionId(event.thread_id);
+          return sessionId ? { display: [], report: { session_id: sessionId } } : { display: [] };
+        }
         case 'turn.started':
           return { display: [] };
         case 'item.started':

@@ -79,27 +79,51 @@ function parse(
 
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 
+/** A recipe declaring `task_description` with the given goose `input_type`. */
+function writeRecipe(inputType: 'string' | 'file'): string {
+  const file = join(tempDir(), 'fix.yaml');
+  writeFileSync(
+    file,
+    [
+      'version: 1.0.0',
+      'title: Fix',
+      'description: Fixes what the task says',
+      'prompt: "{{ task_description }}"',
+      'parameters:',
+      '  - key: task_description',
+      `    input_type: ${inputType}`,
+      '    requirement: required',
+      '    description: The task',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 describe('goose command line', () => {
-  it('runs a plain prompt with --text and the developer builtin', async () => {
-    const inv = await agent().prepare(context());
-    expect(inv.command).toEqual([
-      'goose',
-      'run',
-      '--text=Fix the failing test',
-      '--with-builtin',
-      'developer',
-    ]);
+  it('runs a plain prompt read from standard input (-i -) with the developer builtin', async () => {
+    const ctx = context();
+    const inv = await agent().prepare(ctx);
+    expect(inv.command).toEqual(['goose', 'run', '-i', '-', '--with-builtin', 'developer']);
+    expect(inv.stdinFile).toBe(ctx.promptFile);
+  });
+
+  it('hands a 100,000-character prompt over without putting it on the command line', async () => {
+    const ctx = { ...context(), prompt: '漢'.repeat(100_000) };
+    const inv = await agent().prepare(ctx);
+    expect(inv.command.join(' ')).not.toContain('漢');
+    expect(inv.stdinFile).toBe(ctx.promptFile);
   });
 
   it('runs a recipe with the prompt as its task_description and no configured extensions', async () => {
-    const inv = await agent({ command: ['/opt/goose/goose'] }).prepare(
-      context({ recipe: '/etc/forge/fix.yaml' }),
-    );
+    const recipe = writeRecipe('string');
+    const ctx = context({ recipe });
+    const inv = await agent({ command: ['/opt/goose/goose'] }).prepare(ctx);
     expect(inv.command).toEqual([
       '/opt/goose/goose',
       'run',
       '--recipe',
-      '/etc/forge/fix.yaml',
+      recipe,
       '--no-profile',
       '--params',
       'task_description=Fix the failing test',
@@ -108,9 +132,20 @@ describe('goose command line', () => {
     ]);
   });
 
-  it('keeps a prompt that starts with a dash a value, not a flag', async () => {
-    const ctx = { ...context(), prompt: '- fix the bug\n- add a test' };
-    expect((await agent().prepare(ctx)).command[2]).toBe('--text=- fix the bug\n- add a test');
+  it('gives a recipe whose task_description is a file parameter the prompt file, whatever its size', async () => {
+    const recipe = writeRecipe('file');
+    const ctx = { ...context({ recipe }), prompt: '漢'.repeat(100_000) };
+    const inv = await agent().prepare(ctx);
+    expect(inv.command).toContain(`task_description=${ctx.promptFile}`);
+    expect(inv.command.join(' ')).not.toContain('漢');
+  });
+
+  it('refuses a prompt too long for a string task_description, naming the recipe change that fixes it', async () => {
+    const recipe = writeRecipe('string');
+    const ctx = { ...context({ recipe }), prompt: '漢'.repeat(100_000) };
+    const refused = agent().prepare(ctx);
+    await expect(refused).rejects.toMatchObject({ code: 'config' });
+    await expect(refused).rejects.toThrow(/input_type: file/);
   });
 
   it('passes max turns and a system prompt addition', async () => {
@@ -120,7 +155,8 @@ describe('goose command line', () => {
     expect(inv.command).toEqual([
       'goose',
       'run',
-      '--text=Fix the failing test',
+      '-i',
+      '-',
       '--system=Never push to main.',
       '--with-builtin',
       'developer',
@@ -146,7 +182,8 @@ describe('goose command line', () => {
     expect(inv.command).toEqual([
       'goose',
       'run',
-      '--text=Fix the failing test',
+      '-i',
+      '-',
       '--with-builtin',
       'developer',
       '--with-extension',
@@ -230,6 +267,13 @@ describe('goose output', () => {
     expect(display).toContain('  ● new session · anthropic claude-sonnet-4-5');
     expect(display).toContain('    command: npm test -- --run src/math.test.ts');
     expect(report).toEqual({ session_id: '20260115_3' });
+  });
+
+  it('ignores a session id longer than any goose makes', () => {
+    const { report } = parse(
+      `  ● new session · anthropic m\n  20260115_${'1'.repeat(10_000)} · /srv/ws\n`,
+    );
+    expect(report.session_id).toBeUndefined();
   });
 
   it('reads the fenced result block at the end of a recipe run into the summary', () => {

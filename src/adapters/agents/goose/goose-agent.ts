@@ -10,16 +10,18 @@ import type {
 import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
 import { createGooseOutputParser, credentialVars } from './goose-output-parser.ts';
+import { recipeTaskParam } from './recipe-task.ts';
 
 /**
- * Goose (block/goose) run headless with `goose run`. Without a recipe the prompt goes in with
- * `--text=` (attached, so a prompt starting with "-" is not read as a flag); with the profile's
- * recipe it is the recipe's `task_description` parameter, and `--no-profile` keeps goose from
- * loading configured extensions — which, in goose, also skips the recipe's own `extensions:`, so
- * tools come only from the flags Forge passes: the `developer` builtin (files and shell) and the
- * profile's MCP servers. Model and provider go in through GOOSE_PROVIDER / GOOSE_MODEL; every
- * attempt gets its own HOME and GOOSE_PATH_ROOT (goose's config, data and state) inside its
- * private directory, so attempts share nothing.
+ * Goose (block/goose) run headless with `goose run`. Without a recipe the prompt goes in on
+ * standard input (`-i -`): an argument holds at most 128 KiB and shows in `ps`, and goose keeps
+ * `--system` with stdin but drops it with `-i <file>` (cli.rs, parse_run_input). With the
+ * profile's recipe the prompt is the recipe's `task_description` parameter (recipe-task.ts), and
+ * `--no-profile` keeps goose from loading configured extensions — which, in goose, also skips the
+ * recipe's own `extensions:`, so tools come only from the flags Forge passes: the `developer`
+ * builtin (files and shell) and the profile's MCP servers. Model and provider go in through
+ * GOOSE_PROVIDER / GOOSE_MODEL; every attempt gets its own HOME and GOOSE_PATH_ROOT (goose's
+ * config, data and state) inside its private directory, so attempts share nothing.
  */
 export function createGooseAgent(opts: AgentFactoryOptions<'goose'>): AgentAdapter {
   const { name, config, credentials } = opts;
@@ -35,12 +37,9 @@ export function createGooseAgent(opts: AgentFactoryOptions<'goose'>): AgentAdapt
             settings.recipe,
             '--no-profile',
             '--params',
-            `task_description=${ctx.prompt}`,
+            await recipeTaskParam(name, settings.recipe, ctx),
           ]
-        : [
-            `--text=${ctx.prompt}`,
-            ...(settings.systemPrompt ? [`--system=${settings.systemPrompt}`] : []),
-          ];
+        : ['-i', '-', ...(settings.systemPrompt ? [`--system=${settings.systemPrompt}`] : [])];
       const command = [
         ...config.command,
         'run',
@@ -74,7 +73,8 @@ export function createGooseAgent(opts: AgentFactoryOptions<'goose'>): AgentAdapt
         provider: env.GOOSE_PROVIDER ?? null,
         maxTurns: settings.maxTurns,
       });
-      return { command, env, parser, installHint };
+      // Like every kind; a recipe run gets its task from --params and leaves standard input unread.
+      return { command, env, parser, installHint, stdinFile: ctx.promptFile };
     },
     async doctor() {
       const present = { ...config.env, ...credentials };

@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { failure, type Failure } from '../../../domain/failure.ts';
 import type { AgentReport, OutputParser } from '../../../ports/agent.ts';
+import { safeSessionId } from '../session-id.ts';
 
 /**
  * Reads `goose run`'s text output (what goose prints when stdout is not a terminal): a session
@@ -51,7 +52,7 @@ export function createGooseOutputParser(opts: GooseParserOptions): OutputParser 
       recent.push(text);
       if (recent.length > KEEP_LINES) recent.shift();
       const report: AgentReport = {};
-      const session = sessionSeen ? undefined : SESSION_LINE.exec(text)?.[1];
+      const session = sessionSeen ? undefined : safeSessionId(SESSION_LINE.exec(text)?.[1]);
       if (session) {
         sessionSeen = true;
         report.session_id = session;
