@@ -98,4 +98,86 @@ token: \${NOT_SET}
       loadConfig({}, 'sandbox: {allowed_domains: [registry.npmjs.org]}').sandbox.allowed_domains,
     ).toEqual(['registry.npmjs.org']);
   });
+
+  it.each(['command', 'claude-code', 'codex', 'goose'])(
+    'takes a %s agent command as one program path, not split at spaces, or as an argv list',
+    (kind) => {
+      const config = loadConfig(
+        {},
+        `agents:
+  one: {kind: ${kind}, command: "/opt/my tools/agent"}
+  list: {kind: ${kind}, command: ["/opt/agent", "--flag"]}`,
+      );
+      expect(config.agents.one?.command).toEqual(['/opt/my tools/agent']);
+      expect(config.agents.list?.command).toEqual(['/opt/agent', '--flag']);
+    },
+  );
+
+  it('refuses an empty command', () => {
+    expect(() => loadConfig({}, 'agents: {a: {kind: goose, command: ""}}')).toThrow(
+      /agents\.a\.command/,
+    );
+    expect(() => loadConfig({}, 'agents: {a: {kind: command, command: []}}')).toThrow(
+      /agents\.a\.command/,
+    );
+  });
+});
+
+describe('secrets in the configuration', () => {
+  const TOO_SHORT = 'a secret must be at least 8 characters so it can be redacted safely';
+
+  function problems(yaml: string, env: Record<string, string> = {}): string {
+    try {
+      loadConfig(env, yaml);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return '';
+  }
+
+  it('refuses a secret shorter than 8 characters, naming its key, wherever it is configured', () => {
+    const message = problems(
+      `
+agents:
+  a: {kind: command, command: [run], env: {API_KEY: "\${SHORT}"}}
+forges:
+  f: {kind: forgejo, url: "https://git.example.com", token: abc}
+profiles:
+  p:
+    env: {MY_TOKEN: tiny}
+    mcp_servers:
+      local: {command: srv, env: {DB_PASSWORD: pw}}
+      remote: {type: http, url: "https://mcp.example.com", headers: {Authorization: "Bearer t0k", X-Api-Key: k}}
+`,
+      { SHORT: 'short' },
+    );
+    for (const key of [
+      'agents.a.env.API_KEY',
+      'forges.f.token',
+      'profiles.p.env.MY_TOKEN',
+      'profiles.p.mcp_servers.local.env.DB_PASSWORD',
+      'profiles.p.mcp_servers.remote.headers.Authorization',
+      'profiles.p.mcp_servers.remote.headers.X-Api-Key',
+    ]) {
+      expect(message).toContain(`${key}: ${TOO_SHORT}; use a longer value`);
+    }
+    // The value itself never appears in the message.
+    expect(message).not.toMatch(/tiny|t0k|\bpw\b|short\b/);
+  });
+
+  it('leaves short values of ordinary names alone, and takes secrets of 8 characters or more', () => {
+    const config = loadConfig(
+      {},
+      `
+agents:
+  a: {kind: command, command: [run], env: {NODE_ENV: test, API_KEY: "12345678"}}
+profiles:
+  p:
+    env: {DEBUG: "1", MY_TOKEN: tok-0123456789}
+    mcp_servers:
+      remote: {type: http, url: "https://mcp.example.com", headers: {Accept: "*/*", Authorization: "Bearer tok-0123456789"}}
+`,
+    );
+    expect(config.profiles.p?.env.DEBUG).toBe('1');
+  });
 });

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './domain/duration.ts';
 import { ForgeError } from './domain/errors.ts';
+import { configSecrets, tooShort } from './secrets.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -35,6 +36,18 @@ const passEnv = z
   .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'))
   .optional();
 
+/** The program an agent runs: one path (taken whole, not split at spaces, so a path may hold
+ *  them) or an argv list. Either way an argv list after parsing. */
+function commandSchema(hint: string) {
+  return z.union([
+    z
+      .string()
+      .min(1, hint)
+      .transform((program) => [program]),
+    z.array(z.string()).min(1, hint),
+  ]);
+}
+
 /** USD per million tokens, for agents that report tokens rather than dollars. */
 const priceSchema = z.strictObject({
   input_per_mtok: z.number().min(0),
@@ -45,13 +58,13 @@ const priceSchema = z.strictObject({
 const agentSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('command'),
-    command: z.array(z.string()).min(1, 'give the argv, e.g. ["my-agent", "{prompt}"]'),
+    command: commandSchema('give a program path, or the argv, e.g. ["my-agent", "{prompt_file}"]'),
     env: envMap,
     pass_env: passEnv,
   }),
   z.strictObject({
     kind: z.literal('claude-code'),
-    command: z.array(z.string()).min(1).default(['claude']),
+    command: commandSchema('give a program path, e.g. /usr/local/bin/claude').default(['claude']),
     model: z.string().optional(),
     env: envMap,
     pass_env: passEnv,
@@ -59,7 +72,7 @@ const agentSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('codex'),
-    command: z.array(z.string()).min(1).default(['codex']),
+    command: commandSchema('give a program path, e.g. /usr/local/bin/codex').default(['codex']),
     model: z.string().optional(),
     /** A custom model provider (how a proxy or a local test server is used; Codex ignores OPENAI_BASE_URL). */
     provider: z
@@ -76,7 +89,7 @@ const agentSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('goose'),
-    command: z.array(z.string()).min(1).default(['goose']),
+    command: commandSchema('give a program path, e.g. /usr/local/bin/goose').default(['goose']),
     provider: z.string().optional(),
     model: z.string().optional(),
     env: envMap,
@@ -371,6 +384,8 @@ function crossCheck(config: ForgeConfig): string[] {
   if (config.defaults.budget_usd > config.limits.max_budget_usd) {
     problems.push('defaults.budget_usd: above limits.max_budget_usd');
   }
+  // Secrets are redacted from everything agents print; a short one cannot be.
+  problems.push(...tooShort(configSecrets(config)));
   if (!isLoopback(config.server.host) && config.server.tokens.length === 0) {
     problems.push(
       `server.host: ${config.server.host} is not a loopback address and no server.tokens are configured; add a token (role admin) or bind 127.0.0.1`,
