@@ -9,6 +9,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../src/adapters/store/sqlite-store.ts';
+import { freezeSettings } from '../src/core/agent-settings.ts';
 import type { JobSpec } from '../src/domain/job.ts';
 
 const SOURCES = [
@@ -71,10 +72,9 @@ async function fill(path: string, jobs: number, log: (m: string) => void): Promi
       if (claim?.job.id !== job.id)
         throw new Error('seeding: claimed another job than the one just created');
       const failed = i % 10 < 2;
-      await store.finishAttempt(
-        job.id,
+      await store.finish(
+        { job_id: job.id, attempt: claim.attempt },
         'seed',
-        claim.attempt,
         {
           exit_code: failed ? 1 : 0,
           output: OUTPUT,
@@ -114,5 +114,6 @@ function spec(i: number): JobSpec {
     model: null,
     max_turns: null,
     repo: null,
+    settings: freezeSettings(undefined, []),
   };
 }

@@ -10,18 +10,6 @@ import { createGooseAgent } from './adapters/agents/goose/goose-agent.ts';
 import { passedEnv } from './adapters/agents/pass-env.ts';
 import type { ForgeConfig } from './config.ts';
 import type { AgentAdapter } from './ports/agent.ts';
-import { collectSecrets } from './secrets.ts';
-
-/**
- * @deprecated Use collectSecrets (src/secrets.ts), which also reports secrets too short to redact;
- * kept until the composition root switches. Returns every secret, not only agents'.
- */
-export function agentSecrets(
-  config: ForgeConfig,
-  env: Record<string, string | undefined>,
-): string[] {
-  return collectSecrets(config, env).secrets;
-}
 
 export function composeAgents(
   config: ForgeConfig,

@@ -12,9 +12,12 @@ import { createSqliteStore } from './adapters/store/sqlite-store.ts';
 import { createGitWorkspace } from './adapters/git/git-workspace.ts';
 import type { ForgeConfig } from './config.ts';
 import { EventBus } from './core/events.ts';
+import { createRedactor } from './core/redactor.ts';
 import { Runner } from './core/runner.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { agentSecrets, composeAgents } from './compose-agents.ts';
+import { composeAgents } from './compose-agents.ts';
+import { collectSecrets } from './secrets.ts';
+import { ForgeError } from './domain/errors.ts';
 import { composeGitHosts } from './compose-git-hosts.ts';
 import { createApp } from './http/app.ts';
 import type { DoctorCheck } from './ports/doctor-check.ts';
@@ -83,6 +86,10 @@ export async function runtimeChecks(
 }
 
 export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
+  const { secrets, problems } = collectSecrets(config, opts.env);
+  if (problems.length > 0) {
+    throw new ForgeError('config', `secrets too short to redact:\n  - ${problems.join('\n  - ')}`);
+  }
   const logger = opts.logger ?? pino({ level: opts.env.FORGE_LOG_LEVEL ?? 'info' });
   const dataDir = resolve(config.data_dir);
   const releaseLock = lockDataDir(dataDir);
@@ -92,6 +99,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const sandbox = createSandbox(config, (msg) => logger.warn(msg));
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
+  const redactor = createRedactor(secrets);
   const baseEnv: Record<string, string> = {};
   for (const key of INHERITED_ENV) {
     const value = opts.env[key];
@@ -119,7 +127,6 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       },
       resolveAgent: (name) => agents.get(name) ?? null,
       owner: `${process.pid}-${randomUUID()}`,
-      config,
       denyRead: [
         dbPath,
         `${dbPath}-wal`,
@@ -127,11 +134,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
         ...(opts.configPath ? [resolve(opts.configPath)] : []),
       ],
       retryBackoffMs: config.runner.retry_backoff,
-      secrets: [
-        ...config.server.tokens.map((t) => t.token),
-        ...Object.values(config.forges).map((f) => f.token),
-        ...agentSecrets(config, opts.env),
-      ],
+      redactor,
     },
     {
       maxConcurrent: config.limits.max_concurrent,

@@ -1,6 +1,6 @@
-import type { ForgeConfig } from '../config.ts';
-import { jobBranch, type Job } from '../domain/job.ts';
-import type { AgentSettings, McpServer } from '../ports/agent.ts';
+import { jobBranch, type Job, type JobSettings, type McpServer } from '../domain/job.ts';
+import type { AgentSettings } from '../ports/agent.ts';
+import type { ProfilePolicy } from './submit-policy.ts';
 
 export interface ResolvedProfile {
   settings: AgentSettings;
@@ -14,31 +14,54 @@ export interface ResolvedProfile {
   continueFrom: string | null;
 }
 
-/** What a job's profile (and the job itself) say about how its agent should work. */
-export function resolveProfile(job: Job, config: ForgeConfig): ResolvedProfile {
-  const profile = job.profile ? config.profiles[job.profile] : undefined;
-  const mcpServers: Record<string, McpServer> = {};
-  for (const [name, server] of Object.entries(profile?.mcp_servers ?? {})) {
-    mcpServers[name] =
-      server.type === 'http'
-        ? { type: 'http', url: server.url, headers: server.headers }
-        : { type: 'stdio', command: server.command, args: server.args, env: server.env };
-  }
+/** How a job's agent works, read from the settings frozen into the job at submit — never from the
+ *  live configuration. */
+export function resolveProfile(job: Job): ResolvedProfile {
+  const s = job.settings;
   return {
     settings: {
       model: job.model,
       maxTurns: job.max_turns,
-      systemPrompt: profile?.system_prompt ?? null,
-      allowedTools: profile?.allowed_tools ?? [],
-      disallowedTools: profile?.disallowed_tools ?? [],
-      mcpServers,
-      recipe: profile?.recipe ?? null,
+      systemPrompt: s.system_prompt,
+      allowedTools: s.allowed_tools,
+      disallowedTools: s.disallowed_tools,
+      mcpServers: s.mcp_servers,
+      recipe: s.recipe,
     },
-    env: profile?.env ?? {},
-    allowedDomains: profile?.allowed_domains ?? config.sandbox.allowed_domains,
-    resumeInterrupted: profile?.resume_interrupted ?? true,
+    env: s.env,
+    allowedDomains: s.allowed_domains,
+    resumeInterrupted: s.resume_interrupted,
     // The work kept in the mirror at the last push, whether or not the forge accepted it.
-    continueFrom:
-      profile?.continue_previous_work && job.result ? `refs/forge/${jobBranch(job)}` : null,
+    continueFrom: s.continue_previous_work && job.result ? `refs/forge/${jobBranch(job)}` : null,
+  };
+}
+
+/** The settings a job is submitted with: its profile's (when it names one), else the defaults. */
+export function freezeSettings(
+  profile: ProfilePolicy | undefined,
+  sandboxDomains: readonly string[],
+): JobSettings {
+  const mcpServers: Record<string, McpServer> = {};
+  for (const [name, server] of Object.entries(profile?.mcp_servers ?? {})) {
+    mcpServers[name] =
+      server.type === 'http'
+        ? { type: 'http', url: server.url, headers: { ...server.headers } }
+        : {
+            type: 'stdio',
+            command: server.command,
+            args: [...server.args],
+            env: { ...server.env },
+          };
+  }
+  return {
+    system_prompt: profile?.system_prompt ?? null,
+    allowed_tools: [...(profile?.allowed_tools ?? [])],
+    disallowed_tools: [...(profile?.disallowed_tools ?? [])],
+    mcp_servers: mcpServers,
+    recipe: profile?.recipe ?? null,
+    env: { ...profile?.env },
+    allowed_domains: [...(profile?.allowed_domains ?? sandboxDomains)],
+    resume_interrupted: profile?.resume_interrupted ?? true,
+    continue_previous_work: profile?.continue_previous_work ?? false,
   };
 }

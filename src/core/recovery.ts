@@ -1,19 +1,25 @@
 import type { Logger } from 'pino';
 import type { Sandbox } from '../ports/sandbox.ts';
-import type { JobStore } from '../ports/store.ts';
+import type { AttemptKey, JobQueue, JobRecords } from '../ports/store.ts';
 import type { EventBus } from './events.ts';
 
 /**
  * Finds jobs whose runner died (lease expired, or — at start-up with an exclusive data dir — any
- * other owner), kills what is left of their processes, and lets the store close their attempts as
+ * other owner; never an attempt this runner still runs), kills what is left of their processes, and lets the store close their attempts as
  * `interrupted` and retry or fail them. Run from the runner's loop, so nothing is claimed between
  * the store's recovery and the reaping of the old process.
  */
 export async function recoverAbandoned(
-  deps: { store: JobStore; sandbox: Sandbox; bus: EventBus; logger: Logger; owner: string },
-  foreignOwners: boolean,
+  deps: {
+    store: JobQueue & Pick<JobRecords, 'get'>;
+    sandbox: Sandbox;
+    bus: EventBus;
+    logger: Logger;
+    owner: string;
+  },
+  opts: { foreignOwners: boolean; running: readonly AttemptKey[] },
 ): Promise<number> {
-  const abandoned = await deps.store.recover({ now: Date.now(), self: deps.owner, foreignOwners });
+  const abandoned = await deps.store.recover({ self: deps.owner, ...opts });
   for (const item of abandoned) {
     if (item.sandbox_ref)
       await deps.sandbox.reap(item.sandbox_ref, { jobId: item.job_id, attempt: item.attempt });

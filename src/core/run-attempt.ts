@@ -1,27 +1,30 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+/**
+ * One attempt of a claimed job, from workspace to closed record. The steps, in order:
+ *   start  (start-agent.ts)   prepare the workspace and the agent, start it in the sandbox
+ *   run    (here)             pump its output, watch budget, inactivity and max duration
+ *   close  (close-attempt.ts) decide the outcome, finalize the work (commit, push, pull request:
+ *                             repo-work.ts), then finish the attempt in the store
+ */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ForgeConfig } from '../config.ts';
-import { formatDuration } from '../domain/duration.ts';
-import { isForgeError } from '../domain/errors.ts';
-import { failure, isRetryable, type Failure } from '../domain/failure.ts';
-import { hasRetriesLeft, type Attempt, type Job, type JobResult } from '../domain/job.ts';
+import { failure, type Failure } from '../domain/failure.ts';
+import type { Job } from '../domain/job.ts';
 import type { AgentAdapter, AgentReport } from '../ports/agent.ts';
 import type { Sandbox, SandboxExit } from '../ports/sandbox.ts';
-import type { Claim, JobStore, NextState } from '../ports/store.ts';
-import { resolveProfile } from './agent-settings.ts';
-import { finalizeWork, prepareWorkspace, type RepoDeps, type Workspace } from './repo-work.ts';
+import type { AttemptProgressLog, Claim, JobQueue, JobRecords } from '../ports/store.ts';
 import { AttemptOutput } from './attempt-output.ts';
+import { closeAttempt } from './close-attempt.ts';
 import type { EventBus } from './events.ts';
-import { findExecutable } from '../lib/find-executable.ts';
-import { buildPrompt } from './retry-prompt.ts';
+import type { Redactor } from './redactor.ts';
+import type { RepoDeps, Workspace } from './repo-work.ts';
+import { startAgent } from './start-agent.ts';
+import type { AttemptControl, StopReason } from './stop-reason.ts';
 
-/** Why Forge stopped an attempt from the outside. */
-export type StopReason =
-  'cancelled' | 'shutdown' | 'lease_lost' | 'max_duration' | 'inactivity' | 'budget';
+export type { StopReason };
 
 export interface AttemptDeps {
-  store: JobStore;
+  store: JobQueue & AttemptProgressLog & Pick<JobRecords, 'get'>;
   bus: EventBus;
   sandbox: Sandbox;
   /** Git and forges, for jobs with a repository. */
@@ -33,12 +36,11 @@ export interface AttemptDeps {
   dataDir: string;
   /** Server environment variables every agent gets (PATH, LANG, …), chosen by the composition root. */
   baseEnv: Record<string, string>;
-  config: ForgeConfig;
   /** Paths agents must never read (the database, the config file). */
   denyRead: string[];
   retryBackoffMs: number;
-  /** Secret values redacted from every output line. */
-  secrets: string[];
+  /** Removes secret values from everything stored, streamed, committed or sent out. */
+  redactor: Redactor;
   /** How often the output tail is saved to the store while the attempt runs. */
   tailSaveMs?: number;
 }
@@ -52,11 +54,11 @@ export function attemptLogPath(dataDir: string, jobId: string, attempt: number):
 }
 
 /** Everything one attempt accumulates while it runs. */
-interface AttemptState {
+export interface AttemptState {
   job: Job;
   attempt: number;
   dir: string;
-  stop: AbortController;
+  control: AttemptControl;
   output: AttemptOutput;
   reports: AgentReport;
   exit: SandboxExit | null;
@@ -68,28 +70,27 @@ interface AttemptState {
 }
 
 /**
- * Runs one attempt of a claimed job from workspace to closed record. `stop` aborts it from the
- * outside with a StopReason; max duration and inactivity abort it the same way. Never throws:
- * every path ends in `finishAttempt`, and the output so far is kept.
+ * Runs one attempt. `control.stop` aborts it from the outside with a StopReason; max duration and
+ * inactivity abort it the same way. Never throws: every path ends in closing the attempt, and the
+ * output so far is kept.
  */
 export async function runAttempt(
   deps: AttemptDeps,
   claim: Claim,
-  stop: AbortController,
+  control: AttemptControl,
 ): Promise<void> {
   const { job, attempt } = claim;
+  const { stop } = control;
   const dir = attemptDir(deps.dataDir, job.id, attempt);
-  const log = deps.logger.child({ jobId: job.id, attempt });
   await mkdir(join(dir, 'private', 'home'), { recursive: true });
   await mkdir(join(dir, 'private', 'tmp'), { recursive: true });
-
   let inactivity: NodeJS.Timeout | undefined;
   const state: AttemptState = {
     job,
     attempt,
     dir,
-    stop,
-    log,
+    control,
+    log: deps.logger.child({ jobId: job.id, attempt }),
     exit: null,
     reports: {},
     ws: null,
@@ -98,7 +99,7 @@ export async function runAttempt(
       bus: deps.bus,
       jobId: job.id,
       attempt,
-      secrets: deps.secrets,
+      redactor: deps.redactor,
     }),
     touch: () => {
       clearTimeout(inactivity);
@@ -108,119 +109,37 @@ export async function runAttempt(
       );
     },
   };
+  // In force until the attempt is closed, including the wait for the agent's output to end.
   const maxDuration = setTimeout(
     () => stop.abort('max_duration' satisfies StopReason),
     job.max_duration_ms,
   );
   state.touch();
-
   let agentFailure: Failure | null;
   try {
     agentFailure = await runAgent(deps, state);
   } catch (err) {
-    log.error({ err }, 'attempt failed unexpectedly');
+    state.log.error({ err }, 'attempt failed unexpectedly');
     agentFailure = failure('sandbox', `Forge could not run the attempt: ${(err as Error).message}`);
   } finally {
     clearTimeout(inactivity);
+  }
+  try {
+    await closeAttempt(deps, state, agentFailure ?? state.reports.failure ?? null);
+  } finally {
     clearTimeout(maxDuration);
   }
-  await closeAttempt(deps, state, agentFailure ?? state.reports.failure ?? null);
 }
 
-/** Prepares and runs the agent; returns a failure found before or instead of a run, else null. */
+/** Starts the agent and pumps its output until it ended; returns a failure found before or
+ *  instead of a run, else null (the exit status is in `s.exit`). */
 async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | null> {
-  const { job, attempt, dir, stop } = s;
-  const profile = resolveProfile(job, deps.config);
-  try {
-    s.ws = await prepareWorkspace(deps.repos, job, dir, profile.continueFrom, stop.signal);
-  } catch (err) {
-    return failure('workspace', `could not prepare the workspace: ${(err as Error).message}`);
-  }
-  const workspaceDir = s.ws.dir;
-  if (job.budget_usd !== null && job.cost_usd >= job.budget_usd) {
-    return failure(
-      'budget_exceeded',
-      `the job already spent $${job.cost_usd.toFixed(4)} of its $${job.budget_usd} budget; raise budget_usd to continue`,
-    );
-  }
-  const adapter = deps.resolveAgent(job.agent);
-  if (!adapter) {
-    return failure(
-      'config',
-      `agent "${job.agent}" is no longer configured; add it under agents: in forge.yaml or submit with another agent`,
-    );
-  }
-  const record = attempt > 1 ? await deps.store.get(job.id) : null;
-  const previous = record?.attempts.find((a) => a.number === attempt - 1) ?? null;
-  const prompt = buildPrompt(job.task, previous);
-  const privateDir = join(dir, 'private');
-  const promptFile = join(privateDir, 'prompt.txt');
-  await writeFile(promptFile, prompt);
-  let invocation;
-  try {
-    invocation = await adapter.prepare({
-      job,
-      attempt,
-      prompt,
-      promptFile,
-      workspace: workspaceDir,
-      privateDir,
-      remainingBudgetUsd:
-        job.budget_usd === null ? null : Math.max(0, job.budget_usd - job.cost_usd),
-      settings: profile.settings,
-      resumeSessionId: resumableSession(previous, profile.resumeInterrupted),
-    });
-  } catch (err) {
-    return failure('config', (err as Error).message);
-  }
-  s.output.setParser(invocation.parser, (report) => {
-    Object.assign(s.reports, report);
-    const spent = job.cost_usd + (s.reports.cost_usd ?? 0);
-    if (job.budget_usd !== null && spent > job.budget_usd)
-      stop.abort('budget' satisfies StopReason);
-  });
-  const env: Record<string, string> = {
-    ...deps.baseEnv,
-    HOME: join(privateDir, 'home'),
-    TMPDIR: join(privateDir, 'tmp'),
-    ...profile.env,
-    ...invocation.env,
-    FORGE_JOB_ID: job.id,
-    FORGE_ATTEMPT: String(attempt),
-    FORGE_PROMPT_FILE: promptFile,
-  };
-  const program = invocation.command[0] ?? '';
-  if (!findExecutable(program, env.PATH ?? '', workspaceDir)) {
-    return failure(
-      'agent_not_found',
-      `agent "${job.agent}": "${program}" was not found on PATH; ${invocation.installHint}`,
-    );
-  }
-  if (stop.signal.aborted) return null;
-  let run;
-  try {
-    run = await deps.sandbox.start(
-      {
-        command: invocation.command,
-        cwd: workspaceDir,
-        env,
-        tmpDir: join(privateDir, 'tmp'),
-        writable: [privateDir],
-        allowedDomains: profile.allowedDomains,
-        denyRead: deps.denyRead,
-        labels: { jobId: job.id, attempt },
-      },
-      stop.signal,
-    );
-  } catch (err) {
-    return failure(
-      'sandbox',
-      `the sandbox could not start the agent: ${isForgeError(err) ? err.message : String(err)}`,
-    );
-  }
+  const started = await startAgent(deps, s);
+  if (!started.ok) return started.failure;
+  const { run } = started;
   for (const notice of run.notices) s.output.note(notice);
   await deps.store
-    .setSandboxRef(job.id, attempt, run.ref)
+    .setSandboxRef({ job_id: s.job.id, attempt: s.attempt }, run.ref)
     .catch((err: unknown) => s.log.warn({ err }, 'could not record sandbox ref'));
   const saver = saveProgressPeriodically(deps, s);
   try {
@@ -235,15 +154,6 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   return null;
 }
 
-/** A retry resumes the agent's previous session only when that attempt was cut off from the
- *  outside (server restart, inactivity) — not when it produced a bad result, which a fresh start
- *  with the retry prompt handles better. */
-function resumableSession(previous: Attempt | null, allowed: boolean): string | null {
-  if (!allowed || !previous?.session_id) return null;
-  const category = previous.failure?.category;
-  return category === 'interrupted' || category === 'inactivity' ? previous.session_id : null;
-}
-
 /** Saves output tail and cost to the store while the attempt runs, so `GET /jobs/{id}` shows
  *  recent output and live cost, and a crash loses at most one interval of either. */
 function saveProgressPeriodically(deps: AttemptDeps, s: AttemptState): NodeJS.Timeout {
@@ -252,139 +162,16 @@ function saveProgressPeriodically(deps: AttemptDeps, s: AttemptState): NodeJS.Ti
     if (s.output.version === saved) return;
     saved = s.output.version;
     deps.store
-      .saveProgress(s.job.id, s.attempt, {
-        output: s.output.tail.text(),
-        truncated: s.output.tail.truncated,
-        cost_usd: s.reports.cost_usd ?? null,
-        turns: s.reports.turns ?? null,
-        session_id: s.reports.session_id ?? null,
-      })
+      .saveProgress(
+        { job_id: s.job.id, attempt: s.attempt },
+        {
+          output: s.output.tail.text(),
+          truncated: s.output.tail.truncated,
+          cost_usd: s.reports.cost_usd ?? null,
+          turns: s.reports.turns ?? null,
+          session_id: s.reports.session_id ?? null,
+        },
+      )
       .catch((err: unknown) => s.log.warn({ err }, 'could not save attempt progress'));
   }, deps.tailSaveMs ?? 1000);
-}
-
-/** How long committing, pushing and opening the PR may take after the agent exited. */
-const FINALIZE_TIMEOUT_MS = 5 * 60_000;
-
-async function closeAttempt(
-  deps: AttemptDeps,
-  s: AttemptState,
-  agentFailure: Failure | null,
-): Promise<void> {
-  let outcome = decide(s, agentFailure, deps.retryBackoffMs);
-  let jobResult: JobResult | null = null;
-  if (s.ws?.checkout) {
-    const kept = await finalizeWork(
-      deps.repos,
-      s.job,
-      s.ws,
-      {
-        attempt: s.attempt,
-        succeeded: outcome.failure === null,
-        summary: s.reports.summary ?? null,
-        costUsd: s.job.cost_usd + (s.reports.cost_usd ?? 0),
-        turns: s.reports.turns ?? null,
-      },
-      AbortSignal.timeout(FINALIZE_TIMEOUT_MS),
-    );
-    for (const note of kept.notes) for (const line of note.split('\n')) s.output.note(line);
-    jobResult = kept.result;
-    if (kept.failure && !outcome.failure)
-      outcome = { failure: kept.failure, next: { status: 'FAILED', failure: kept.failure } };
-    else if (kept.failure) s.output.note(`${kept.failure.category}: ${kept.failure.message}`);
-  }
-  if (outcome.failure) s.output.note(`${outcome.failure.category}: ${outcome.failure.message}`);
-  s.output.close();
-  const record = await deps.store
-    .finishAttempt(
-      s.job.id,
-      deps.owner,
-      s.attempt,
-      {
-        exit_code: s.exit?.exitCode ?? null,
-        output: s.output.tail.text(),
-        truncated: s.output.tail.truncated,
-        failure: outcome.failure,
-        cost_usd: s.reports.cost_usd ?? null,
-        turns: s.reports.turns ?? null,
-        session_id: s.reports.session_id ?? null,
-        summary: s.reports.summary ?? null,
-        job_result: jobResult,
-      },
-      outcome.next,
-    )
-    .catch((err: unknown) => {
-      s.log.error({ err }, 'could not close the attempt; recovery will close it');
-      return null;
-    });
-  if (record) {
-    deps.bus.publish({
-      type: 'job.status',
-      jobId: s.job.id,
-      status: record.status,
-      attempt: s.attempt,
-      failure: record.failure,
-    });
-  }
-  s.log.info({ status: record?.status, failure: outcome.failure?.category }, 'attempt finished');
-}
-
-/** Why Forge stopped an attempt, as the failure a person reads. */
-function stopFailure(reason: StopReason, job: Job): Failure {
-  switch (reason) {
-    case 'cancelled':
-      return failure('cancelled', 'cancelled on request');
-    case 'shutdown':
-      return failure(
-        'interrupted',
-        'the Forge server shut down while this attempt ran; it will be retried',
-      );
-    case 'lease_lost':
-      return failure(
-        'interrupted',
-        'this server lost its lease on the job (cancelled or recovered elsewhere)',
-      );
-    case 'max_duration':
-      return failure(
-        'max_duration',
-        `the attempt ran longer than max_duration (${formatDuration(job.max_duration_ms)}) and was stopped; raise max_duration or split the task`,
-      );
-    case 'inactivity':
-      return failure(
-        'inactivity',
-        `the agent printed nothing for ${formatDuration(job.inactivity_timeout_ms)} (inactivity_timeout) and was stopped`,
-      );
-    case 'budget':
-      return failure(
-        'budget_exceeded',
-        `the job spent more than its budget of $${job.budget_usd ?? 0}; raise budget_usd to continue`,
-      );
-  }
-}
-
-/** Turns how the attempt ended into its failure (if any) and the job's next state. */
-function decide(
-  s: AttemptState,
-  agentFailure: Failure | null,
-  backoffMs: number,
-): { failure: Failure | null; next: NextState } {
-  const reason = s.stop.signal.aborted ? (s.stop.signal.reason as StopReason) : null;
-  let fail = reason ? stopFailure(reason, s.job) : agentFailure;
-  if (!fail && s.exit && s.exit.exitCode !== 0) {
-    fail = failure(
-      'agent_error',
-      s.exit.exitCode === null
-        ? `the agent was killed by ${s.exit.signal ?? 'a signal'}`
-        : `the agent exited with code ${s.exit.exitCode}; its last output lines say why`,
-    );
-  }
-  if (!fail && !s.exit) fail = failure('sandbox', 'the agent did not run');
-  if (!fail) return { failure: null, next: { status: 'SUCCEEDED' } };
-  if (isRetryable(fail.category) && hasRetriesLeft({ ...s.job, attempt_count: s.attempt })) {
-    return {
-      failure: fail,
-      next: { status: 'PENDING', not_before: Date.now() + (reason === 'shutdown' ? 0 : backoffMs) },
-    };
-  }
-  return { failure: fail, next: { status: 'FAILED', failure: fail } };
 }

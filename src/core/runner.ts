@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AttemptDeps, StopReason } from './run-attempt.ts';
+import type { AttemptDeps } from './run-attempt.ts';
+import type { AttemptControl, StopReason } from './stop-reason.ts';
 import { runAttempt } from './run-attempt.ts';
 import { recoverAbandoned } from './recovery.ts';
+import type { AttemptKey, Claim } from '../ports/store.ts';
 
 export interface RunnerOptions {
   maxConcurrent: number;
@@ -12,9 +14,14 @@ export interface RunnerOptions {
 }
 
 interface Running {
-  stop: AbortController;
+  key: AttemptKey;
+  control: AttemptControl;
   done: Promise<void>;
 }
+
+/** Running attempts are keyed by job and attempt: a job's next attempt may start while the
+ *  clean-up of its previous one is still running, and neither may touch the other's entry. */
+const keyOf = (key: AttemptKey) => `${key.job_id}/${key.attempt}`;
 
 /**
  * Claims jobs in FIFO order up to `maxConcurrent`, runs each attempt, renews their leases, stops
@@ -46,7 +53,9 @@ export class Runner {
     this.unsubscribe = this.deps.bus.subscribe((event) => {
       if (event.type === 'job.created') this.wake();
       if (event.type === 'job.status' && event.status === 'CANCELLED') {
-        this.running.get(event.jobId)?.stop.abort('cancelled' satisfies StopReason);
+        for (const r of this.running.values()) {
+          if (r.key.job_id === event.jobId) withdraw(r.control, 'cancelled');
+        }
       }
     });
     this.loopDone = this.loop();
@@ -61,7 +70,7 @@ export class Runner {
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     const grace = AbortSignal.timeout(graceMs);
     await Promise.race([all, sleep(graceMs, undefined, { signal: grace }).catch(() => {})]);
-    for (const r of this.running.values()) r.stop.abort('shutdown' satisfies StopReason);
+    for (const r of this.running.values()) r.control.stop.abort('shutdown' satisfies StopReason);
     await all;
     this.unsubscribe?.();
   }
@@ -79,7 +88,11 @@ export class Runner {
         const now = Date.now();
         if (first || now - this.lastRecovery > this.opts.leaseMs / 2) {
           this.lastRecovery = now;
-          await recoverAbandoned(this.deps, first && this.opts.exclusive);
+          const running = [...this.running.values()].map((r) => r.key);
+          await recoverAbandoned(this.deps, {
+            foreignOwners: first && this.opts.exclusive,
+            running,
+          });
           first = false;
         }
         while (!this.stopping && this.running.size < this.opts.maxConcurrent) {
@@ -89,7 +102,7 @@ export class Runner {
             this.deps.sandbox.label,
           );
           if (!claim) break;
-          this.launch(claim.job.id, claim);
+          this.launch(claim);
         }
       } catch (err) {
         log.error({ err }, 'runner loop error; retrying');
@@ -98,8 +111,13 @@ export class Runner {
     }
   }
 
-  private launch(jobId: string, claim: Parameters<typeof runAttempt>[1]): void {
-    const stop = new AbortController();
+  private launch(claim: Claim): void {
+    const jobId = claim.job.id;
+    const key: AttemptKey = { job_id: jobId, attempt: claim.attempt };
+    const control: AttemptControl = {
+      stop: new AbortController(),
+      withdrawn: new AbortController(),
+    };
     this.deps.bus.publish({
       type: 'job.status',
       jobId,
@@ -110,22 +128,22 @@ export class Runner {
     const renew = setInterval(
       () => {
         this.deps.store
-          .renewLease(jobId, this.deps.owner, this.opts.leaseMs)
+          .renew(key, this.deps.owner, this.opts.leaseMs)
           .then((held) => {
-            if (!held) stop.abort('lease_lost' satisfies StopReason);
+            if (!held) withdraw(control, 'lease_lost');
           })
           .catch((err: unknown) => this.deps.logger.warn({ err, jobId }, 'lease renewal failed'));
       },
       Math.max(100, Math.floor(this.opts.leaseMs / 3)),
     );
-    const done = runAttempt(this.deps, claim, stop)
+    const done = runAttempt(this.deps, claim, control)
       .catch((err: unknown) => this.deps.logger.error({ err, jobId }, 'attempt crashed'))
       .finally(() => {
         clearInterval(renew);
-        this.running.delete(jobId);
+        this.running.delete(keyOf(key));
         this.wake();
       });
-    this.running.set(jobId, { stop, done });
+    this.running.set(keyOf(key), { key, control, done });
   }
 
   /** Waits for a wake-up (new job, finished attempt) or the poll interval, whichever comes first. */
@@ -140,4 +158,10 @@ export class Runner {
     this.wakeUp = null;
     this.woken = false;
   }
+}
+
+/** The job is no longer this attempt's to complete: stop the agent, and open no pull request. */
+function withdraw(control: AttemptControl, reason: StopReason): void {
+  control.withdrawn.abort(reason);
+  control.stop.abort(reason);
 }

@@ -13,7 +13,7 @@ agents:
 profiles:
   small: {agent: c, budget_usd: 3, max_duration: 30m, max_turns: 20, model: profile-model}
 forges:
-  home: {kind: forgejo, url: "https://git.example.com", token: t}
+  home: {kind: forgejo, url: "https://git.example.com", token: forge-token-123}
 repos:
   app: {url: "https://git.example.com/me/app.git", forge: home, profile: small, draft: true}
 `,
@@ -89,6 +89,46 @@ describe('resolveSpec', () => {
       /never pushes to the base branch/,
     );
     expect(() => spec({ branch: 'x' })).toThrow(/only makes sense with "repo"/);
-    expect(() => spec({ repo: 'not a url' })).toThrow(/neither a repository under repos:/);
+    expect(() => spec({ repo: 'not a url' })).toThrow(
+      /not accepted: give a repository under repos:/,
+    );
+  });
+
+  it.each(['/etc', '/var/lib/forge/mirrors/app.git', 'file:///etc', 'FILE:///root/.ssh'])(
+    'refuses the local repository %s from a caller, saying where local paths may come from',
+    (repo) => {
+      expect(() => spec({ repo })).toThrow(
+        /accepted only from repos: in forge.yaml.*allow_local_repos/,
+      );
+    },
+  );
+
+  it.each([
+    'ssh://git@example.com/x.git',
+    'git@example.com:me/x.git',
+    'ext::sh -c touch% /tmp/x',
+    '../x',
+    '-uhelp',
+    'https://',
+  ])('refuses the clone URL %s: only http(s) is accepted from callers', (repo) => {
+    expect(() => spec({ repo })).toThrow(/not accepted/);
+  });
+
+  it('accepts local paths from repos: always, and from callers with allow_local_repos: true', () => {
+    const local = loadConfig(
+      {},
+      `
+agents: {a: {kind: command, command: [run]}}
+repos: {mine: {url: /srv/git/mine.git}}
+`,
+    );
+    const dev = { ...local, allow_local_repos: true };
+    const resolve = (repo: string, c = local) =>
+      resolveSpec(parseSubmitRequest({ task: 't', repo }), c);
+    expect(resolve('mine').repo?.url).toBe('/srv/git/mine.git');
+    expect(() => resolve('/srv/git/other.git')).toThrow(/allow_local_repos/);
+    expect(resolve('/srv/git/other.git', dev).repo?.url).toBe('/srv/git/other.git');
+    expect(resolve('file:///srv/git/other.git', dev).repo?.url).toBe('file:///srv/git/other.git');
+    expect(() => resolve('ssh://host/x.git', dev)).toThrow(/not accepted/);
   });
 });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import type { ForgeConfig } from '../config.ts';
 import { parseDuration, formatDuration } from '../domain/duration.ts';
 import { ForgeError } from '../domain/errors.ts';
 import type { Job, JobRepo, JobSpec } from '../domain/job.ts';
 import type { JobStore } from '../ports/store.ts';
 import type { EventBus } from './events.ts';
+import { freezeSettings } from './agent-settings.ts';
+import type { SubmitPolicy } from './submit-policy.ts';
 
 export const MAX_TASK_CHARS = 100_000;
 
@@ -35,7 +36,7 @@ export type SubmitRequest = z.infer<typeof submitRequestSchema>;
 export interface SubmitDeps {
   store: JobStore;
   bus: EventBus;
-  config: ForgeConfig;
+  config: SubmitPolicy;
 }
 
 /** Turns raw input into a validated request; throws ForgeError('invalid_request') naming the field. */
@@ -92,7 +93,7 @@ function durationMs(
 
 /** Applies defaults, then the profile, then the request. A request may lower a profile's limits
  *  but never raise them above the configured caps. */
-export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
+export function resolveSpec(req: SubmitRequest, config: SubmitPolicy): JobSpec {
   const repoConfig = req.repo ? config.repos[req.repo] : undefined;
   const profileName = req.profile ?? repoConfig?.profile;
   const profile = profileName ? config.profiles[profileName] : undefined;
@@ -177,6 +178,7 @@ export function resolveSpec(req: SubmitRequest, config: ForgeConfig): JobSpec {
     model: req.model ?? profile?.model ?? agentModel ?? null,
     max_turns: req.max_turns ?? profile?.max_turns ?? null,
     repo: resolveRepo(req, config, profile?.draft),
+    settings: freezeSettings(profile, config.sandbox.allowed_domains),
   };
 }
 
@@ -185,7 +187,7 @@ const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[A-Za-z0-9._/-
 /** The repository part of a job: a name under `repos:` or a clone URL, with its forge. */
 function resolveRepo(
   req: SubmitRequest,
-  config: ForgeConfig,
+  config: SubmitPolicy,
   profileDraft: boolean | undefined,
 ): JobRepo | null {
   if (!req.repo) {
@@ -197,13 +199,7 @@ function resolveRepo(
   }
   const named = config.repos[req.repo];
   const url = named?.url ?? req.repo;
-  if (!named && !/^(https?|file):\/\//.test(url) && !url.startsWith('/')) {
-    const known = Object.keys(config.repos).join(', ') || 'none configured';
-    throw new ForgeError(
-      'invalid_request',
-      `repo: "${req.repo}" is neither a repository under repos: (known: ${known}) nor an http(s) clone URL`,
-    );
-  }
+  if (!named) checkCallerUrl(url, config);
   if (/^[a-z]+:\/\/[^/]*@/i.test(url)) {
     throw new ForgeError(
       'invalid_request',
@@ -240,8 +236,27 @@ function resolveRepo(
   };
 }
 
+/**
+ * A clone URL given by an API caller (not from `repos:`). Only http(s) is accepted: a local path
+ * or file:// URL would make the server read this host's files, and ssh://, git@host: or ext::
+ * would run transports the server's credentials and sandbox were not set up for.
+ */
+function checkCallerUrl(url: string, config: SubmitPolicy): void {
+  if (/^https?:\/\/[^/\s]+/i.test(url)) return;
+  const local = url.startsWith('/') || /^file:\/\//i.test(url);
+  if (local && config.allow_local_repos) return;
+  const known = Object.keys(config.repos).join(', ') || 'none configured';
+  const why = local
+    ? 'local paths and file:// URLs are accepted only from repos: in forge.yaml (or with allow_local_repos: true, for development), since they would let any caller make the server read this host'
+    : 'give a repository under repos: or an http(s) clone URL';
+  throw new ForgeError(
+    'invalid_request',
+    `repo: "${url}" is not accepted: ${why} (repos: ${known})`,
+  );
+}
+
 /** The configured forge whose web URL hosts `url` (same origin and path prefix). */
-function forgeForUrl(url: string, config: ForgeConfig): string | null {
+function forgeForUrl(url: string, config: SubmitPolicy): string | null {
   for (const [forgeName, forge] of Object.entries(config.forges)) {
     const base = forge.url.replace(/\/+$/, '');
     if (url === base || url.startsWith(`${base}/`)) return forgeName;

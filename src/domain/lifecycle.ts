@@ -24,7 +24,8 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 export type NextState =
   | { status: 'SUCCEEDED' }
   | { status: 'FAILED'; failure: Failure }
-  | { status: 'PENDING'; not_before: number };
+  /** Back in the queue, claimable `retry_after_ms` from now on the store's clock. */
+  | { status: 'PENDING'; retry_after_ms: number };
 
 type RetryBudget = Pick<Job, 'retry_base' | 'max_retries'>;
 
@@ -40,19 +41,19 @@ export function hasRetriesLeft(job: RetryBudget & Pick<Job, 'attempt_count'>): b
 
 /**
  * The job's next state after attempt number `attempt` ended with `failure` (null: it succeeded).
- * A retryable failure goes back to PENDING (not before `retryAt`) while attempts are left; once
+ * A retryable failure goes back to PENDING (after `retryAfterMs`) while attempts are left; once
  * they are used up the job fails, and its failure says so and what to do.
  */
 export function nextAfterAttempt(
   job: RetryBudget,
   attempt: number,
   failure: Failure | null,
-  retryAt: number,
+  retryAfterMs: number,
 ): NextState {
   if (failure === null) return { status: 'SUCCEEDED' };
   if (!isRetryable(failure.category)) return { status: 'FAILED', failure };
   const allowed = attemptsAllowed(job);
-  if (attempt < allowed) return { status: 'PENDING', not_before: retryAt };
+  if (attempt < allowed) return { status: 'PENDING', retry_after_ms: retryAfterMs };
   return {
     status: 'FAILED',
     failure: {

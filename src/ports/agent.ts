@@ -2,10 +2,8 @@ import type { Failure } from '../domain/failure.ts';
 import type { Job } from '../domain/job.ts';
 import type { DoctorCheck } from './doctor-check.ts';
 
-/** An MCP server an agent may use: a local command (stdio) or a remote one (HTTP). */
-export type McpServer =
-  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> }
-  | { type: 'http'; url: string; headers: Record<string, string> };
+import type { McpServer } from '../domain/job.ts';
+export type { McpServer };
 
 /** What a job's profile says about how the agent should work, resolved by the core. */
 export interface AgentSettings {

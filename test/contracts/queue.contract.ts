@@ -77,12 +77,12 @@ export function queueContract(
         expect(await store.claim(OWNER, LEASE_MS, 'local')).toBeNull();
       });
 
-      it('a job requeued with a backoff is not claimed before its not_before', async () => {
+      it('a job requeued with a backoff is not claimed before it passed on the store clock', async () => {
         const { job } = await running();
-        const later = Date.now() + 60_000;
+        const later = clock.now() + 60_000;
         const record = await store.finish({ job_id: job.id, attempt: 1 }, OWNER, FAILED, {
           status: 'PENDING',
-          not_before: later,
+          retry_after_ms: 60_000,
         });
         expect(record).toMatchObject({ status: 'PENDING', failure: null });
         const { job: fresh } = await store.create(spec());

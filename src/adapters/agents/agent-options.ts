@@ -1,4 +1,4 @@
-import type { AgentConfig } from '../../config.ts';
+import type { AgentConfig } from './agent-config.ts';
 
 /** What the composition root hands every agent adapter factory. */
 export interface AgentFactoryOptions<K extends AgentConfig['kind']> {

@@ -3,7 +3,7 @@
  * defaults of its kind below (model credentials and endpoints), plus a codex provider's `env_key`.
  * Nothing else of the server's environment reaches an agent.
  */
-import type { AgentConfig } from '../../config.ts';
+import type { AgentConfig } from './agent-config.ts';
 
 const AWS = [
   'AWS_REGION',

@@ -237,7 +237,7 @@ export function createMemoryStore(opts: { clock?: Clock } = {}): JobStore {
         }
         if (holds(e, key, owner)) {
           e.lease = null;
-          if (next.status === 'PENDING') move(e, 'PENDING', null, next.not_before);
+          if (next.status === 'PENDING') move(e, 'PENDING', null, clock() + next.retry_after_ms);
           else move(e, next.status, next.status === 'FAILED' ? next.failure : null);
         }
         return recordOf(e);

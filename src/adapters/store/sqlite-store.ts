@@ -335,7 +335,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
             row.lease_owner === owner &&
             row.attempt_count === attempt
           ) {
-            if (next.status === 'PENDING') leaveRunning(row, at, 'PENDING', null, next.not_before);
+            if (next.status === 'PENDING')
+              leaveRunning(row, at, 'PENDING', null, clock() + next.retry_after_ms);
             else leaveRunning(row, at, next.status, next.status === 'FAILED' ? next.failure : null);
           }
           return record(jobId);

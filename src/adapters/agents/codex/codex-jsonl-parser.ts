@@ -10,7 +10,7 @@
  * the run, not per model request.
  */
 import { relative, isAbsolute } from 'node:path';
-import type { AgentConfig } from '../../../config.ts';
+import type { AgentConfig } from '../agent-config.ts';
 import { failure, type Failure } from '../../../domain/failure.ts';
 import type { AgentReport, OutputParser } from '../../../ports/agent.ts';
 import { safeSessionId } from '../session-id.ts';

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentConfig } from '../../../config.ts';
+import type { AgentConfig } from '../agent-config.ts';
 import type { Job } from '../../../domain/job.ts';
 import type { AgentContext, AgentReport, AgentSettings } from '../../../ports/agent.ts';
 import { createGooseAgent } from './goose-agent.ts';
