@@ -3,17 +3,52 @@ import type { AgentReport, OutputParser } from '../ports/agent.ts';
 import type { EventBus } from './events.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { OutputTail } from './output-tail.ts';
+import type { Redactor } from './redactor.ts';
+
+/** The longest piece of a line the log holds: the agent's longer lines are cut into pieces of at
+ *  most this many bytes (see LineSplitter), so one endless line cannot exhaust memory. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * What AttemptOutput needs of the attempt's log: appends in order, then one close. `append` must
+ * have made the bytes readable by the time it returns, because the live stream announces each
+ * line's log offset right after and a client may resume from it at once.
+ */
+export interface AttemptLog {
+  append(bytes: Buffer): void;
+  close(): void;
+}
+
+/** The attempt's log as a local file, appended to synchronously. */
+export function openAttemptLogFile(path: string): AttemptLog {
+  const fd = openSync(path, 'a');
+  return {
+    append: (bytes) => void writeSync(fd, bytes),
+    close: () => closeSync(fd),
+  };
+}
+
+export interface AttemptOutputOptions {
+  logPath: string;
+  bus: EventBus;
+  jobId: string;
+  attempt: number;
+  /** Hides secrets in every line written, the agent's and Forge's own notes alike; also keeps
+   *  the cuts of long lines from splitting a secret. */
+  redactor: Redactor;
+}
 
 /**
  * Where an attempt's output goes: the agent's raw stream is split into lines, the agent's parser
- * turns each into readable lines, and those go to the full log file (the source of truth), the
- * record's tail and the live event bus — in that order, so a client that resumes from a log
- * offset never misses a line.
+ * turns each into readable lines, and those are redacted and go to the full log file (the source
+ * of truth), the record's tail and the live event bus — in that order, so a client that resumes
+ * from a log offset never misses a line.
  */
 export class AttemptOutput {
   readonly tail = new OutputTail();
-  private readonly splitter = new LineSplitter();
-  private readonly fd: number;
+  private readonly splitter: LineSplitter;
+  private readonly redactor: Redactor;
+  private readonly log: AttemptLog;
   private offset = 0;
   private readonly bus: EventBus;
   private parser: OutputParser = { line: (raw) => ({ display: [raw] }) };
@@ -21,21 +56,13 @@ export class AttemptOutput {
   private readonly jobId: string;
   private readonly attempt: number;
   private closed = false;
-  private readonly secrets: string[];
   /** Bumped on every write, so the periodic save can skip unchanged tails. */
   version = 0;
 
-  constructor(opts: {
-    logPath: string;
-    bus: EventBus;
-    jobId: string;
-    attempt: number;
-    /** Values that must never appear in the log, the tail or the live stream. */
-    secrets?: string[];
-  }) {
-    // Short values would redact ordinary words; secrets worth the name are longer.
-    this.secrets = (opts.secrets ?? []).filter((secret) => secret.length >= 8);
-    this.fd = openSync(opts.logPath, 'a');
+  constructor(opts: AttemptOutputOptions) {
+    this.redactor = opts.redactor;
+    this.splitter = new LineSplitter(MAX_LINE_BYTES, opts.redactor);
+    this.log = openAttemptLogFile(opts.logPath);
     this.bus = opts.bus;
     this.jobId = opts.jobId;
     this.attempt = opts.attempt;
@@ -52,9 +79,13 @@ export class AttemptOutput {
     this.emit(this.splitter.push(chunk), true);
   }
 
-  /** A line Forge itself adds (notices, the reason it stopped the agent). */
+  /** A line Forge itself adds (notices, the reason it stopped the agent); each line of a text of
+   *  several becomes its own log line. */
   note(text: string): void {
-    this.emit([`[forge] ${text}`], false);
+    this.emit(
+      text.split(/\r?\n/).map((line) => `[forge] ${line}`),
+      false,
+    );
   }
 
   /** Flushes the last partial line, lets the parser report what only the end shows, and closes
@@ -65,42 +96,38 @@ export class AttemptOutput {
     const last = this.parser.finish?.();
     if (last) this.onReport(last);
     this.closed = true;
-    closeSync(this.fd);
+    this.log.close();
   }
 
   private emit(rawLines: string[], parse: boolean): void {
     if (this.closed || rawLines.length === 0) return;
-    const display: string[] = [];
-    for (const raw of rawLines) {
-      if (!parse) {
-        display.push(raw);
-        continue;
-      }
-      const parsed = this.parser.line(raw);
-      display.push(...parsed.display);
-      if (parsed.report) this.onReport(parsed.report);
-    }
+    const display = parse ? this.parse(rawLines) : rawLines;
     if (display.length === 0) return;
-    if (this.secrets.length) {
-      for (let i = 0; i < display.length; i++) {
-        for (const secret of this.secrets)
-          display[i] = display[i]!.replaceAll(secret, '[redacted]');
-      }
-    }
-    const buffers = display.map((line) => Buffer.from(`${line}\n`));
-    const all = Buffer.concat(buffers);
-    writeSync(this.fd, all);
-    this.tail.push(all);
+    for (let i = 0; i < display.length; i++) display[i] = this.redactor.redact(display[i]!);
+    // One buffer for the whole batch: one write, one tail entry.
+    const bytes = Buffer.from(`${display.join('\n')}\n`);
+    this.log.append(bytes);
+    this.tail.push(bytes);
     this.version++;
-    for (let i = 0; i < display.length; i++) {
-      this.offset += buffers[i]!.length;
+    for (const line of display) {
+      this.offset += Buffer.byteLength(line) + 1;
       this.bus.publish({
         type: 'attempt.output',
         jobId: this.jobId,
         attempt: this.attempt,
         offset: this.offset,
-        line: display[i]!,
+        line,
       });
     }
+  }
+
+  private parse(rawLines: string[]): string[] {
+    const display: string[] = [];
+    for (const raw of rawLines) {
+      const parsed = this.parser.line(raw);
+      for (const line of parsed.display) display.push(line);
+      if (parsed.report) this.onReport(parsed.report);
+    }
+    return display;
   }
 }

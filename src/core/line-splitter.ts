@@ -1,43 +1,120 @@
-/** Splits a byte stream into lines without ever holding more than `maxLine` bytes of one line:
- *  an endless line without a newline is emitted in `maxLine` pieces, so memory stays bounded. */
-export class LineSplitter {
-  private pending: Buffer = Buffer.alloc(0);
-  private readonly maxLine: number;
+import type { Redactor } from './redactor.ts';
 
-  constructor(maxLine = 64 * 1024) {
+/** One piece of a byte stream: a whole line, or a part of a line that was too long. */
+export interface LinePiece {
+  /** The piece without its newline; may share memory with the chunk it came from. */
+  bytes: Buffer;
+  /** True when a newline ended the piece; false for a piece cut for length and for a last line
+   *  the stream ended without a newline. */
+  newline: boolean;
+}
+
+type Take = (data: Buffer, start: number, end: number, newline: boolean) => void;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Splits a byte stream into lines without ever holding more than `maxLine` bytes of one line: a
+ * longer line is emitted in pieces of at most `maxLine` bytes, so memory stays bounded whatever
+ * the stream holds. The stream is untrusted (any bytes, any length, no newlines), so every step
+ * makes progress on any input.
+ *
+ * A piece is cut before the character that would cross the limit, looking back at most 3 bytes
+ * (a UTF-8 character is at most 4); bytes that are not UTF-8 are cut at the limit. Given a
+ * redactor, a cut never splits a secret either: the splitter keeps the redactor's longest secret
+ * in reserve below the limit (so the bytes after the cut that decide whether a secret spans it
+ * are always there) and moves the cut back to the secret's start. Redacting the pieces then hides
+ * exactly what redacting whole lines would; redacting before cutting would instead have to hold
+ * back the end of every chunk in case a secret continues in the next one.
+ */
+export class LineSplitter {
+  private pending: Buffer = EMPTY;
+  private readonly maxLine: number;
+  private readonly redactor: Redactor | null;
+
+  constructor(maxLine = 64 * 1024, redactor?: Redactor) {
+    if (!(maxLine >= 1)) throw new RangeError(`a line must hold at least 1 byte, not ${maxLine}`);
+    const longest = redactor?.longestBytes ?? 0;
+    // The cut moves back from `maxLine - longest + 1` to a character's start, up to 3 bytes.
+    if (longest > 0 && longest + 3 > maxLine)
+      throw new RangeError(
+        `a secret of ${longest} bytes cannot be kept whole in lines cut every ${maxLine} bytes: ` +
+          'use shorter secrets',
+      );
     this.maxLine = maxLine;
+    this.redactor = longest > 0 ? redactor! : null;
   }
 
-  /** Returns the complete lines in `chunk` (without their newline). */
+  /** Returns the complete lines in `chunk` as text, without their newline or a CR before it. */
   push(chunk: Buffer): string[] {
     const lines: string[] = [];
-    let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    let start = 0;
-    for (;;) {
-      const nl = data.indexOf(10, start);
-      if (nl === -1) break;
-      lines.push(stripCr(data.toString('utf8', start, nl)));
-      start = nl + 1;
-    }
-    data = data.subarray(start);
-    while (data.length > this.maxLine) {
-      let cut = this.maxLine;
-      while (cut > 0 && (data[cut]! & 0xc0) === 0x80) cut--; // keep characters whole
-      lines.push(data.toString('utf8', 0, cut));
-      data = data.subarray(cut);
-    }
-    this.pending = Buffer.from(data);
+    this.split(chunk, (data, start, end, newline) => {
+      lines.push(data.toString('utf8', start, newline ? withoutCr(data, start, end) : end));
+    });
     return lines;
   }
 
-  /** The last line when the stream ended without a newline. */
+  /** The last line as text when the stream ended without a newline. */
   end(): string[] {
     const rest = this.pending;
-    this.pending = Buffer.alloc(0);
-    return rest.length ? [stripCr(rest.toString('utf8'))] : [];
+    this.pending = EMPTY;
+    return rest.length ? [rest.toString('utf8', 0, withoutCr(rest, 0, rest.length))] : [];
+  }
+
+  /** Like `push`, as bytes: the pieces, with the newlines that ended them, re-join to exactly the
+   *  stream's bytes (no CR is stripped, nothing is decoded). */
+  pushBytes(chunk: Buffer): LinePiece[] {
+    const pieces: LinePiece[] = [];
+    this.split(chunk, (data, start, end, newline) => {
+      pieces.push({ bytes: data.subarray(start, end), newline });
+    });
+    return pieces;
+  }
+
+  /** Like `end`, as bytes. */
+  endBytes(): LinePiece[] {
+    const rest = this.pending;
+    this.pending = EMPTY;
+    return rest.length ? [{ bytes: rest, newline: false }] : [];
+  }
+
+  /** Hands every line `chunk` completes, and every piece cut from an over-long line, to `take`;
+   *  keeps the rest (at most `maxLine` bytes) for the next chunk. */
+  private split(chunk: Buffer, take: Take): void {
+    const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let start = 0;
+    for (;;) {
+      const nl = data.indexOf(10, start);
+      const end = nl === -1 ? data.length : nl;
+      while (end - start > this.maxLine) {
+        const cut = start + this.cutAt(data.subarray(start, end));
+        take(data, start, cut, false);
+        start = cut;
+      }
+      if (nl === -1) break;
+      take(data, start, nl, true);
+      start = nl + 1;
+    }
+    // A copy: `chunk` may be a pooled buffer its owner reuses.
+    this.pending = start === data.length ? EMPTY : Buffer.from(data.subarray(start));
+  }
+
+  /** Where to cut `line`, which is longer than `maxLine`: a position in 1..maxLine. */
+  private cutAt(line: Buffer): number {
+    if (!this.redactor) return charStart(line, this.maxLine);
+    const at = charStart(line, this.maxLine - this.redactor.longestBytes + 1);
+    return this.redactor.safeCut(line, at);
   }
 }
 
-function stripCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
+/** `at`, or the start of the character that `data[at]` continues when it starts within 3 bytes
+ *  before; never 0, so that every cut makes progress, even through bytes that are not UTF-8. */
+function charStart(data: Buffer, at: number): number {
+  for (let i = at; i > 0 && i > at - 4; i--) if ((data[i]! & 0xc0) !== 0x80) return i;
+  return at;
+}
+
+/** `end`, less one when the line ends with CR (a CRLF newline). */
+function withoutCr(data: Buffer, start: number, end: number): number {
+  return end > start && data[end - 1] === 13 ? end - 1 : end;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OutputTail } from './output-tail.ts';
 
@@ -30,4 +31,58 @@ describe('OutputTail', () => {
     expect(Buffer.byteLength(tail.text())).toBeLessThanOrEqual(1024);
     expect(tail.text().endsWith('line 9999\n')).toBe(true);
   });
+
+  it('keeps the last bytes of output that is not UTF-8 instead of dropping them all', () => {
+    const tail = new OutputTail(10);
+    tail.push(Buffer.alloc(25, 0x80));
+    expect(tail.text()).toBe('\uFFFD'.repeat(10));
+    expect(tail.truncated).toBe(true);
+  });
+
+  it('on any bytes keeps a suffix of at most the limit, losing at most 3 bytes to a boundary', () => {
+    fc.assert(
+      fc.property(chunks(anyBytes), limit, fc.integer({ min: 1, max: 4 }), (input, max, every) => {
+        const tail = new OutputTail(max);
+        let all = Buffer.alloc(0);
+        input.forEach((chunk, i) => {
+          tail.push(chunk);
+          all = Buffer.concat([all, chunk]);
+          if (i % every === 0 || i === input.length - 1) {
+            const kept = tail.bytes();
+            expect(kept.length).toBeLessThanOrEqual(max);
+            expect(kept.length).toBeGreaterThanOrEqual(Math.min(all.length, max - 3));
+            expect(all.subarray(all.length - kept.length).equals(kept)).toBe(true);
+            expect(tail.truncated).toBe(kept.length < all.length);
+          }
+        });
+      }),
+    );
+  });
+
+  it('on valid UTF-8 text never starts inside a character', () => {
+    fc.assert(
+      fc.property(
+        chunks(fc.string({ unit: 'binary' }).map((s) => Buffer.from(s))),
+        limit,
+        (input, max) => {
+          const tail = new OutputTail(max);
+          for (const chunk of input) tail.push(chunk);
+          expect(Buffer.from(tail.text()).equals(tail.bytes())).toBe(true);
+        },
+      ),
+    );
+  });
 });
+
+const limit = fc.integer({ min: 1, max: 64 });
+
+/** Byte strings biased toward what breaks a cut: runs of continuation bytes, lone lead bytes. */
+const anyBytes = fc.oneof(
+  fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a)),
+  fc.integer({ min: 1, max: 150 }).map((n) => Buffer.alloc(n, 0xbf)),
+  fc.constantFrom(Buffer.from([0xe2]), Buffer.from([0xf0, 0x9f]), Buffer.from('é€😀')),
+);
+
+function chunks(bytes: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer[]> {
+  return fc.array(bytes, { minLength: 1, maxLength: 20 });
+}

@@ -14,6 +14,7 @@ export class OutputTail {
     this.limit = limit;
   }
 
+  /** Keeps `chunk` (without copying it: its owner must not reuse it). */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
@@ -27,20 +28,33 @@ export class OutputTail {
 
   /** The tail as text: at most `limit` bytes, never starting inside a multi-byte character. */
   text(): string {
+    return this.bytes().toString('utf8');
+  }
+
+  /** The tail's bytes: a suffix of everything pushed, at most `limit` bytes long. */
+  bytes(): Buffer {
     this.compact();
-    return this.chunks[0]?.toString('utf8') ?? '';
+    return this.chunks[0] ?? Buffer.alloc(0);
   }
 
   private compact(): void {
     let all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     if (all.length > this.limit) {
-      let start = all.length - this.limit;
-      // Skip UTF-8 continuation bytes (10xxxxxx) so the tail starts on a character.
-      while (start < all.length && (all[start]! & 0xc0) === 0x80) start++;
-      all = all.subarray(start);
+      all = all.subarray(charStartAfter(all, all.length - this.limit));
       this.dropped = true;
     }
     this.chunks = all.length ? [all] : [];
     this.size = all.length;
   }
+}
+
+/** `at`, or the start of the next character when `data[at]` continues one (10xxxxxx) that began
+ *  before it. Looks at most 3 bytes ahead, as a UTF-8 character is at most 4: in bytes that are
+ *  not UTF-8 the tail keeps its full length rather than skipping a run of any size. */
+function charStartAfter(data: Buffer, at: number): number {
+  for (let i = at; i < at + 4; i++) {
+    if (i === data.length) return i; // the last character does not fit: the tail is empty
+    if ((data[i]! & 0xc0) !== 0x80) return i;
+  }
+  return at;
 }
