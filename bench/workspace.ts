@@ -69,6 +69,7 @@ export const workspace: Benchmark<WorkspaceResult> = {
       return now() - t0;
     };
     const cold = await prepare(fresh);
+    await checkWorkspace(join(root, 'ws-0'), 'forge/bench-0', base, files);
     await prepare(burst); // its own fetch, which later checkouts reuse
     const plain: number[] = [];
     const warm: number[] = [];
@@ -125,6 +126,28 @@ async function plainClone(server: GitServer, url: string, dir: string): Promise<
     env: benchEnv({ HOME: `${dir}.home`, GIT_CONFIG_NOSYSTEM: '1' }),
   });
   return now() - t0;
+}
+
+/** A measurement of a wrong checkout is worthless: the branch, HEAD, every file and a clean
+ *  status must be there (generated repositories add README.md and CHANGES.md). */
+async function checkWorkspace(
+  dir: string,
+  branch: string,
+  head: string,
+  files: number,
+): Promise<void> {
+  const git = async (...args: string[]) =>
+    (
+      await promisify(execFile)('git', ['-C', dir, ...args], { maxBuffer: 64 * 1024 * 1024 })
+    ).stdout.trim();
+  const problems = [
+    (await git('symbolic-ref', '--short', 'HEAD')) === branch ? null : `not on ${branch}`,
+    (await git('rev-parse', 'HEAD')) === head ? null : `HEAD is not ${head}`,
+    (await git('ls-files')).split('\n').length === files + 2 ? null : `not ${files + 2} files`,
+    (await git('status', '--porcelain')) === '' ? null : 'not clean',
+  ].filter((p) => p !== null);
+  if (problems.length > 0)
+    throw new Error(`workspace benchmark: the checkout is wrong: ${problems.join(', ')}`);
 }
 
 /** `git checkout` alone, in a clone (not timed) that borrows the mirror's objects. */

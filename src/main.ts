@@ -120,7 +120,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
           ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}),
         }),
         hostFor: (forge) => (forge ? (hosts.get(forge) ?? null) : null),
-        store,
+        redact: (text) => redactor.redact(text),
         bus,
         logger,
         publicUrl: config.server.public_url ?? `http://${config.server.host}:${config.server.port}`,

@@ -34,3 +34,28 @@ describe('buildPrompt', () => {
     expect(prompt.endsWith('The task:\nfix the flaky test')).toBe(true);
   });
 });
+
+describe('buildPrompt on a retry', () => {
+  it('carries the diff stat of what the previous attempt left', () => {
+    const diff_stat =
+      ' src/parser.ts | 12 ++++++----\n 1 file changed, 6 insertions(+), 6 deletions(-)';
+    const prompt = buildPrompt('fix the parser', { ...attempt, diff_stat });
+    expect(prompt).toContain(`Changes it left:\n${diff_stat}`);
+    expect(prompt.indexOf('Changes it left:')).toBeLessThan(prompt.indexOf('The task:'));
+  });
+
+  it('says nothing of changes when the previous attempt left none', () => {
+    expect(buildPrompt('fix the parser', attempt)).not.toContain('Changes it left');
+  });
+
+  it('never starts the output tail inside an emoji', () => {
+    // 3,001 UTF-16 units: the last 2,000 begin on the low half of an emoji.
+    const output = `${'😀'.repeat(1500)}x`;
+    const prompt = buildPrompt('fix it', { ...attempt, output });
+    const tail = /```\n([\s\S]*)\n```/.exec(prompt)![1]!;
+    expect(tail.endsWith('😀x')).toBe(true);
+    expect(tail.length).toBeLessThanOrEqual(2000);
+    expect(tail.length).toBeGreaterThanOrEqual(1999);
+    expect(() => encodeURIComponent(prompt)).not.toThrow(); // throws on a lone surrogate
+  });
+});

@@ -27,13 +27,25 @@ export interface GitRun {
   stdin?: string;
   /** Exit codes that are answers rather than failures (1 for `diff --quiet`). */
   okCodes?: number[];
+  /** Keep only about this many bytes of stdout (cut at a whole line), stop git once it printed
+   *  them, and report `truncated`: for callers that need only the start of a long output.
+   *  Without it, a command printing more than MAX_STDOUT_BYTES fails. */
+  keepStdout?: number;
 }
 
 export interface GitResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Set when `keepStdout` cut the output. */
+  truncated?: boolean;
 }
+
+/** The most stdout Forge holds for one git command that needs all of it: a repository's output
+ *  (a huge diff, a hundred thousand untracked files) must not cost unbounded memory. */
+export const MAX_STDOUT_BYTES = 2 * 1024 * 1024;
+/** The most stderr kept; only its end goes into messages. */
+const MAX_STDERR_BYTES = 256 * 1024;
 
 /** Runs `git <args>`; rejects with ForgeError whose message holds git's (scrubbed) stderr. */
 export type Git = (args: string[], run: GitRun) => Promise<GitResult>;
@@ -85,6 +97,15 @@ export function createGitCli(opts: GitCliOptions): Git {
     const timeoutMs = run.timeoutMs ?? opts.timeoutMs ?? 10 * 60_000;
     const result = await execute(gitPath, args, run, env, timeoutMs);
     const what = `git ${args[0] ?? ''}`;
+    if (result.stopped === 'overflow') {
+      throw new ForgeError(
+        'internal',
+        `${what} printed more than ${MAX_STDOUT_BYTES / 1024 / 1024} MiB, more than Forge holds for one command; the repository may hold something unusual (a huge generated file, a vast number of untracked files)`,
+      );
+    }
+    if (result.truncated) {
+      return { code: 0, stdout: scrub(result.stdout, secrets), stderr: '', truncated: true };
+    }
     if (result.stopped) {
       throw new ForgeError(
         'unavailable',
@@ -98,7 +119,12 @@ export function createGitCli(opts: GitCliOptions): Git {
       const said = tail(stderr) || `exit code ${result.code}`;
       throw new ForgeError(classify(stderr), `${what} failed: ${said}`);
     }
-    return { code: result.code, stdout: scrub(result.stdout, secrets), stderr };
+    return {
+      code: result.code,
+      stdout: scrub(result.stdout, secrets),
+      stderr,
+      ...(run.keepStdout !== undefined ? { truncated: false } : {}),
+    };
   };
 }
 
@@ -131,7 +157,30 @@ interface Outcome {
   code: number;
   stdout: string;
   stderr: string;
-  stopped: 'timeout' | 'aborted' | null;
+  stopped: 'timeout' | 'aborted' | 'overflow' | 'enough' | null;
+  truncated: boolean;
+}
+
+/** Collects a stream up to `limit` bytes; `full()` tells when more arrived. */
+function bounded(limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  return {
+    push(chunk: Buffer): void {
+      if (size >= limit) {
+        over = true;
+        return;
+      }
+      const room = limit - size;
+      if (chunk.length > room) over = true;
+      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      chunks.push(kept);
+      size += kept.length;
+    },
+    full: () => over,
+    bytes: () => Buffer.concat(chunks),
+  };
 }
 
 function execute(
@@ -148,16 +197,20 @@ function execute(
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    const keep = run.keepStdout;
+    const stdout = bounded(keep ?? MAX_STDOUT_BYTES);
+    const stderr = bounded(MAX_STDERR_BYTES);
+    child.stdout.on('data', (c: Buffer) => {
+      stdout.push(c);
+      if (stdout.full()) stop(keep === undefined ? 'overflow' : 'enough');
+    });
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
     child.stdin.on('error', () => {}); // git may exit before reading its input; its exit code says why
     child.stdin.end(run.stdin ?? '');
     let stopped: Outcome['stopped'] = null;
     let escalation: NodeJS.Timeout | undefined;
     // SIGTERM first: git removes its lock files on it, so an interrupted fetch does not wedge the mirror.
-    const stop = (why: 'timeout' | 'aborted') => {
+    const stop = (why: NonNullable<Outcome['stopped']>) => {
       if (stopped || child.pid === undefined) return;
       stopped = why;
       signalGroup(child.pid, 'SIGTERM');
@@ -176,11 +229,16 @@ function execute(
       clearTimeout(timer);
       clearTimeout(escalation);
       run.signal?.removeEventListener('abort', onAbort);
+      const truncated = stopped === 'enough';
+      let out = stdout.bytes();
+      // A cut output ends on a whole line, so callers never see half an entry.
+      if (truncated) out = out.subarray(0, out.lastIndexOf(10) + 1);
       resolve({
         code: code ?? -1,
-        stdout: Buffer.concat(stdout).toString(),
-        stderr: Buffer.concat(stderr).toString(),
-        stopped,
+        stdout: out.toString(),
+        stderr: stderr.bytes().toString(),
+        stopped: truncated ? null : stopped,
+        truncated,
       });
     });
   });

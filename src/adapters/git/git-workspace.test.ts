@@ -4,7 +4,6 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ForgeError } from '../../domain/errors.ts';
 import type { GitWorkspace } from '../../ports/git-workspace.ts';
@@ -431,48 +430,4 @@ describe('an agent that rewrites its .git/config', () => {
     await ws.diffStat(dir('1'), baseCommit);
     await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
   });
-});
-
-describe('a repository of 20,000 files', () => {
-  it(
-    'checks out from the warm mirror with the right content and branch',
-    { timeout: 180_000 },
-    async () => {
-      const { ws, dir } = await setup({ fetchCoalesceMs: 0 });
-      const bigHead = await server.createRepo('big', { generatedFiles: 20_000, commits: 3 });
-      const env = {
-        PATH: process.env.PATH ?? '',
-        HOME: tmp,
-        LANG: 'C',
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_CONFIG_COUNT: '1',
-        GIT_CONFIG_KEY_0: 'http.extraHeader',
-        GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`forge-bot:${server.token}`).toString('base64')}`,
-      };
-      const timed = async (fn: () => Promise<unknown>) => {
-        const t = performance.now();
-        await fn();
-        return Math.round(performance.now() - t);
-      };
-      const plain = await timed(() =>
-        promisify(execFile)('git', ['clone', '--quiet', server.url('big'), join(tmp, 'plain')], {
-          env,
-        }),
-      );
-      const req = (n: string) =>
-        checkoutReq(dir(n), { url: server.url('big'), branch: `forge/big-${n}` });
-      const cold = await timed(() => ws.checkout(req('1'), signal));
-      const warm = await timed(() => ws.checkout(req('2'), signal));
-      // eslint-disable-next-line no-console -- the measurement is for people reading the test output
-      console.log(
-        `20,000 files: plain clone over HTTP ${plain} ms; checkout with a new mirror ${cold} ms; from the warm mirror (fetch included) ${warm} ms`,
-      );
-
-      expect(await sh(dir('2'), 'symbolic-ref', '--short', 'HEAD')).toBe('forge/big-2');
-      expect(await sh(dir('2'), 'rev-parse', 'HEAD')).toBe(bigHead);
-      expect((await sh(dir('2'), 'ls-files')).split('\n')).toHaveLength(20_002); // + README.md, CHANGES.md
-      expect(await readFile(join(dir('2'), 'src/d42/f19942.txt'), 'utf8')).toBe('file 19942\n');
-      expect(await sh(dir('2'), 'status', '--porcelain')).toBe('');
-    },
-  );
 });

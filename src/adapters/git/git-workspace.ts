@@ -42,6 +42,8 @@ const UNTRUSTED_REPO = {
   'commit.gpgSign': 'false',
   'core.quotePath': 'false',
 };
+/** The most of git's output read to describe a change. */
+const DESCRIBE_BYTES = 256 * 1024;
 const DESCRIBE_MAX_LINES = 40;
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -251,7 +253,10 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
 
     async hasChanges(dir, baseCommit) {
       await restoreConfig(dir);
-      const status = await inWorkspace(dir, ['status', '--porcelain', '--untracked-files=all']);
+      // Whether there is anything, not what: the first entry is enough.
+      const status = await inWorkspace(dir, ['status', '--porcelain', '--untracked-files=all'], {
+        keepStdout: 4096,
+      });
       if (status.stdout.trim() !== '') return true;
       const ahead = await inWorkspace(dir, ['rev-list', '--count', `${baseCommit}..HEAD`]);
       return Number(ahead.stdout.trim()) > 0;
@@ -367,13 +372,17 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
 
     async describeChanges(dir, baseCommit) {
       await restoreConfig(dir);
-      const stat = (await inWorkspace(dir, ['diff', '--stat=100', baseCommit, '--'])).stdout
-        .trimEnd()
-        .split('\n')
-        .filter(Boolean);
-      const summary = stat.length > 0 ? stat.pop()! : null;
+      // A description for people: the start of a long list is enough (capped again below).
+      const listed = await inWorkspace(dir, ['diff', '--stat=100', baseCommit, '--'], {
+        keepStdout: DESCRIBE_BYTES,
+      });
+      const stat = listed.stdout.trimEnd().split('\n').filter(Boolean);
+      // git prints the summary last; a cut output has none.
+      const summary = stat.length > 0 && !listed.truncated ? stat.pop()! : null;
       const untracked = (
-        await inWorkspace(dir, ['ls-files', '--others', '--exclude-standard'])
+        await inWorkspace(dir, ['ls-files', '--others', '--exclude-standard'], {
+          keepStdout: DESCRIBE_BYTES,
+        })
       ).stdout
         .split('\n')
         .filter(Boolean);
