@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Two cores: end-to-end files spawn servers and agents; keep parallelism modest.
-    maxWorkers: 2,
+    // Two cores, but most test time is spent waiting on child processes (servers, agents, git,
+    // bubblewrap): a third file in flight keeps both cores busy without timing-sensitive tests.
+    maxWorkers: 3,
   },
 });

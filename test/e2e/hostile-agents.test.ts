@@ -11,6 +11,7 @@ const sh = (script: string) => ({ kind: 'command', command: ['/bin/sh', '-c', sc
 beforeAll(async () => {
   forge = await startForge({
     config: {
+      defaults: { agent: 'echo', max_retries: 0, inactivity_timeout: '30s', max_duration: '1m' },
       agents: {
         // 70,000 UTF-8 continuation bytes and no newline until after a pause.
         continuation: sh("head -c 70000 /dev/zero | tr '\\000' '\\200'; sleep 1; echo end"),
