@@ -8,6 +8,7 @@ import { resolve, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
+import { createFileLogs } from './adapters/logs/file-logs.ts';
 import { createSqliteStore } from './adapters/store/sqlite-store.ts';
 import { createGitWorkspace } from './adapters/git/git-workspace.ts';
 import type { ForgeConfig } from './config.ts';
@@ -96,6 +97,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const dbPath = join(dataDir, 'forge.db');
   const store = createSqliteStore({ path: dbPath });
   const bus = new EventBus(logger);
+  const logs = createFileLogs(dataDir);
   const sandbox = createSandbox(config, (msg) => logger.warn(msg));
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
@@ -109,6 +111,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     {
       store,
       bus,
+      logs,
       sandbox,
       logger,
       dataDir,
@@ -143,7 +146,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       exclusive: true,
     },
   );
-  const app = createApp({ store, bus, config, dataDir, logger });
+  const app = createApp({ store, bus, config, logs, logger });
   let server: ServerType | null = null;
 
   return {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { attemptLogPath, createFileLogs } from '../adapters/logs/file-logs.ts';
 import { AttemptOutput } from './attempt-output.ts';
 import { EventBus, type ForgeEvent } from './events.ts';
 import { createRedactor } from './redactor.ts';
@@ -22,15 +23,16 @@ function capture(secrets: string[] = [SECRET]) {
   bus.subscribe((event) => {
     if (event.type === 'attempt.output') events.push(event);
   });
-  const logPath = join(dir, 'output.log');
+  const logs = createFileLogs(dir);
+  const key = { job_id: 'job-1', attempt: 1 };
   const output = new AttemptOutput({
-    logPath,
+    log: logs.open(key),
     bus,
     jobId: 'job-1',
     attempt: 1,
     redactor: createRedactor(secrets),
   });
-  return { output, events, log: () => readFileSync(logPath, 'utf8') };
+  return { output, events, log: () => readFileSync(attemptLogPath(dir, key), 'utf8') };
 }
 
 describe('AttemptOutput', () => {

@@ -1,5 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { AgentReport, OutputParser } from '../ports/agent.ts';
+import type { AttemptLog } from '../ports/logs.ts';
 import type { EventBus } from './events.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { OutputTail } from './output-tail.ts';
@@ -9,27 +9,9 @@ import type { Redactor } from './redactor.ts';
  *  most this many bytes (see LineSplitter), so one endless line cannot exhaust memory. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
-/**
- * What AttemptOutput needs of the attempt's log: appends in order, then one close. `append` must
- * have made the bytes readable by the time it returns, because the live stream announces each
- * line's log offset right after and a client may resume from it at once.
- */
-export interface AttemptLog {
-  append(bytes: Buffer): void;
-  close(): void;
-}
-
-/** The attempt's log as a local file, appended to synchronously. */
-export function openAttemptLogFile(path: string): AttemptLog {
-  const fd = openSync(path, 'a');
-  return {
-    append: (bytes) => void writeSync(fd, bytes),
-    close: () => closeSync(fd),
-  };
-}
-
 export interface AttemptOutputOptions {
-  logPath: string;
+  /** The attempt's full log (the source of truth), opened for appending. */
+  log: AttemptLog;
   bus: EventBus;
   jobId: string;
   attempt: number;
@@ -40,7 +22,7 @@ export interface AttemptOutputOptions {
 
 /**
  * Where an attempt's output goes: the agent's raw stream is split into lines, the agent's parser
- * turns each into readable lines, and those are redacted and go to the full log file (the source
+ * turns each into readable lines, and those are redacted and go to the full log (the source
  * of truth), the record's tail and the live event bus — in that order, so a client that resumes
  * from a log offset never misses a line.
  */
@@ -62,7 +44,7 @@ export class AttemptOutput {
   constructor(opts: AttemptOutputOptions) {
     this.redactor = opts.redactor;
     this.splitter = new LineSplitter(MAX_LINE_BYTES, opts.redactor);
-    this.log = openAttemptLogFile(opts.logPath);
+    this.log = opts.log;
     this.bus = opts.bus;
     this.jobId = opts.jobId;
     this.attempt = opts.attempt;

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { failure, type Failure } from '../domain/failure.ts';
 import type { Job } from '../domain/job.ts';
 import type { AgentAdapter, AgentReport } from '../ports/agent.ts';
+import type { AttemptLogs } from '../ports/logs.ts';
 import type { Sandbox, SandboxExit } from '../ports/sandbox.ts';
 import type { AttemptProgressLog, Claim, JobQueue, JobRecords } from '../ports/store.ts';
 import { AttemptOutput } from './attempt-output.ts';
@@ -26,6 +27,8 @@ export type { StopReason };
 export interface AttemptDeps {
   store: JobQueue & AttemptProgressLog & Pick<JobRecords, 'get'>;
   bus: EventBus;
+  /** Where each attempt's full output log is written. */
+  logs: AttemptLogs;
   sandbox: Sandbox;
   /** Git and forges, for jobs with a repository. */
   repos: RepoDeps;
@@ -47,10 +50,6 @@ export interface AttemptDeps {
 
 export function attemptDir(dataDir: string, jobId: string, attempt: number): string {
   return join(dataDir, 'jobs', jobId, `attempt-${attempt}`);
-}
-
-export function attemptLogPath(dataDir: string, jobId: string, attempt: number): string {
-  return join(attemptDir(dataDir, jobId, attempt), 'output.log');
 }
 
 /** Everything one attempt accumulates while it runs. */
@@ -95,7 +94,7 @@ export async function runAttempt(
     reports: {},
     ws: null,
     output: new AttemptOutput({
-      logPath: join(dir, 'output.log'),
+      log: deps.logs.open({ job_id: job.id, attempt }),
       bus: deps.bus,
       jobId: job.id,
       attempt,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryLogs } from '../adapters/logs/memory-logs.ts';
 import { createMemoryStore } from '../adapters/store/memory-store.ts';
 import type { JobStatus } from '../domain/job.ts';
 import type { JobStore } from '../ports/store.ts';
@@ -50,6 +51,7 @@ function startRunner(
     {
       store: h.store,
       bus: h.bus,
+      logs: createMemoryLogs(),
       sandbox,
       repos: { logger, bus: h.bus } as unknown as RepoDeps,
       resolveAgent: () => agent,

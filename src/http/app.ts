@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { ForgeConfig } from '../config.ts';
 import type { EventBus } from '../core/events.ts';
+import type { AttemptLogs } from '../ports/logs.ts';
 import type { JobStore } from '../ports/store.ts';
 import { bearerAuth } from './auth.ts';
 import { errorBody, errorResponse } from './errors.ts';
@@ -13,7 +14,8 @@ export interface HttpDeps {
   store: JobStore;
   bus: EventBus;
   config: ForgeConfig;
-  dataDir: string;
+  /** Attempts' full logs, read by byte range: never files under the data dir directly. */
+  logs: AttemptLogs;
   logger: Logger;
 }
 

@@ -1,11 +1,8 @@
-import { open } from 'node:fs/promises';
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import type { ForgeEvent } from '../../core/events.ts';
 import { getJob } from '../../core/job-actions.ts';
-import { LineSplitter } from '../../core/line-splitter.ts';
-import { attemptLogPath } from '../../core/run-attempt.ts';
 import { isTerminal, type JobRecord } from '../../domain/job.ts';
+import type { AttemptLogs } from '../../ports/logs.ts';
 import type { HttpDeps } from '../app.ts';
 
 /** A position in a job's output: attempt number and byte offset in that attempt's log. */
@@ -21,17 +18,21 @@ function parseCursor(raw: string | undefined): Cursor {
     : { attempt: 1, offset: 0 };
 }
 
-const after = (a: Cursor, b: Cursor): boolean =>
-  a.attempt > b.attempt || (a.attempt === b.attempt && a.offset > b.offset);
-
 /** All attempts closed and the job terminal: nothing more will be said. */
 const finished = (r: JobRecord): boolean =>
   isTerminal(r.status) && r.attempts.every((a) => a.finished_at !== null);
 
+/** How much of a log one read takes; a line longer than this is sent in pieces. */
+const READ_BYTES = 256 * 1024;
+const KEEP_ALIVE_MS = 15_000;
+
 /**
- * GET /jobs/{id}/events — Server-Sent Events: `status` and `output` events. Output comes from the
- * attempts' log files first (from `Last-Event-ID`, an `attempt:offset` cursor), then live from the
- * bus; the stream ends once the job is terminal and its attempts are closed.
+ * GET /jobs/{id}/events — Server-Sent Events: `status` and `output` events. Output is read from
+ * the attempts' logs from the client's cursor (`Last-Event-ID`, `attempt:offset`) on; events on
+ * the bus only wake the stream up to read again. So a client holds no queue: one that reads
+ * slowly is simply served later from the log, with memory bounded by one read, and a client that
+ * reconnects resumes exactly at its cursor. The stream ends once the job is terminal and its
+ * attempts are closed.
  */
 export function eventRoutes(deps: HttpDeps): Hono {
   const app = new Hono();
@@ -39,43 +40,29 @@ export function eventRoutes(deps: HttpDeps): Hono {
     const initial = await getJob(deps, c.req.param('id'));
     const start = parseCursor(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
     return streamSSE(c, async (sse) => {
-      const queue: ForgeEvent[] = [];
-      let notify: (() => void) | null = null;
+      let dirty = true;
+      let wake: () => void = () => {};
       const unsubscribe = deps.bus.subscribe((event) => {
         if (event.type === 'job.created' || event.jobId !== initial.id) return;
-        queue.push(event);
-        notify?.();
+        dirty = true;
+        wake();
       });
       const closed = new Promise<void>((resolve) => sse.onAbort(resolve));
       try {
-        let record = (await deps.store.get(initial.id)) ?? initial;
+        let record = initial;
         let cursor = start;
-        await sendStatus(sse, record, cursor);
-        cursor = await replay(sse, deps.dataDir, record, cursor);
-        while (!sse.aborted && !finished(record)) {
-          if (queue.length === 0) {
-            const wake = new Promise<void>((resolve) => (notify = resolve));
-            const keepAlive = setTimeout(() => notify?.(), 15_000);
-            await Promise.race([wake, closed]);
-            clearTimeout(keepAlive);
-            notify = null;
-            if (queue.length === 0 && !sse.aborted) await sse.write(': keep-alive\n\n');
+        let sent = '';
+        while (!sse.aborted) {
+          dirty = false;
+          record = (await deps.store.get(initial.id)) ?? record;
+          const status = `${record.status}/${record.attempt_count}`;
+          if (status !== sent) {
+            await sendStatus(sse, record, cursor);
+            sent = status;
           }
-          for (const event of queue.splice(0)) {
-            if (event.type === 'attempt.output') {
-              const at = { attempt: event.attempt, offset: event.offset };
-              if (!after(at, cursor)) continue;
-              cursor = at;
-              await sse.writeSSE({
-                event: 'output',
-                id: `${at.attempt}:${at.offset}`,
-                data: JSON.stringify({ attempt: event.attempt, line: event.line }),
-              });
-            } else if (event.type === 'job.status') {
-              record = (await deps.store.get(initial.id)) ?? record;
-              await sendStatus(sse, record, cursor);
-            }
-          }
+          cursor = await sendOutput(sse, deps.logs, record, cursor);
+          if (finished(record)) break;
+          if (!dirty) await idle(sse, closed, (resolve) => (wake = resolve));
         }
       } finally {
         unsubscribe();
@@ -83,6 +70,22 @@ export function eventRoutes(deps: HttpDeps): Hono {
     });
   });
   return app;
+}
+
+/** Waits for a wake-up, the client leaving, or the keep-alive interval (then sends a comment). */
+async function idle(
+  sse: SSEStreamingApi,
+  closed: Promise<void>,
+  setWake: (resolve: () => void) => void,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const woken = new Promise<void>((resolve) => setWake(resolve));
+  const quiet = new Promise<'quiet'>(
+    (resolve) => (timer = setTimeout(() => resolve('quiet'), KEEP_ALIVE_MS)),
+  );
+  const why = await Promise.race([woken, closed, quiet]);
+  clearTimeout(timer);
+  if (why === 'quiet' && !sse.aborted) await sse.write(': keep-alive\n\n');
 }
 
 async function sendStatus(sse: SSEStreamingApi, record: JobRecord, cursor: Cursor): Promise<void> {
@@ -97,35 +100,43 @@ async function sendStatus(sse: SSEStreamingApi, record: JobRecord, cursor: Curso
   });
 }
 
-/** Sends what the log files hold after `from`; returns the cursor after the last line sent. */
-async function replay(
+/** Sends every whole line the logs hold after `from`, attempt by attempt; returns the cursor
+ *  after the last line sent. An attempt's log is read to its end before the next one starts,
+ *  and a later attempt is only begun once the earlier one is closed. */
+async function sendOutput(
   sse: SSEStreamingApi,
-  dataDir: string,
+  logs: AttemptLogs,
   record: JobRecord,
   from: Cursor,
 ): Promise<Cursor> {
   let cursor = from;
   for (const attempt of record.attempts) {
-    if (attempt.number < from.attempt) continue;
-    let offset = attempt.number === from.attempt ? from.offset : 0;
-    const file = await open(attemptLogPath(dataDir, record.id, attempt.number)).catch(() => null);
-    if (!file) continue;
-    try {
-      const splitter = new LineSplitter(Number.MAX_SAFE_INTEGER);
-      for await (const chunk of file.createReadStream({ start: offset, autoClose: false })) {
-        for (const line of splitter.push(chunk as Buffer)) {
-          offset += Buffer.byteLength(line) + 1;
-          cursor = { attempt: attempt.number, offset };
-          await sse.writeSSE({
-            event: 'output',
-            id: `${attempt.number}:${offset}`,
-            data: JSON.stringify({ attempt: attempt.number, line }),
-          });
-        }
+    if (attempt.number < cursor.attempt) continue;
+    if (attempt.number > cursor.attempt) cursor = { attempt: attempt.number, offset: 0 };
+    const key = { job_id: record.id, attempt: attempt.number };
+    for (;;) {
+      const range = await logs.read(key, cursor.offset, READ_BYTES);
+      if (!range || range.bytes.length === 0 || sse.aborted) break;
+      const bytes = range.bytes;
+      // Whole lines only; a piece without a newline waits, unless it fills a whole read.
+      const end = bytes.length === READ_BYTES ? bytes.length : bytes.lastIndexOf(10) + 1;
+      if (end === 0) break;
+      const base = cursor.offset;
+      let at = 0;
+      while (at < end) {
+        const nl = bytes.indexOf(10, at);
+        const lineEnd = nl === -1 || nl >= end ? end : nl;
+        const line = bytes.toString('utf8', at, lineEnd);
+        at = lineEnd === end ? end : lineEnd + 1;
+        cursor = { attempt: attempt.number, offset: base + at };
+        await sse.writeSSE({
+          event: 'output',
+          id: `${cursor.attempt}:${cursor.offset}`,
+          data: JSON.stringify({ attempt: attempt.number, line }),
+        });
       }
-    } finally {
-      await file.close();
     }
+    if (attempt.finished_at === null) break;
   }
   return cursor;
 }

@@ -1,13 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { ForgeError } from '../../domain/errors.ts';
 import { JOB_STATUSES, type JobStatus } from '../../domain/job.ts';
 import { cancelJob, getJob, retryJob } from '../../core/job-actions.ts';
-import { attemptLogPath } from '../../core/run-attempt.ts';
 import { submitJob } from '../../core/submit-job.ts';
-import type { ListFilter } from '../../ports/store.ts';
+import type { AttemptKey, ListFilter } from '../../ports/store.ts';
 import type { HttpDeps } from '../app.ts';
 import { jobRecord, jobSummary } from '../serialize.ts';
 
@@ -29,15 +25,33 @@ function intParam(
   return value;
 }
 
-function listParam(raw: string | undefined): string[] {
-  return (raw ?? '')
+/** The most values a list filter takes, and the longest value: a query is untrusted input. */
+export const MAX_FILTER_VALUES = 20;
+export const MAX_FILTER_CHARS = 100;
+
+function listParam(name: string, raw: string | undefined): string[] {
+  const values = (raw ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (values.length > MAX_FILTER_VALUES) {
+    throw new ForgeError(
+      'invalid_request',
+      `${name}: ${values.length} values is over the limit of ${MAX_FILTER_VALUES}; filter on fewer`,
+    );
+  }
+  const long = values.find((v) => v.length > MAX_FILTER_CHARS);
+  if (long !== undefined) {
+    throw new ForgeError(
+      'invalid_request',
+      `${name}: a value of ${long.length} characters is over the limit of ${MAX_FILTER_CHARS}`,
+    );
+  }
+  return values;
 }
 
 export function parseListQuery(query: Record<string, string | undefined>): ListFilter {
-  const statuses = listParam(query.status).map((s) => {
+  const statuses = listParam('status', query.status).map((s) => {
     const upper = s.toUpperCase();
     if (!JOB_STATUSES.includes(upper as JobStatus)) {
       throw new ForgeError(
@@ -47,7 +61,7 @@ export function parseListQuery(query: Record<string, string | undefined>): ListF
     }
     return upper as JobStatus;
   });
-  const tags = listParam(query.tags);
+  const tags = listParam('tags', query.tags);
   return {
     ...(statuses.length ? { statuses } : {}),
     ...(tags.length ? { tags } : {}),
@@ -123,22 +137,45 @@ export function jobRoutes(deps: HttpDeps): Hono {
       record.attempts.length,
     );
     const offset = intParam('offset', c.req.query('offset'), 0, 0, Number.MAX_SAFE_INTEGER);
-    const path = attemptLogPath(deps.dataDir, record.id, attempt);
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const key = { job_id: record.id, attempt };
+    const first = await deps.logs.read(key, offset, LOG_CHUNK_BYTES);
+    const size = first?.size ?? 0;
     const headers = {
       'content-type': 'text/plain; charset=utf-8',
       'x-forge-log-size': String(size),
       'x-forge-attempt': String(attempt),
     };
-    if (offset >= size) return c.body('', 200, headers);
-    const stream = Readable.toWeb(
-      createReadStream(path, { start: offset, end: size - 1 }),
-    ) as ReadableStream<Uint8Array>;
-    return c.body(stream, 200, headers);
+    if (!first || offset >= size) return c.body('', 200, headers);
+    return c.body(logStream(deps, key, offset, size, first.bytes), 200, headers);
   });
 
   return app;
+}
+
+/** How much of a log one read takes: a log of any size is sent in pieces of this. */
+const LOG_CHUNK_BYTES = 1024 * 1024;
+
+/** The log from `offset` to `size` (its size when the request came), read piece by piece as the
+ *  client takes it. */
+function logStream(
+  deps: HttpDeps,
+  key: AttemptKey,
+  offset: number,
+  size: number,
+  first: Buffer,
+): ReadableStream<Uint8Array> {
+  let at = offset;
+  let next: Buffer | null = first;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const piece =
+        next ?? (await deps.logs.read(key, at, Math.min(LOG_CHUNK_BYTES, size - at)))?.bytes;
+      next = null;
+      if (!piece || piece.length === 0) return controller.close();
+      const bytes = piece.subarray(0, Math.max(0, size - at));
+      at += bytes.length;
+      controller.enqueue(bytes);
+      if (at >= size) controller.close();
+    },
+  });
 }
