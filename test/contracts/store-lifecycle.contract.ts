@@ -6,7 +6,6 @@ import {
   AGENT_FAILED,
   CANCELLED,
   FAILED,
-  ISO_MS,
   LEASE_MS,
   OK,
   OWNER,

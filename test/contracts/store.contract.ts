@@ -4,14 +4,11 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isJobId } from '../../src/domain/ids.ts';
-import type { Claim, JobStore } from '../../src/ports/store.ts';
+import type { JobStore } from '../../src/ports/store.ts';
 import { lifecycleContract } from './store-lifecycle.contract.ts';
 import {
-  AGENT_FAILED,
   CANCELLED,
-  FAILED,
   ISO_MS,
-  LEASE_MS,
   OK,
   OWNER,
   UNKNOWN_ID,

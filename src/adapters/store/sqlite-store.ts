@@ -13,7 +13,6 @@ import { newJobId } from '../../domain/ids.ts';
 import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
 import type {
   AbandonedAttempt,
-  AttemptKey,
   AttemptResult,
   Clock,
   JobStore,
