@@ -11,27 +11,16 @@ import { createMemoryStore } from '../adapters/store/memory-store.ts';
 import { loadConfig } from '../config.ts';
 import { EventBus } from '../core/events.ts';
 import { createApp } from './app.ts';
+import {
+  apiAnswer,
+  apiRequest,
+  expectError,
+  type ApiResponse,
+  type ListJson,
+} from '../../test/support/api-answers.ts';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
-
-interface ApiResponse<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
-
-interface ErrorJson {
-  error: string;
-  code: string;
-}
-
-interface ListJson {
-  jobs: Array<
-    Record<string, unknown> & { id: string; status: string; created_at: string; tags: string[] }
-  >;
-  total: number;
-}
 
 type JobJson = Record<string, unknown> & { id: string; status: string };
 
@@ -61,20 +50,7 @@ const forge = {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] = 'application/json';
-    }
-    const res = await app.request(path, init);
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // plain text
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return apiAnswer<T>(await app.request(path, apiRequest(method, body, headers)));
   },
   async submit(task: string, extra: Record<string, unknown> = {}): Promise<string> {
     const res = await forge.api<{ id: string }>('POST', '/jobs', {
@@ -91,23 +67,6 @@ const forge = {
   },
 };
 let blocker: string;
-
-/** Every error answer is JSON with a non-empty `error` a person can read and a machine `code`. */
-function expectError(
-  res: ApiResponse<unknown>,
-  status: number,
-  code: string,
-  mentions?: string | RegExp,
-): ErrorJson {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/application\/json/);
-  const body = res.body as ErrorJson;
-  expect(typeof body.error).toBe('string');
-  expect(body.error.trim().length).toBeGreaterThan(0);
-  expect(body.code).toBe(code);
-  if (mentions !== undefined) expect(body.error).toMatch(mentions);
-  return body;
-}
 
 async function post(
   body: unknown,

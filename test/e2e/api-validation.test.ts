@@ -4,46 +4,13 @@
  * is tested in process in src/http/api-validation.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startForge,
-  stopAllForges,
-  type ApiResponse,
-  type ForgeProcess,
-} from '../support/forge-server.ts';
+import { expectError, type ApiResponse, type ListJson } from '../support/api-answers.ts';
+import { startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
 
-interface ErrorJson {
-  error: string;
-  code: string;
-}
-
-interface ListJson {
-  jobs: Array<
-    Record<string, unknown> & { id: string; status: string; created_at: string; tags: string[] }
-  >;
-  total: number;
-}
-
 let forge: ForgeProcess;
-
-/** Every error answer is JSON with a non-empty `error` a person can read and a machine `code`. */
-function expectError(
-  res: ApiResponse<unknown>,
-  status: number,
-  code: string,
-  mentions?: string | RegExp,
-): ErrorJson {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/application\/json/);
-  const body = res.body as ErrorJson;
-  expect(typeof body.error).toBe('string');
-  expect(body.error.trim().length).toBeGreaterThan(0);
-  expect(body.code).toBe(code);
-  if (mentions !== undefined) expect(body.error).toMatch(mentions);
-  return body;
-}
 
 async function post(
   body: unknown,

@@ -8,16 +8,13 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { apiAnswer, apiRequest, type ApiResponse } from './api-answers.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SCRIPTED_AGENT = join(ROOT, 'test', 'support', 'scripted-agent.mjs');
 const BIN = join(ROOT, 'bin', 'forge.js');
 
-export interface ApiResponse<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { ApiResponse };
 
 export type JobJson = Record<string, unknown> & {
   id: string;
@@ -74,20 +71,7 @@ export class ForgeProcess {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${this.url}${path}`, init);
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // plain text (logs)
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return apiAnswer<T>(await fetch(`${this.url}${path}`, apiRequest(method, body, headers)));
   }
 
   async submit(task: string, extra: Record<string, unknown> = {}): Promise<string> {
