@@ -7,6 +7,7 @@ import { createMemoryStore } from '../adapters/store/memory-store.ts';
 import { loadConfig } from '../config.ts';
 import { EventBus } from '../core/events.ts';
 import { createApp } from './app.ts';
+import { spec } from '../../test/contracts/store-fixtures.ts';
 
 const config = loadConfig({}, 'agents: {script: {kind: command, command: [/bin/true]}}');
 
@@ -48,31 +49,7 @@ async function setup() {
   const bus = new EventBus(pino({ level: 'silent' }));
   const logs = createMemoryLogs();
   const app = createApp({ store, bus, config, logs, logger: pino({ level: 'silent' }) });
-  const { job } = await store.create({
-    task: 't',
-    agent: 'script',
-    profile: null,
-    max_retries: 0,
-    budget_usd: null,
-    tags: [],
-    source: 'test',
-    inactivity_timeout_ms: 60_000,
-    max_duration_ms: 60_000,
-    model: null,
-    max_turns: null,
-    repo: null,
-    settings: {
-      system_prompt: null,
-      allowed_tools: [],
-      disallowed_tools: [],
-      mcp_servers: {},
-      recipe: null,
-      env: {},
-      allowed_domains: [],
-      resume_interrupted: true,
-      continue_previous_work: false,
-    },
-  });
+  const { job } = await store.create(spec({ repo: null }));
   await store.claim('runner', 60_000, 'local');
   const key = { job_id: job.id, attempt: 1 };
   const log = logs.open(key);
