@@ -9,6 +9,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { stopAllForges } from '../test/support/forge-server.ts';
 import type { Benchmark, Row } from './benchmark.ts';
+import { cancel } from './cancel.ts';
 import { dispatch } from './dispatch.ts';
 import { isolation } from './isolation.ts';
 import { list } from './list.ts';
@@ -31,6 +32,7 @@ const BENCHMARKS = [
   memory,
   outputThroughput,
   isolation,
+  cancel,
   workspace,
 ] as unknown as Benchmark<object>[];
 
