@@ -21,7 +21,8 @@ export type Started = { ok: true; run: SandboxRun } | { ok: false; failure: Fail
 /** Prepares and starts the agent. `{ok: false, failure: null}`: stopped from the outside before
  *  it started (the stop reason says why). */
 export async function startAgent(deps: AttemptDeps, s: AttemptState): Promise<Started> {
-  const { job, stop } = { job: s.job, stop: s.control.stop };
+  const { job } = s;
+  const { stop } = s.control;
   const profile = resolveProfile(job);
   try {
     s.ws = await prepareWorkspace(deps.repos, job, s.dir, profile.continueFrom, stop.signal);
