@@ -31,6 +31,7 @@ const ALLOWED: Record<string, string[]> = {
   adapters: ['domain', 'ports', 'lib'],
   http: ['domain', 'ports', 'core', 'config', 'lib'],
   intake: ['domain', 'ports', 'core', 'lib'],
+  sinks: ['domain', 'ports', 'core', 'lib'],
   cli: ['domain', 'ports', 'core', 'config', 'main', 'lib'],
   // secrets.ts holds the rule for which configured values are secrets.
   config: ['domain', 'secrets'],
