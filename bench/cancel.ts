@@ -4,7 +4,7 @@
  * stops them), for isolation `none` (with per-attempt cgroups where the host allows them) and
  * `srt`. Forge promises a second; the sandbox contract only checks that nothing is left.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import { createLocalSandbox } from '../src/adapters/sandbox/local-sandbox.ts';
 import type { Sandbox } from '../src/ports/sandbox.ts';
 import { fmt, type Benchmark } from './benchmark.ts';
 import { median, now, round } from './measure.ts';
-import { benchEnv } from './processes.ts';
+import { benchSandboxSpec } from './sandbox-spec.ts';
 
 export interface CancelResult {
   gone_none_ms_p50: number;
@@ -64,25 +64,10 @@ export const cancel: Benchmark<CancelResult> = {
 };
 
 async function cancelOnce(sandbox: Sandbox, dir: string): Promise<number> {
-  const cwd = join(dir, 'workspace');
-  const tmpDir = join(dir, 'tmp');
-  await mkdir(cwd, { recursive: true });
-  await mkdir(tmpDir, { recursive: true });
-  const labels = { jobId: `bench-cancel-${dir.split('/').pop()}`, attempt: 1 };
+  const spec = await benchSandboxSpec(dir, AGENT, 'cancel');
+  const { labels } = spec;
   const controller = new AbortController();
-  const run = await sandbox.start(
-    {
-      command: AGENT,
-      cwd,
-      env: benchEnv(),
-      tmpDir,
-      writable: [],
-      allowedDomains: [],
-      denyRead: [],
-      labels,
-    },
-    controller.signal,
-  );
+  const run = await sandbox.start(spec, controller.signal);
   const reading = (async () => {
     let output = '';
     for await (const chunk of run.output) {

@@ -3,7 +3,7 @@
  * (sandbox-runtime: bubblewrap plus its network proxy), through the local sandbox adapter Forge
  * uses: from `start()` to the agent's own start stamp, and to its exit. Samples alternate.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalSandbox } from '../src/adapters/sandbox/local-sandbox.ts';
@@ -11,7 +11,7 @@ import { findSrtTools, missingToolsReason } from '../src/adapters/sandbox/srt.ts
 import type { Sandbox } from '../src/ports/sandbox.ts';
 import { fmt, type Benchmark } from './benchmark.ts';
 import { median, now, round } from './measure.ts';
-import { benchEnv } from './processes.ts';
+import { benchSandboxSpec } from './sandbox-spec.ts';
 
 export interface IsolationResult {
   spawn_none_ms_p50: number;
@@ -71,24 +71,9 @@ interface Sample {
 }
 
 async function startOnce(sandbox: Sandbox, dir: string): Promise<Sample> {
-  const cwd = join(dir, 'workspace');
-  const tmpDir = join(dir, 'tmp');
-  await mkdir(cwd, { recursive: true });
-  await mkdir(tmpDir, { recursive: true });
+  const spec = await benchSandboxSpec(dir, AGENT, 'isolation');
   const t0 = now();
-  const run = await sandbox.start(
-    {
-      command: AGENT,
-      cwd,
-      env: benchEnv(),
-      tmpDir,
-      writable: [],
-      allowedDomains: [],
-      denyRead: [],
-      labels: { jobId: `bench-isolation-${dir.split('/').pop()}`, attempt: 1 },
-    },
-    AbortSignal.timeout(60_000),
-  );
+  const run = await sandbox.start(spec, AbortSignal.timeout(60_000));
   let output = '';
   for await (const chunk of run.output) output += chunk.toString();
   const exit = await run.exited;
