@@ -161,6 +161,34 @@ interface Outcome {
   truncated: boolean;
 }
 
+/** Keeps the last `limit` bytes of a stream (git's verdict comes last), from a whole line on
+ *  once anything was dropped, so a half-cut line (and a half-cut credential in it) never shows. */
+function lastBytes(limit: number) {
+  let chunks: Buffer[] = [];
+  let size = 0;
+  let dropped = false;
+  return {
+    push(chunk: Buffer): void {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > 2 * limit) {
+        const all = Buffer.concat(chunks);
+        chunks = [all.subarray(all.length - limit)];
+        size = limit;
+        dropped = true;
+      }
+    },
+    bytes(): Buffer {
+      let all = Buffer.concat(chunks);
+      if (all.length > limit) {
+        all = all.subarray(all.length - limit);
+        dropped = true;
+      }
+      return dropped ? all.subarray(all.indexOf(10) + 1) : all;
+    },
+  };
+}
+
 /** Collects a stream up to `limit` bytes; `full()` tells when more arrived. */
 function bounded(limit: number) {
   const chunks: Buffer[] = [];
@@ -199,7 +227,7 @@ function execute(
     });
     const keep = run.keepStdout;
     const stdout = bounded(keep ?? MAX_STDOUT_BYTES);
-    const stderr = bounded(MAX_STDERR_BYTES);
+    const stderr = lastBytes(MAX_STDERR_BYTES);
     child.stdout.on('data', (c: Buffer) => {
       stdout.push(c);
       if (stdout.full()) stop(keep === undefined ? 'overflow' : 'enough');
