@@ -14,7 +14,7 @@ export interface HttpDeps {
   store: JobStore;
   bus: EventBus;
   config: ForgeConfig;
-  /** Attempts' full logs, read by byte range: never files under the data dir directly. */
+  /** Attempts' full logs, read by byte range and followed live: the API never opens files. */
   logs: AttemptLogs;
   logger: Logger;
 }
