@@ -31,6 +31,12 @@ limits: {max_concurrent: 1, max_duration: 5m}
 defaults: {agent: script, max_retries: 0, inactivity_timeout: 30s, max_duration: 1m}
 agents:
   script: {kind: command, command: [/bin/true]}
+profiles:
+  secretive:
+    env: {API_TOKEN: profile-env-secret-7f3a}
+    mcp_servers:
+      tools: {command: mcp-tools, env: {TOOLS_KEY: mcp-env-secret-91c2}}
+      remote: {type: http, url: 'https://mcp.example.com', headers: {Authorization: mcp-header-secret-5d8e}}
 `,
 );
 const store = createMemoryStore();
@@ -363,11 +369,33 @@ describe('bounds on what a caller may send', () => {
     expectError(await list(`?tags=${'x'.repeat(101)}`), 400, 'invalid_request', /101 characters/);
   });
 
-  it("never shows a job's frozen settings, which may hold its profile's secrets", async () => {
-    const id = await forge.submit('print settings');
-    const job = await forge.job(id);
-    expect(job).not.toHaveProperty('settings');
-    expect(JSON.stringify((await list('?limit=100')).body)).not.toContain('"settings"');
+  it("never shows a job's frozen settings, whose env and MCP env and headers may hold secrets", async () => {
+    const secrets = ['profile-env-secret-7f3a', 'mcp-env-secret-91c2', 'mcp-header-secret-5d8e'];
+    const key = { 'Idempotency-Key': 'api-validation-settings' };
+    const answers: ApiResponse<unknown>[] = [
+      await post({ task: 'print settings', profile: 'secretive' }, key),
+      await post({ task: 'print settings', profile: 'secretive' }, key),
+    ];
+    const id = (answers[0]!.body as { id: string }).id;
+    answers.push(
+      await forge.api('GET', `/jobs/${id}`),
+      await list('?limit=100'),
+      await forge.api('POST', `/jobs/${id}/cancel`),
+      await forge.api('POST', `/jobs/${id}/retry`),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 200, 200, 200, 200, 200]);
+    expect(answers[2]!.body).toMatchObject({ id, profile: 'secretive' });
+    const stream = (await app.request(`/jobs/${id}/events`)).body!.getReader();
+    const first = (await stream.read()).value as Uint8Array | undefined;
+    const status = new TextDecoder().decode(first);
+    await stream.cancel();
+    expect(status).toMatch(/^event: status\n/);
+    const texts = [...answers.map((a) => JSON.stringify(a.body)), status];
+    for (const text of texts) {
+      expect(text).not.toContain('"settings"');
+      for (const secret of secrets) expect(text).not.toContain(secret);
+    }
+    expect((await store.get(id))?.settings.env).toEqual({ API_TOKEN: secrets[0] });
   });
 
   it.each(['/etc', 'file:///etc/passwd', 'ssh://git@example.com/x.git'])(
