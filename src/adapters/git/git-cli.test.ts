@@ -67,12 +67,16 @@ describe('git output', () => {
 
   it('keeps the end of a long stderr, where git says why it failed', async () => {
     // 600 KiB of warnings, then the verdict.
-    const script =
-      "i=0; while [ $i -lt 6000 ]; do echo 'warning: line ending conversion in some-file-with-a-long-name-to-fill-the-line.txt' >&2; i=$((i+1)); done; echo 'fatal: the real reason' >&2; exit 1";
-    const err: unknown = await git(['-c', `alias.noisy=!sh -c "${script}"`, 'noisy'], {
+    const script = join(tmp, 'noisy.sh');
+    await writeFile(
+      script,
+      "i=0; while [ $i -lt 6000 ]; do echo 'warning: line ending conversion in some-file-with-a-long-name-to-fill-the-line.txt' >&2; i=$((i+1)); done; echo 'fatal: the real reason' >&2; exit 1\n",
+    );
+    const err: unknown = await git(['-c', `alias.noisy=!sh ${script}`, 'noisy'], {
       cwd: repo,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForgeError);
     expect((err as ForgeError).message).toContain('fatal: the real reason');
+    expect((err as ForgeError).message).toContain('warning: line ending');
   });
 });
