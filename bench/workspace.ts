@@ -6,7 +6,7 @@
  * files, timed alone in a clone that borrows the mirror's objects.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,7 +42,7 @@ export const workspace: Benchmark<WorkspaceResult> = {
     scope.defer(() => rm(root, { recursive: true, force: true }));
     const server = await startGitServer();
     scope.defer(() => server.close());
-    await server.createRepo('app', { generatedFiles: files, commits });
+    const head = await server.createRepo('app', { generatedFiles: files, commits });
     const url = server.url('app');
     const opts = {
       mirrorsDir: join(root, 'mirrors'),
@@ -69,8 +69,8 @@ export const workspace: Benchmark<WorkspaceResult> = {
       return now() - t0;
     };
     const cold = await prepare(fresh);
-    await checkWorkspace(join(root, 'ws-0'), 'forge/bench-0', base, files);
-    await prepare(burst); // its own fetch, which later checkouts reuse
+    await prepare(burst); // from the warm mirror, with its own fetch, which later checkouts reuse
+    await checkWorkspace(join(root, 'ws-1'), 'forge/bench-1', head, files);
     const plain: number[] = [];
     const warm: number[] = [];
     const coalesced: number[] = [];
@@ -128,8 +128,9 @@ async function plainClone(server: GitServer, url: string, dir: string): Promise<
   return now() - t0;
 }
 
-/** A measurement of a wrong checkout is worthless: the branch, HEAD, every file and a clean
- *  status must be there (generated repositories add README.md and CHANGES.md). */
+/** A measurement of a wrong checkout is worthless: the branch, the server's HEAD, every file (the
+ *  last generated one with its content) and a clean status must be there. Generated repositories
+ *  add README.md and CHANGES.md. */
 async function checkWorkspace(
   dir: string,
   branch: string,
@@ -137,13 +138,16 @@ async function checkWorkspace(
   files: number,
 ): Promise<void> {
   const git = async (...args: string[]) =>
-    (
-      await promisify(execFile)('git', ['-C', dir, ...args], { maxBuffer: 64 * 1024 * 1024 })
-    ).stdout.trim();
+    (await run('git', ['-C', dir, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
+  const last = files - 1;
+  const lastFile = `src/d${last % 100}/f${last}.txt`;
   const problems = [
     (await git('symbolic-ref', '--short', 'HEAD')) === branch ? null : `not on ${branch}`,
     (await git('rev-parse', 'HEAD')) === head ? null : `HEAD is not ${head}`,
     (await git('ls-files')).split('\n').length === files + 2 ? null : `not ${files + 2} files`,
+    (await readFile(join(dir, lastFile), 'utf8').catch(() => '')) === `file ${last}\n`
+      ? null
+      : `${lastFile} is missing or wrong`,
     (await git('status', '--porcelain')) === '' ? null : 'not clean',
   ].filter((p) => p !== null);
   if (problems.length > 0)

@@ -244,6 +244,45 @@ describe('finalizeWork', () => {
     },
   );
 
+  it('keeps the pushed commit in the result when the pull request cannot be opened', async () => {
+    const s = await setup({
+      open: () => Promise.reject(new ForgeError('invalid_request', 'pull requests are disabled')),
+    });
+    const out = await finalizeWork(s.deps, s.job, s.ws, input(), {
+      deadline: never,
+      withdrawn: never,
+    });
+    expect(out.failure?.category).toBe('push');
+    expect(out.failure?.message).toContain('pushed to');
+    expect(out.failure?.message).toContain('pull requests are disabled');
+    // The next push expects the branch where this one left it.
+    expect(out.result?.commit).toBe(await s.remoteHead());
+    expect(out.result?.changed_files).toBe(1);
+  });
+
+  it('after a failed push, the result is still what an earlier attempt pushed', async () => {
+    let pushes = 0;
+    const s = await setup({
+      push: (real, ...args) =>
+        ++pushes === 1
+          ? real(...args)
+          : Promise.reject(new ForgeError('invalid_request', 'the token may not push')),
+    });
+    const first = await finalizeWork(s.deps, s.job, s.ws, input({ succeeded: false }), {
+      deadline: never,
+      withdrawn: never,
+    });
+    await writeFile(join(s.ws.dir, 'MORE.md'), 'more\n');
+    const job = { ...s.job, result: first.result };
+    const second = await finalizeWork(s.deps, job, s.ws, input({ attempt: 2 }), {
+      deadline: never,
+      withdrawn: never,
+    });
+    expect(second.failure?.message).toContain('could not be pushed');
+    expect(second.result).toEqual(first.result);
+    expect(second.result?.commit).toBe(await s.remoteHead());
+  });
+
   it('keeps a secret in the summary or task out of the commit, the pull request and the notes', async () => {
     const s = await setup({ task: `Use key ${SECRET} for the client` });
     const summary = `Configured the client with ${SECRET}.\nAlso wrote notes.`;

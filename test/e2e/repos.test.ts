@@ -248,6 +248,11 @@ describe('jobs with a repository', () => {
     expect(job.status).toBe('FAILED');
     expect(job.failure?.category).toBe('push');
     expect(job.failure?.message).toContain('maintenance');
+    // The push went through: the result names the pushed commit, which the next push expects.
+    const result = job.result as Record<string, unknown>;
+    expect(result.commit).toBe(
+      await git.git('me/app', ['rev-parse', `refs/heads/${String(result.branch)}`]),
+    );
   });
 
   it('opens a draft PR for a repository marked draft, and none with open_pr false on its own branch', async () => {

@@ -1,6 +1,6 @@
 // Workspaces from a warm bare mirror per repository, and the commit and push after the agent.
 //
-// Checkout method (measured on a 20,000-file repository, see git-workspace.test.ts): a clone with
+// Checkout method (measured on a 20,000-file repository, see bench/workspace.ts): a clone with
 // `--shared` borrows the mirror's objects through .git/objects/info/alternates, so making the
 // clone costs the same for any repository size, and what remains is writing the files. It beats
 // `--reference` (which still negotiates a fetch) and equals a hard-linked local clone, which we do
