@@ -115,5 +115,7 @@ function spec(i: number): JobSpec {
     max_turns: null,
     repo: null,
     settings: freezeSettings(undefined, []),
+    origin: null,
+    parent_id: null,
   };
 }

@@ -18,8 +18,12 @@ function notFound(id: string): ForgeError {
 
 /** Cancels a PENDING or RUNNING job. The runner of a running attempt hears the status event and
  *  kills the process tree; the attempt's output is kept. */
-export async function cancelJob(deps: Deps, id: string): Promise<JobRecord> {
-  const record = await deps.store.cancel(id, failure('cancelled', 'cancelled on request'));
+export async function cancelJob(
+  deps: Deps,
+  id: string,
+  reason = 'cancelled on request',
+): Promise<JobRecord> {
+  const record = await deps.store.cancel(id, failure('cancelled', reason));
   if (!record) throw notFound(id);
   deps.bus.publish({
     type: 'job.status',

@@ -179,6 +179,8 @@ export function resolveSpec(req: SubmitRequest, config: SubmitPolicy): JobSpec {
     max_turns: req.max_turns ?? profile?.max_turns ?? null,
     repo: resolveRepo(req, config, profile?.draft),
     settings: freezeSettings(profile, config.sandbox.allowed_domains),
+    origin: null,
+    parent_id: null,
   };
 }
 

@@ -80,6 +80,35 @@ export interface JobSettings {
   continue_previous_work: boolean;
 }
 
+/**
+ * Where a task came from, so its results can be reported there (a status comment on the issue, a
+ * chat message). The same origin on several jobs means the later ones continue the earlier.
+ */
+export type JobOrigin =
+  | {
+      kind: 'issue';
+      /** Name of the intake source under `intake:`. */
+      source: string;
+      /** owner/name of the repository holding the issue. */
+      repo: string;
+      number: number;
+      /** Web page of the issue. */
+      url: string;
+    }
+  | {
+      kind: 'telegram';
+      /** Name of the notifier under `notify:`. */
+      notifier: string;
+      chat_id: number;
+    };
+
+/** One string per origin: jobs from the same issue (or chat) share it. */
+export function originKey(origin: JobOrigin): string {
+  return origin.kind === 'issue'
+    ? `issue:${origin.source}:${origin.repo}#${origin.number}`
+    : `telegram:${origin.notifier}:${origin.chat_id}`;
+}
+
 /** What a submitter chose, after defaults and profile limits were applied. */
 export interface JobSpec {
   task: string;
@@ -97,6 +126,10 @@ export interface JobSpec {
   max_turns: number | null;
   repo: JobRepo | null;
   settings: JobSettings;
+  /** Where the task came from (null: the API or CLI, which report nowhere else). */
+  origin: JobOrigin | null;
+  /** The job this one continues (same branch), or null. */
+  parent_id: string | null;
 }
 
 export interface Job extends JobSpec {

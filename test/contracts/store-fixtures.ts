@@ -81,6 +81,8 @@ export function spec(overrides: Partial<JobSpec> = {}): JobSpec {
       resume_interrupted: true,
       continue_previous_work: false,
     },
+    origin: null,
+    parent_id: null,
     ...overrides,
   };
 }

@@ -126,6 +126,9 @@ export function toJob(row: JobRow): Job {
     failure: row.failure === null ? null : (JSON.parse(row.failure) as Failure),
     retry_base: row.retry_base,
     attempt_count: row.attempt_count,
+    // Not stored yet (schema v3 adds them).
+    origin: null,
+    parent_id: null,
   };
 }
 

@@ -1,0 +1,44 @@
+/**
+ * The use cases every door beyond HTTP shares (issue intake, chat, and later MCP): one object, so
+ * each door files, cancels and retries jobs exactly as the API does, under the same rules.
+ */
+import type { Job, JobOrigin, JobRecord } from '../domain/job.ts';
+import type { ListFilter } from '../ports/store.ts';
+import { cancelJob, retryJob } from './job-actions.ts';
+import { parseSubmitRequest, resolveSpec, type SubmitDeps } from './submit-job.ts';
+
+export interface SubmitContext {
+  /** Where the task came from; results are reported there. */
+  origin?: JobOrigin | null;
+  /** The job this one continues. */
+  parentId?: string | null;
+}
+
+export interface JobControl {
+  /** Validates like POST /jobs (throws ForgeError('invalid_request') naming the field). */
+  submit(body: unknown, context?: SubmitContext): Promise<Job>;
+  /** Throws ForgeError('not_found') or ('conflict') as the API answers. */
+  cancel(id: string, reason?: string): Promise<JobRecord>;
+  retry(id: string): Promise<JobRecord>;
+  get(id: string): Promise<JobRecord | null>;
+  list(filter: ListFilter): Promise<{ jobs: Job[]; total: number }>;
+}
+
+export function createJobControl(deps: SubmitDeps): JobControl {
+  return {
+    async submit(body, context = {}) {
+      const spec = {
+        ...resolveSpec(parseSubmitRequest(body), deps.config),
+        origin: context.origin ?? null,
+        parent_id: context.parentId ?? null,
+      };
+      const { job, created } = await deps.store.create(spec);
+      if (created) deps.bus.publish({ type: 'job.created', jobId: job.id });
+      return job;
+    },
+    cancel: (id, reason) => cancelJob(deps, id, reason),
+    retry: (id) => retryJob(deps, id),
+    get: (id) => deps.store.get(id),
+    list: (filter) => deps.store.list(filter),
+  };
+}
