@@ -121,6 +121,46 @@ token: \${NOT_SET}
       /agents\.a\.command/,
     );
   });
+
+  it('reads the issue intake and notifiers with their documented key names and defaults', () => {
+    const config = loadConfig(
+      { FORGE_WEBHOOK_SECRET: 'hook-secret-123', TELEGRAM_BOT_TOKEN: '123456:telegram-token' },
+      `forges: {home: {kind: forgejo, url: "https://git.example.com", token: "forge-token-123"}}
+repos: {app: {url: "https://git.example.com/me/app.git", forge: home}}
+intake:
+  tasks: { kind: issues, forge: home, repo: me/forge-tasks, label: "forge:queued", target_repo: app, poll: 1m, webhook_secret: "\${FORGE_WEBHOOK_SECRET}", allowed_users: [me] }
+notify:
+  phone: { kind: telegram, token: "\${TELEGRAM_BOT_TOKEN}", chats: [123456789], users: [123456789], events: [finished], intake: true }
+  hooks: { kind: webhook, url: "https://example.com/forge", secret: "hook-signing-secret", events: [started, finished] }`,
+    );
+    expect(config.intake.tasks).toMatchObject({
+      kind: 'issues',
+      poll: 60_000,
+      webhook_secret: 'hook-secret-123',
+      allowed_users: ['me'],
+      allow: 'listed',
+      labels: { running: 'forge:running', done: 'forge:done', failed: 'forge:failed' },
+    });
+    expect(config.notify.phone).toMatchObject({
+      kind: 'telegram',
+      chats: [123456789],
+      intake: true,
+    });
+    expect(config.notify.hooks).toMatchObject({ kind: 'webhook', events: ['started', 'finished'] });
+  });
+
+  it('refuses intake and notifiers that name nothing configured, or let nobody in', () => {
+    const problems = () =>
+      loadConfig(
+        {},
+        `intake: {tasks: {kind: issues, forge: nowhere, repo: me/tasks, target_repo: nope}}
+notify: {phone: {kind: telegram, token: "123456:telegram-token", chats: [1], intake: true}}`,
+      );
+    expect(problems).toThrow(/intake\.tasks\.forge: no forge named "nowhere"/);
+    expect(problems).toThrow(/intake\.tasks\.target_repo: no repository named "nope"/);
+    expect(problems).toThrow(/intake\.tasks\.allowed_users: nobody may queue issues/);
+    expect(problems).toThrow(/notify\.phone\.users: intake is on but no user ids/);
+  });
 });
 
 describe('secrets in the configuration', () => {

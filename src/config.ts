@@ -152,6 +152,76 @@ const repoSchema = z.strictObject({
   draft: z.boolean().default(false),
 });
 
+/** Login names on a forge (compared without regard to case). */
+const logins = z.array(z.string().min(1).max(100)).default([]);
+
+/** The labels Forge reads and writes on a queued issue: the visible state of its job. */
+const issueLabelsSchema = z
+  .strictObject({
+    running: z.string().min(1).default('forge:running'),
+    done: z.string().min(1).default('forge:done'),
+    failed: z.string().min(1).default('forge:failed'),
+    cancelled: z.string().min(1).default('forge:cancelled'),
+    cancel: z.string().min(1).default('forge:cancel'),
+  })
+  .prefault({});
+
+const issueIntakeSchema = z.strictObject({
+  kind: z.literal('issues'),
+  /** Name under `forges:` hosting the issues. */
+  forge: name,
+  /** owner/name of the repository whose issues are tasks. */
+  repo: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'use owner/name'),
+  /** The label that queues an issue. */
+  label: z.string().min(1).default('forge:queued'),
+  labels: issueLabelsSchema,
+  /** Name under `repos:` the jobs work on; without it, the issue's own repository. */
+  target_repo: name.optional(),
+  /** Profile for the jobs (a `forge:profile` directive may pick another). */
+  profile: name.optional(),
+  /** How often the issues are listed, the safety net for lost webhooks. */
+  poll: duration.default(60_000),
+  /** HMAC secret of the webhook pointed at POST /hooks/<source>; without it webhooks are refused. */
+  webhook_secret: z.string().min(1).optional(),
+  /** Who may queue and command: these logins, and with `allow: write` anyone the forge says may
+   *  write to the repository. Bots only when listed here. */
+  allowed_users: logins,
+  allow: z.enum(['listed', 'write']).default('listed'),
+  /** Answer an issue queued by someone not allowed with a one-line refusal (default: silence). */
+  refusal_comment: z.boolean().default(false),
+  /** Least time between edits of a running job's status comment. */
+  comment_interval: duration.default(30_000),
+});
+
+const notifyEvents = z
+  .array(z.enum(['queued', 'started', 'retrying', 'finished']))
+  .min(1)
+  .default(['finished']);
+
+const telegramSchema = z.strictObject({
+  kind: z.literal('telegram'),
+  token: z.string().min(1, 'set the bot token, e.g. token: ${TELEGRAM_BOT_TOKEN}'),
+  /** Chats notified, and the only chats served. */
+  chats: z.array(z.number().int()).min(1, 'list at least one chat id'),
+  /** Users whose messages and button presses are served. */
+  users: z.array(z.number().int()).default([]),
+  events: notifyEvents,
+  /** Messages to the bot file jobs. */
+  intake: z.boolean().default(false),
+  /** Bot API root (a local Bot API server, or tests). */
+  api_root: z.string().url().default('https://api.telegram.org'),
+  /** Defaults for jobs filed from chat. */
+  repo: name.optional(),
+  profile: name.optional(),
+});
+
+const webhookNotifierSchema = z.strictObject({
+  kind: z.literal('webhook'),
+  url: z.string().url(),
+  secret: z.string().min(1, 'set a signing secret, e.g. secret: ${FORGE_HOOK_SECRET}'),
+  events: notifyEvents,
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -194,6 +264,21 @@ export const configSchema = z.strictObject({
   forges: z.record(name, forgeSchema).default({}),
   repos: z.record(name, repoSchema).default({}),
   profiles: z.record(name, profileSchema).default({}),
+  /** Sources that turn outside events into jobs (issue queues on a forge). */
+  intake: z.record(name, z.discriminatedUnion('kind', [issueIntakeSchema])).default({}),
+  /** Where job events are reported besides an issue's own comment: chat and webhooks. */
+  notify: z
+    .record(name, z.discriminatedUnion('kind', [telegramSchema, webhookNotifierSchema]))
+    .default({}),
+  /** Delivery of comments, labels and notifications. */
+  outbox: z
+    .strictObject({
+      poll_interval: duration.default(1000),
+      /** Attempts before a delivery is given up (shown per job and in /health). */
+      max_attempts: z.number().int().min(1).max(1000).default(50),
+      max_backoff: duration.default(5 * 60_000),
+    })
+    .prefault({}),
   /** Internal timings; exposed for tests and unusual deployments. */
   runner: z
     .strictObject({
@@ -211,6 +296,9 @@ export type ProfileConfig = ForgeConfig['profiles'][string];
 export type ForgeHostConfig = ForgeConfig['forges'][string];
 export type RepoConfig = ForgeConfig['repos'][string];
 export type McpServerConfig = ProfileConfig['mcp_servers'][string];
+export type IssueIntakeConfig = Extract<ForgeConfig['intake'][string], { kind: 'issues' }>;
+export type TelegramConfig = Extract<ForgeConfig['notify'][string], { kind: 'telegram' }>;
+export type WebhookNotifierConfig = Extract<ForgeConfig['notify'][string], { kind: 'webhook' }>;
 
 /** Replaces `${NAME}` with the environment's value; a missing variable is a problem to report. */
 function substitute(
@@ -378,6 +466,7 @@ function crossCheck(config: ForgeConfig): string[] {
         `repos.${repoName}.url: put credentials in forges.<name>.token, not in the URL`,
       );
   }
+  problems.push(...intakeProblems(config));
   if (config.defaults.max_duration > config.limits.max_duration) {
     problems.push('defaults.max_duration: above limits.max_duration');
   }
@@ -390,6 +479,39 @@ function crossCheck(config: ForgeConfig): string[] {
     problems.push(
       `server.host: ${config.server.host} is not a loopback address and no server.tokens are configured; add a token (role admin) or bind 127.0.0.1`,
     );
+  }
+  return problems;
+}
+
+/** Intake sources and notifiers must name what exists. */
+function intakeProblems(config: ForgeConfig): string[] {
+  const problems: string[] = [];
+  for (const [sourceName, source] of Object.entries(config.intake)) {
+    const where = `intake.${sourceName}`;
+    if (!config.forges[source.forge])
+      problems.push(`${where}.forge: no forge named "${source.forge}" under forges`);
+    if (source.target_repo && !config.repos[source.target_repo])
+      problems.push(
+        `${where}.target_repo: no repository named "${source.target_repo}" under repos`,
+      );
+    if (source.profile && !config.profiles[source.profile])
+      problems.push(`${where}.profile: no profile named "${source.profile}" under profiles`);
+    if (source.allow === 'listed' && source.allowed_users.length === 0)
+      problems.push(
+        `${where}.allowed_users: nobody may queue issues; list logins, or set allow: write to let anyone with write access`,
+      );
+  }
+  for (const [notifierName, notifier] of Object.entries(config.notify)) {
+    if (notifier.kind !== 'telegram') continue;
+    const where = `notify.${notifierName}`;
+    if (notifier.intake && notifier.users.length === 0)
+      problems.push(
+        `${where}.users: intake is on but no user ids are listed; list who may file jobs`,
+      );
+    if (notifier.repo && !config.repos[notifier.repo])
+      problems.push(`${where}.repo: no repository named "${notifier.repo}" under repos`);
+    if (notifier.profile && !config.profiles[notifier.profile])
+      problems.push(`${where}.profile: no profile named "${notifier.profile}" under profiles`);
   }
   return problems;
 }

@@ -49,6 +49,15 @@ export function configSecrets(config: ForgeConfig): Secret[] {
   );
   for (const [name, forge] of Object.entries(config.forges))
     found.push({ where: `forges.${name}.token`, value: forge.token });
+  for (const [name, source] of Object.entries(config.intake))
+    if (source.webhook_secret)
+      found.push({ where: `intake.${name}.webhook_secret`, value: source.webhook_secret });
+  for (const [name, notifier] of Object.entries(config.notify))
+    found.push(
+      notifier.kind === 'telegram'
+        ? { where: `notify.${name}.token`, value: notifier.token }
+        : { where: `notify.${name}.secret`, value: notifier.secret },
+    );
   for (const [name, agent] of Object.entries(config.agents)) {
     named(`agents.${name}.env`, agent.env);
     if (agent.kind === 'codex' && agent.provider)
