@@ -32,7 +32,11 @@ export function resolveProfile(job: Job): ResolvedProfile {
     allowedDomains: s.allowed_domains,
     resumeInterrupted: s.resume_interrupted,
     // The work kept in the mirror at the last push, whether or not the forge accepted it.
-    continueFrom: s.continue_previous_work && job.result ? `refs/forge/${jobBranch(job)}` : null,
+    // A follow-up starts from its parent's last push.
+    continueFrom:
+      s.continue_previous_work && job.result
+        ? `refs/forge/${jobBranch(job)}`
+        : (job.repo?.start_commit ?? null),
   };
 }
 

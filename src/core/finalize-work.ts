@@ -129,7 +129,7 @@ async function pushBranch(
     url: repo.url,
     branch: jobBranch(job),
     credentials: deps.hostFor(repo.forge)?.gitCredentials() ?? null,
-    expectedRemote: job.result?.commit ?? null,
+    expectedRemote: job.result?.commit ?? repo.start_commit ?? null,
   };
   const commit = await withRetries(deps.logger, 'push', delayOf(deps), signals.deadline, () =>
     deps.git.push(ws.dir, request, signals.deadline),

@@ -10,8 +10,8 @@ import { parseSubmitRequest, resolveSpec, type SubmitDeps } from './submit-job.t
 export interface SubmitContext {
   /** Where the task came from; results are reported there. */
   origin?: JobOrigin | null;
-  /** The job this one continues. */
-  parentId?: string | null;
+  /** The job this one continues: the new job works on its branch, from its last pushed commit. */
+  parent?: Job | null;
 }
 
 export interface JobControl {
@@ -27,11 +27,19 @@ export interface JobControl {
 export function createJobControl(deps: SubmitDeps): JobControl {
   return {
     async submit(body, context = {}) {
-      const spec = {
-        ...resolveSpec(parseSubmitRequest(body), deps.config),
-        origin: context.origin ?? null,
-        parent_id: context.parentId ?? null,
-      };
+      const spec = resolveSpec(parseSubmitRequest(body), deps.config);
+      spec.origin = context.origin ?? null;
+      const parent = context.parent ?? null;
+      if (parent) {
+        spec.parent_id = parent.id;
+        if (spec.repo && parent.repo?.url === spec.repo.url && parent.result?.commit) {
+          spec.repo = {
+            ...spec.repo,
+            branch: parent.result.branch,
+            start_commit: parent.result.commit,
+          };
+        }
+      }
       const { job, created } = await deps.store.create(spec);
       if (created) deps.bus.publish({ type: 'job.created', jobId: job.id });
       return job;

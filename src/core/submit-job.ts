@@ -28,6 +28,8 @@ export const submitRequestSchema = z.strictObject({
   base_branch: z.string().min(1).max(250).optional(),
   branch: z.string().min(1).max(250).optional(),
   open_pr: z.boolean().optional(),
+  /** Open the pull request as a draft. */
+  draft: z.boolean().optional(),
   max_turns: z.number().int().min(1).max(10_000).optional(),
 });
 
@@ -193,7 +195,7 @@ function resolveRepo(
   profileDraft: boolean | undefined,
 ): JobRepo | null {
   if (!req.repo) {
-    for (const field of ['base_branch', 'branch', 'open_pr'] as const) {
+    for (const field of ['base_branch', 'branch', 'open_pr', 'draft'] as const) {
       if (req[field] !== undefined)
         throw new ForgeError('invalid_request', `${field}: only makes sense with "repo"`);
     }
@@ -234,7 +236,7 @@ function resolveRepo(
     base_branch: base,
     branch: req.branch ?? null,
     open_pr: req.open_pr ?? forge !== null,
-    draft: profileDraft ?? named?.draft ?? false,
+    draft: req.draft ?? profileDraft ?? named?.draft ?? false,
   };
 }
 

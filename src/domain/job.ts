@@ -30,6 +30,9 @@ export interface JobRepo {
   branch: string | null;
   open_pr: boolean;
   draft: boolean;
+  /** A follow-up continues its parent's branch: the commit the parent pushed last. The first
+   *  attempt starts there and the first push expects the branch there. */
+  start_commit?: string | null;
 }
 
 /** What became of the agent's work in the repository. */
