@@ -4,7 +4,10 @@
  * The request:
  * - body: JSON `{ event, delivery_id, sent_at, job: { id, status, task, source, repo_url, branch,
  *   pr_url, cost_usd, turns, attempts, failure, created_at, updated_at } }`, where `event` is
- *   `queued`, `started`, `retrying` or `finished`;
+ *   `queued`, `started`, `retrying` or `finished`; `status` is the job's status when the request
+ *   is sent (it may have moved on since the event); `turns` sums every attempt's turns, `attempts`
+ *   counts them; `failure` is null or `{ category, message }`; `repo_url`, `branch` and `pr_url`
+ *   are null when there is none;
  * - `Content-Type: application/json`;
  * - `X-Forge-Event`: the event;
  * - `X-Forge-Delivery`: the delivery id. A delivery that is retried keeps its id (and may arrive
@@ -16,7 +19,8 @@
  *
  * A receiver recomputes the signature over the raw body, compares it in constant time, and refuses
  * a request whose timestamp is more than five minutes from its own clock, so a captured request
- * cannot be replayed later (a retry is signed afresh, with a new timestamp).
+ * cannot be replayed later (a retry is signed afresh, with a new timestamp). It answers 2xx quickly
+ * (within 30 seconds) and does its work afterwards.
  *
  * Answers: 2xx is delivered. 410 Gone gives the delivery up. Anything else (another status, a
  * redirect, no answer) is tried again later with back-off.
