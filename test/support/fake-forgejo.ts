@@ -1,6 +1,6 @@
 /**
  * A Forgejo/Gitea API on loopback with the pull-request endpoints Forge uses (create, list, get,
- * edit), PRs kept in memory. Every request is checked against the forge's published swagger
+ * edit), PRs kept in memory, and the issue endpoints and webhooks of fake-forgejo-issues.ts. Every request is checked against the forge's published swagger
  * (../shared/reference/<kind>/swagger.v1.json): the path template and method exist, query
  * parameters are declared and well-typed, the JSON body fits the referenced definition (no unknown
  * fields — Go silently drops them, which is how a wrong field would go unnoticed on a real forge).
@@ -10,6 +10,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  createIssueBook,
+  type Delivery,
+  type FakeComment,
+  type FakeIssue,
+  type FakeLabel,
+} from './fake-forge-issues.ts';
+import { createGiteaIssues, type GiteaIssueActions } from './fake-forgejo-issues.ts';
 import { listenOnLoopback } from './loopback.ts';
 
 export type GiteaKind = 'forgejo' | 'gitea';
@@ -186,7 +194,7 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
   body: unknown;
 }
-export interface FakeForgejo {
+export interface FakeForgejo extends GiteaIssueActions {
   /** Web URL (what Forge is configured with); the API is under /api/v1. */
   url: string;
   requests: RecordedRequest[];
@@ -194,6 +202,20 @@ export interface FakeForgejo {
   violations: string[];
   pulls(repo: string): FakePull[];
   addPull(repo: string, pull: Omit<FakePull, 'number'>): FakePull;
+  /** An issue (or pull request) with its labels and state, as the forge holds it; null: none. */
+  issue(repo: string, number: number): FakeIssue | null;
+  /** Comments on an issue, oldest first. */
+  comments(repo: string, number: number): FakeComment[];
+  /** The repository's labels. */
+  labels(repo: string): FakeLabel[];
+  /** Every webhook delivery so far, redeliveries included, in order. */
+  deliveries: Delivery[];
+  /** Sends a delivery again: the same id, headers and body. Resolves with Forge's answer. */
+  redeliver(deliveryId: string): Promise<Delivery>;
+  /** While on, deliveries are recorded (`dropped: true`) but never sent, as when a hook fails. */
+  dropDeliveries(on: boolean): void;
+  /** Resolves when every delivery started so far was answered (Forge's own changes fire hooks too). */
+  idle(): Promise<void>;
   /** The next `times` requests answer `status` with `message` (e.g. 500, 401). */
   failNext(status: number, message?: string, times?: number): void;
   close(): Promise<void>;
@@ -206,6 +228,8 @@ export interface FakeForgejoOptions {
   repos: string[];
   /** Largest page the list endpoint returns (the forge's MAX_RESPONSE_ITEMS, 50 by default). */
   maxPageSize?: number;
+  /** Login of the token's account (`GET /user`, author of what Forge posts); default forge-bot. */
+  selfLogin?: string;
 }
 
 const DRAFT = /^\s*(WIP:|\[WIP\])/i; // Gitea's default WORK_IN_PROGRESS_PREFIXES
@@ -217,10 +241,27 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
   const pulls = new Map<string, FakePull[]>(opts.repos.map((r) => [r, []]));
   const failures: Array<{ status: number; message: string }> = [];
   let url = '';
+  const selfLogin = opts.selfLogin ?? 'forge-bot';
+  const book = createIssueBook(opts.repos);
+  const issues = createGiteaIssues({
+    kind: opts.kind,
+    book,
+    url: () => url,
+    selfLogin,
+    maxPageSize: opts.maxPageSize ?? 50,
+  });
 
   const addPull = (repo: string, pull: Omit<FakePull, 'number'>): FakePull => {
     const list = pulls.get(repo) ?? [];
-    const created = { ...pull, number: list.length + 1 };
+    // Pull requests and issues share one sequence of numbers, as on the forge.
+    const { number } = book.addIssue(repo, {
+      title: pull.title,
+      body: pull.body,
+      author: selfLogin,
+      pull: true,
+      state: pull.state,
+    });
+    const created = { ...pull, number };
     list.push(created);
     pulls.set(repo, list);
     return created;
@@ -237,7 +278,7 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     merged: false,
     head: { ref: p.head, label: p.head, repo_id: 1 },
     base: { ref: p.base, label: p.base, repo_id: 1 },
-    user: { id: 1, login: 'forge' },
+    user: issues.user(selfLogin),
   });
 
   function route(
@@ -246,6 +287,8 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     query: URLSearchParams,
     body: unknown,
   ): [number, unknown] {
+    const issueAnswer = issues.route(method, path, query, body);
+    if (issueAnswer) return issueAnswer;
     const m = /^\/repos\/([^/]+)\/([^/]+)\/pulls(?:\/(\d+))?$/.exec(path);
     const repo = m ? `${decodeURIComponent(m[1] ?? '')}/${decodeURIComponent(m[2] ?? '')}` : '';
     const list = pulls.get(repo);
@@ -337,10 +380,21 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     violations,
     pulls: (repo) => pulls.get(repo) ?? [],
     addPull,
+    ...issues.actions,
+    issue: (repo, number) => book.issue(repo, number),
+    comments: (repo, number) => book.repo(repo).comments.filter((c) => c.issue === number),
+    labels: (repo) => book.repo(repo).labels,
+    deliveries: book.deliveries,
+    redeliver: (id) => book.redeliver(id),
+    dropDeliveries: (on) => book.setDropping(on),
+    idle: () => book.idle(),
     failNext(status, message = `fake ${status}`, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, message });
     },
-    close: listening.close,
+    close: async () => {
+      await book.idle();
+      await listening.close();
+    },
   };
 }
 

@@ -1,11 +1,19 @@
 /**
  * A GitHub REST API on loopback with the pull-request endpoints Forge uses (create, list, update),
- * PRs kept in memory. There is no GitHub schema under ../shared/reference (the description is
+ * PRs kept in memory, and the issue endpoints and webhooks of fake-github-issues.ts. There is no GitHub schema under ../shared/reference (the description is
  * too large to vendor), so requests are checked against the fields GitHub documents for these
  * endpoints (docs.github.com/rest/pulls/pulls) and problems are recorded in `violations`.
  * Serves under any prefix, so it doubles as a GitHub Enterprise Server at /api/v3.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createIssueBook,
+  type Delivery,
+  type FakeComment,
+  type FakeIssue,
+  type FakeLabel,
+} from './fake-forge-issues.ts';
+import { createGitHubIssues, type GitHubIssueActions } from './fake-github-issues.ts';
 import { listenOnLoopback } from './loopback.ts';
 
 export interface FakeGitHubPull {
@@ -25,13 +33,27 @@ export interface RecordedGitHubRequest {
   headers: IncomingMessage['headers'];
   body: unknown;
 }
-export interface FakeGitHub {
+export interface FakeGitHub extends GitHubIssueActions {
   /** API base (pass as the host's `url`); web URLs of PRs are under `webUrl`. */
   url: string;
   webUrl: string;
   requests: RecordedGitHubRequest[];
   violations: string[];
   pulls(repo: string): FakeGitHubPull[];
+  /** An issue (or pull request) with its labels and state, as the forge holds it; null: none. */
+  issue(repo: string, number: number): FakeIssue | null;
+  /** Comments on an issue, oldest first. */
+  comments(repo: string, number: number): FakeComment[];
+  /** The repository's labels. */
+  labels(repo: string): FakeLabel[];
+  /** Every webhook delivery so far, redeliveries included, in order. */
+  deliveries: Delivery[];
+  /** Sends a delivery again: the same id, headers and body. Resolves with Forge's answer. */
+  redeliver(deliveryId: string): Promise<Delivery>;
+  /** While on, deliveries are recorded (`dropped: true`) but never sent, as when a hook fails. */
+  dropDeliveries(on: boolean): void;
+  /** Resolves when every delivery started so far was answered (Forge's own changes fire hooks too). */
+  idle(): Promise<void>;
   /** The next `times` requests answer `status` with GitHub's error shape; `headers` e.g. rate limits. */
   failNext(
     status: number,
@@ -46,6 +68,8 @@ export interface FakeGitHubOptions {
   repos: string[];
   /** Path the API is served under, e.g. `/api/v3` for Enterprise Server; default none. */
   prefix?: string;
+  /** Login of the token's account (`GET /user`, author of what Forge posts); default forge-bot. */
+  selfLogin?: string;
 }
 
 /** Body fields GitHub documents, with their JSON types; `required` must be present. */
@@ -84,6 +108,15 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
   const pulls = new Map<string, FakeGitHubPull[]>(opts.repos.map((r) => [r, []]));
   const failures: Array<{ status: number; message: string; headers: Record<string, string> }> = [];
   let origin = '';
+  const selfLogin = opts.selfLogin ?? 'forge-bot';
+  const book = createIssueBook(opts.repos);
+  const issues = createGitHubIssues({
+    book,
+    origin: () => origin,
+    apiUrl: () => `${origin}${prefix}`,
+    selfLogin,
+    violations,
+  });
 
   const toJson = (repo: string, p: FakeGitHubPull): Record<string, unknown> => ({
     id: p.number + 5000,
@@ -125,6 +158,8 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     query: URLSearchParams,
     body: unknown,
   ): [number, unknown] {
+    const issueAnswer = issues.route(method, path, query, body);
+    if (issueAnswer) return issueAnswer;
     const m = /^\/repos\/([^/]+)\/([^/]+)\/pulls(?:\/(\d+))?$/.exec(path);
     const repo = m ? `${m[1] ?? ''}/${m[2] ?? ''}` : '';
     const list = pulls.get(repo);
@@ -153,7 +188,13 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
         ];
       }
       const created: FakeGitHubPull = {
-        number: list.length + 1,
+        // Pull requests and issues share one sequence of numbers, as on GitHub.
+        number: book.addIssue(repo, {
+          title: fields.title ?? '',
+          body: fields.body ?? '',
+          author: selfLogin,
+          pull: true,
+        }).number,
         head: fields.head ?? '',
         base: fields.base ?? '',
         title: fields.title ?? '',
@@ -241,10 +282,21 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     requests,
     violations,
     pulls: (repo) => pulls.get(repo) ?? [],
+    ...issues.actions,
+    issue: (repo, number) => book.issue(repo, number),
+    comments: (repo, number) => book.repo(repo).comments.filter((c) => c.issue === number),
+    labels: (repo) => book.repo(repo).labels,
+    deliveries: book.deliveries,
+    redeliver: (id) => book.redeliver(id),
+    dropDeliveries: (on) => book.setDropping(on),
+    idle: () => book.idle(),
     failNext(status, message = `fake ${status}`, times = 1, headers = {}) {
       for (let i = 0; i < times; i++) failures.push({ status, message, headers });
     },
-    close: listening.close,
+    close: async () => {
+      await book.idle();
+      await listening.close();
+    },
   };
 }
 
