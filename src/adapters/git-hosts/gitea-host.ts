@@ -1,4 +1,5 @@
 import { ForgeError, type ErrorCode } from '../../domain/errors.ts';
+import { createGiteaApi, repoPath, trimSlash, type GiteaApiOptions } from './gitea-api.ts';
 import type {
   GitCredentials,
   GitHost,
@@ -7,19 +8,11 @@ import type {
   RepoCoordinates,
 } from '../../ports/git-host.ts';
 
-export interface GiteaHostOptions {
-  kind: 'forgejo' | 'gitea';
-  /** Web URL of the forge, including any sub-path it is installed under (https://example.com/git). */
-  url: string;
-  token: string;
-  /** The forge's key under `forges:` in the config, so messages say which setting to fix. */
-  name?: string;
-}
+export type GiteaHostOptions = GiteaApiOptions;
 
 /** Forgejo and Gitea have no `draft` field on CreatePullRequestOption (checked against both
  *  swaggers): a title starting with a work-in-progress prefix is what makes a PR a draft. */
 const DRAFT_PREFIX = 'WIP: ';
-const REQUEST_TIMEOUT_MS = 30_000;
 /** Gitea's default MAX_RESPONSE_ITEMS; an instance may cap pages lower. */
 const PAGE_SIZE = 50;
 const MAX_PAGES = 20;
@@ -32,43 +25,7 @@ interface ApiPullRequest {
 }
 
 export function createGiteaHost(opts: GiteaHostOptions): GitHost {
-  const web = new URL(opts.url);
-  const apiBase = `${web.origin}${trimSlash(web.pathname)}/api/v1`;
-  const ctx: ErrorContext = {
-    label: `${opts.kind} "${opts.name ?? opts.kind}"`,
-    name: opts.name ?? opts.kind,
-    token: opts.token,
-    scope: 'the write:repository scope',
-  };
-
-  async function call<T>(
-    method: string,
-    path: string,
-    body: unknown,
-    signal: AbortSignal,
-  ): Promise<{ status: number; data: T }> {
-    try {
-      const res = await fetch(`${apiBase}${path}`, {
-        method,
-        headers: {
-          Authorization: `token ${opts.token}`,
-          Accept: 'application/json',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-      });
-      // Error bodies may be a proxy's HTML rather than JSON; forgeMessage() copes with both.
-      return { status: res.status, data: parseJson(await res.text()) as T };
-    } catch (cause) {
-      if (signal.aborted) throw signal.reason; // the caller's own abort is not a forge failure
-      throw new ForgeError(
-        'unavailable',
-        `${ctx.label} is unreachable at ${apiBase}: ${reasonOf(cause)}`,
-        { cause },
-      );
-    }
-  }
+  const { web, ctx, call } = createGiteaApi(opts, 'the write:repository scope');
 
   async function findOpen(
     req: PullRequestRequest,
@@ -149,10 +106,6 @@ export function createGiteaHost(opts: GiteaHostOptions): GitHost {
   };
 }
 
-function repoPath(repo: RepoCoordinates): string {
-  return `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
-}
-
 function sameRepo(pr: ApiPullRequest): boolean {
   // A fork's PR can use the same branch name; Forge pushes to the base repository itself.
   const head = pr.head?.repo_id;
@@ -174,6 +127,9 @@ export interface ErrorContext {
   scope: string;
 }
 
+/** What a 404 may mean for a request; the default fits pull requests. */
+const MISSING_PR = 'repository {where} or one of the branches was not found';
+
 /** One mapping from a forge's HTTP status to Forge's error codes, shared by every forge adapter. */
 export function httpError(
   status: number,
@@ -181,16 +137,22 @@ export function httpError(
   where: string,
   ctx: ErrorContext,
   cause?: unknown,
+  missing = MISSING_PR,
 ): ForgeError {
   const said = redact(forgeMessage(data), ctx.token);
   const answer = `${ctx.label} answered ${status}${said ? ` (${said})` : ''}`;
-  const [code, advice] = adviceFor(status, where, ctx);
+  const [code, advice] = adviceFor(status, where, ctx, missing);
   return new ForgeError(code, `${answer}: ${advice}`, { cause });
 }
 
-function adviceFor(status: number, where: string, ctx: ErrorContext): [ErrorCode, string] {
+function adviceFor(
+  status: number,
+  where: string,
+  ctx: ErrorContext,
+  missing: string,
+): [ErrorCode, string] {
   if (status === 401)
-    return ['unauthorized', `check forges.${ctx.name}.token; it needs repository read/write scope`];
+    return ['unauthorized', `check forges.${ctx.name}.token; it needs ${ctx.scope}`];
   if (status === 403)
     return [
       'forbidden',
@@ -199,7 +161,7 @@ function adviceFor(status: number, where: string, ctx: ErrorContext): [ErrorCode
   if (status === 404)
     return [
       'not_found',
-      `repository ${where} or one of the branches was not found; check the repository URL and that the token can see it`,
+      `${missing.replace('{where}', where)}; check the repository URL and that the token can see it`,
     ];
   if (status === 409) return ['conflict', `${where} refused the change; see the forge's message`];
   if (status === 408 || status === 429 || status >= 500)
@@ -243,22 +205,4 @@ export function repoFromCloneUrl(web: URL, cloneUrl: string): RepoCoordinates | 
   if (parts.length !== 2 || !owner || !rawName) return null;
   const name = rawName.endsWith('.git') ? rawName.slice(0, -'.git'.length) : rawName;
   return name ? { owner: decodeURIComponent(owner), name: decodeURIComponent(name) } : null;
-}
-
-function trimSlash(path: string): string {
-  return path.replace(/\/+$/, '');
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
-function reasonOf(err: unknown): string {
-  if (err instanceof Error)
-    return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
-  return String(err);
 }
