@@ -1,0 +1,222 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeForgejo, type FakeForgejo } from '../../test/support/fake-forgejo.ts';
+import { startFakeGitHub, type FakeGitHub } from '../../test/support/fake-github.ts';
+import type { Delivery } from '../../test/support/fake-forge-issues.ts';
+import { parseWebhook, type WebhookEvent } from './webhook-events.ts';
+import type { ForgeKind } from './webhook-signature.ts';
+
+const REPO = 'acme/widgets';
+const KINDS: ForgeKind[] = ['forgejo', 'gitea', 'github'];
+
+/** The deliveries a real forge of `kind` would send, recorded by the fake and never sent. */
+async function startFake(kind: ForgeKind): Promise<FakeForgejo | FakeGitHub> {
+  const fake =
+    kind === 'github'
+      ? await startFakeGitHub({ token: 't', repos: [REPO] })
+      : await startFakeForgejo({ kind, token: 't', repos: [REPO] });
+  fake.addWebhook({ repo: REPO, url: 'http://127.0.0.1:9/hooks', secret: 's' });
+  fake.dropDeliveries(true);
+  return fake;
+}
+
+function parsed(kind: ForgeKind, d: Delivery): WebhookEvent {
+  const headers = new Headers(d.headers);
+  return parseWebhook(kind, headers, JSON.parse(d.body));
+}
+
+describe.each(KINDS)('%s webhooks', (kind) => {
+  let fake: FakeForgejo | FakeGitHub;
+  beforeEach(async () => {
+    fake = await startFake(kind);
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('an issue opened with the queue label is a label event with the whole set', async () => {
+    const { deliveries } = await fake.createIssue({
+      repo: REPO,
+      title: 'Fix it',
+      body: 'Please.',
+      author: 'alice',
+      labels: ['bug', 'forge:queued'],
+    });
+    const events = deliveries.map((d) => parsed(kind, d));
+    for (const event of events)
+      expect(event).toMatchObject({
+        type: 'labels',
+        repo: REPO,
+        issue: { number: 1, title: 'Fix it', body: 'Please.', state: 'open' },
+        sender: { login: 'alice', bot: false },
+      });
+    expect(events.at(-1)).toMatchObject({ issue: { labels: ['bug', 'forge:queued'] } });
+    expect(events[0]).toMatchObject({ action: 'opened', delivery_id: deliveries[0]?.id });
+  });
+
+  it('a label change carries the labels after it, and who made it', async () => {
+    const { number } = await fake.createIssue({
+      repo: REPO,
+      title: 't',
+      body: '',
+      author: 'alice',
+    });
+    const added = await fake.setLabels(REPO, number, ['forge:queued'], 'bob');
+    const cleared = await fake.setLabels(REPO, number, [], 'bob');
+
+    expect(parsed(kind, added.at(-1)!)).toMatchObject({
+      type: 'labels',
+      action: kind === 'github' ? 'labeled' : 'label_updated',
+      issue: { labels: ['forge:queued'], author: { login: 'alice' } },
+      sender: { login: 'bob', bot: false },
+    });
+    expect(parsed(kind, cleared.at(-1)!)).toMatchObject({
+      type: 'labels',
+      action: kind === 'github' ? 'unlabeled' : 'label_cleared',
+      issue: { labels: [] },
+    });
+  });
+
+  it('a new comment is a comment event; an edit of one is ignored', async () => {
+    const { number } = await fake.createIssue({
+      repo: REPO,
+      title: 't',
+      body: '',
+      author: 'alice',
+    });
+    const { id, deliveries } = await fake.comment(REPO, number, '/forge retry', 'bob');
+    expect(parsed(kind, deliveries[0]!)).toMatchObject({
+      type: 'comment',
+      issue: { number },
+      comment: { id, body: '/forge retry', author: { login: 'bob', bot: false } },
+      sender: { login: 'bob' },
+    });
+    const edit = { ...JSON.parse(deliveries[0]!.body), action: 'edited' } as unknown;
+    expect(parseWebhook(kind, new Headers(deliveries[0]!.headers), edit).type).toBe('ignored');
+  });
+
+  it('closing and reopening are their own events', async () => {
+    const { number } = await fake.createIssue({
+      repo: REPO,
+      title: 't',
+      body: '',
+      author: 'alice',
+    });
+    const [closed] = await fake.setState(REPO, number, 'closed', 'bob');
+    const [reopened] = await fake.setState(REPO, number, 'open', 'bob');
+    expect(parsed(kind, closed!)).toMatchObject({ type: 'closed', issue: { state: 'closed' } });
+    expect(parsed(kind, reopened!)).toMatchObject({ type: 'reopened', issue: { state: 'open' } });
+  });
+
+  it('ignores pull requests, their comments, and other events, keeping the delivery id', async () => {
+    const { deliveries } = await fake.createIssue({
+      repo: REPO,
+      title: 't',
+      body: '',
+      author: 'a',
+    });
+    const d = deliveries[0]!;
+    const body = JSON.parse(d.body) as { issue: Record<string, unknown> };
+    const pr = {
+      ...body,
+      issue: { ...body.issue, pull_request: { html_url: 'x', merged: false } },
+    };
+    expect(parseWebhook(kind, new Headers(d.headers), pr)).toMatchObject({
+      type: 'ignored',
+      delivery_id: d.id,
+    });
+    const push = new Headers(
+      Object.entries(d.headers).map(([k, v]) => [k, k.endsWith('-event') ? 'push' : v]),
+    );
+    expect(parseWebhook(kind, push, body)).toMatchObject({ type: 'ignored', delivery_id: d.id });
+  });
+
+  it("marks the forge's bots as bots", async () => {
+    const bot = kind === 'github' ? 'renovate[bot]' : `${kind}-actions`;
+    const { number } = await fake.createIssue({
+      repo: REPO,
+      title: 't',
+      body: '',
+      author: 'alice',
+    });
+    const [d] = await fake.setLabels(REPO, number, ['forge:queued'], bot);
+    expect(parsed(kind, d!)).toMatchObject({ sender: { login: bot, bot: true } });
+  });
+});
+
+describe('headers', () => {
+  it("reads Forgejo's delivery from Gitea's header names when Forgejo's are missing", () => {
+    const headers = new Headers({ 'x-gitea-event': 'issues', 'x-gitea-delivery': 'abc' });
+    expect(parseWebhook('forgejo', headers, {})).toMatchObject({
+      type: 'ignored',
+      delivery_id: 'abc',
+    });
+  });
+});
+
+describe('hostile bodies', () => {
+  const headers = (kind: ForgeKind, event: string) =>
+    new Headers(
+      kind === 'github'
+        ? { 'x-github-event': event, 'x-github-delivery': 'd' }
+        : { [`x-${kind}-event`]: event, [`x-${kind}-delivery`]: 'd' },
+    );
+
+  it('never throws on any JSON body, and anything it accepts is well-formed', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...KINDS),
+        fc.constantFrom('issues', 'issue_comment', 'push', ''),
+        fc.jsonValue(),
+        (kind, event, body) => {
+          const out = parseWebhook(kind, headers(kind, event), body);
+          if (out.type !== 'ignored') expect(typeof out.issue.number).toBe('number');
+          else expect(typeof out.reason).toBe('string');
+        },
+      ),
+    );
+  });
+
+  it('never throws when any field of a real delivery is replaced by anything', () => {
+    const issue = {
+      number: 1,
+      title: 't',
+      body: null,
+      user: { id: 1, login: 'a' },
+      html_url: 'u',
+      state: 'open',
+      labels: [{ name: 'x' }],
+      updated_at: '2025-01-01T00:00:00Z',
+    };
+    const real = {
+      action: 'created',
+      issue,
+      comment: { id: 1, body: 'b', user: { login: 'a' }, created_at: 'c' },
+      repository: { full_name: 'a/b' },
+      sender: { login: 'a' },
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...KINDS),
+        fc.constantFrom('issues', 'issue_comment'),
+        fc.constantFrom(
+          'action',
+          'issue',
+          'comment',
+          'repository',
+          'sender',
+          'issue.labels',
+          'issue.user',
+        ),
+        fc.anything(),
+        (kind, event, field, value) => {
+          const body = structuredClone(real) as Record<string, unknown>;
+          const [a, b] = field.split('.') as [string, string | undefined];
+          if (b) (body[a] as Record<string, unknown>)[b] = value;
+          else body[a] = value;
+          expect(() => parseWebhook(kind, headers(kind, event), body)).not.toThrow();
+        },
+      ),
+    );
+  });
+});
