@@ -1,10 +1,12 @@
 import fc from 'fast-check';
+import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeForgejo, type FakeForgejo } from '../../test/support/fake-forgejo.ts';
 import { startFakeGitHub, type FakeGitHub } from '../../test/support/fake-github.ts';
 import type { Delivery } from '../../test/support/fake-forge-issues.ts';
+import { listenOnLoopback } from '../../test/support/loopback.ts';
 import { parseWebhook, type WebhookEvent } from './webhook-events.ts';
-import type { ForgeKind } from './webhook-signature.ts';
+import { SIGNATURE_HEADER, validSignature, type ForgeKind } from './webhook-signature.ts';
 
 const REPO = 'acme/widgets';
 const KINDS: ForgeKind[] = ['forgejo', 'gitea', 'github'];
@@ -219,4 +221,54 @@ describe('hostile bodies', () => {
       ),
     );
   });
+});
+
+describe('fake forge deliveries', () => {
+  it.each(KINDS)(
+    '%s: signs with the hook secret, redelivers the same id and body, and can drop',
+    async (kind) => {
+      const received: Array<{ headers: Headers; raw: Buffer }> = [];
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(req.headers))
+            if (typeof v === 'string') headers.set(k, v);
+          received.push({ headers, raw: Buffer.concat(chunks) });
+          res.writeHead(202).end();
+        });
+      });
+      const listening = await listenOnLoopback(server);
+      const fake =
+        kind === 'github'
+          ? await startFakeGitHub({ token: 't', repos: [REPO] })
+          : await startFakeForgejo({ kind, token: 't', repos: [REPO] });
+      try {
+        fake.addWebhook({ repo: REPO, url: `${listening.url}/hooks/x`, secret: 'whsec-1' });
+        const { deliveries } = await fake.createIssue({
+          repo: REPO,
+          title: 't',
+          body: '',
+          author: 'alice',
+        });
+        expect(deliveries.map((d) => d.status)).toEqual([202]);
+        const [first] = received;
+        const signature = first!.headers.get(SIGNATURE_HEADER[kind]) ?? undefined;
+        expect(validSignature(kind, 'whsec-1', first!.raw, signature)).toBe(true);
+
+        const again = await fake.redeliver(deliveries[0]!.id);
+        expect(again).toMatchObject({ id: deliveries[0]!.id, status: 202 });
+        expect(received[1]!.raw.equals(first!.raw)).toBe(true);
+
+        fake.dropDeliveries(true);
+        const dropped = await fake.setLabels(REPO, 1, ['forge:queued'], 'bob');
+        expect(dropped.every((d) => d.dropped && d.status === null)).toBe(true);
+        expect(received).toHaveLength(2);
+      } finally {
+        await fake.close();
+        await listening.close();
+      }
+    },
+  );
 });

@@ -161,6 +161,18 @@ export function issueTrackerContract(name: string, make: () => Promise<IssueTrac
       expect(f.repoLabels().filter((l) => l.name === 'forge:running')).toHaveLength(1);
     });
 
+    it("changes an issue's labels with one write, however many labels move", async () => {
+      const n = await f.createIssue({ title: 'Fix it', labels: [QUEUED, 'forge:done'] });
+      const before = f.requests().length;
+      await f.tracker().setManagedLabels(repo, n, MANAGED, ['forge:running'], signal);
+      const writes = f
+        .requests()
+        .slice(before)
+        .filter((r) => r.method !== 'GET' && /\/issues\/\d+\/labels/.test(r.path));
+      expect(writes).toHaveLength(1);
+      expect(f.issue(n)?.labels).toEqual(['forge:running']);
+    });
+
     it('changes nothing when the labels are already as wanted', async () => {
       const n = await f.createIssue({ title: 'Fix it', labels: ['bug', 'forge:running'] });
       const before = f.requests().length;
@@ -191,6 +203,13 @@ export function issueTrackerContract(name: string, make: () => Promise<IssueTrac
       await f.createIssue({ title: 'hello', author: 'carol' });
       expect(await t.permission(repo, 'carol', signal)).toBe('none');
       expect(await t.permission(repo, 'nobody-at-all', signal)).toBe('none');
+    });
+
+    it('reports a token that may not read permissions as forbidden, naming the setting', async () => {
+      f.failNext(403, 'Only admins can query all permissions');
+      const err = await rejection(f.tracker().permission(repo, 'bob', signal));
+      expect(err.code).toBe('forbidden');
+      expect(err.message).toContain(f.tokenSetting);
     });
 
     it("names the token's own account, and marks the forge's bots", async () => {
