@@ -59,7 +59,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
   );
 
   /** One request whose status must be one of `ok`; anything else is a ForgeError. */
-  async function expect<T>(
+  async function callOk<T>(
     method: string,
     path: string,
     body: unknown,
@@ -86,7 +86,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
     for (let page = 1; ; page++) {
       query.set('page', String(page));
       query.set('limit', String(PAGE_SIZE));
-      const items = await expect<T[]>(
+      const items = await callOk<T[]>(
         'GET',
         `${path}?${query.toString()}`,
         undefined,
@@ -106,7 +106,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
 
   async function issueLabels(repo: RepoCoordinates, number: number, signal: AbortSignal) {
     const where = `${at(repo)}#${number}`;
-    const labels = await expect<ApiLabel[]>(
+    const labels = await callOk<ApiLabel[]>(
       'GET',
       `${repoPath(repo)}/issues/${number}/labels`,
       undefined,
@@ -128,7 +128,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
     );
     const have = new Set(existing.map((l) => l.name));
     for (const name of names.filter((n) => !have.has(n)))
-      await expect(
+      await callOk(
         'POST',
         `${repoPath(repo)}/labels`,
         { name, color: `#${LABEL_COLOR}` },
@@ -173,7 +173,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
     async listComments(repo, number, since, signal) {
       // Gitea's `since` compares the time a comment was last updated; the port promises creation.
       const query = since ? `?${new URLSearchParams({ since }).toString()}` : '';
-      const comments = await expect<ApiComment[]>(
+      const comments = await callOk<ApiComment[]>(
         'GET',
         `${repoPath(repo)}/issues/${number}/comments${query}`,
         undefined,
@@ -188,7 +188,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
     },
 
     async createComment(repo, number, body, signal) {
-      const created = await expect<ApiComment>(
+      const created = await callOk<ApiComment>(
         'POST',
         `${repoPath(repo)}/issues/${number}/comments`,
         { body },
@@ -201,7 +201,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
 
     async editComment(repo, commentId, body, signal) {
       // 204: the forge saw no change.
-      await expect(
+      await callOk(
         'PATCH',
         `${repoPath(repo)}/issues/comments/${commentId}`,
         { body },
@@ -220,12 +220,12 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
       // Label names are accepted where ids are (IssueLabelsOption): adding is one POST, any
       // removal one PUT of the whole set.
       if (change.removed.length === 0)
-        await expect('POST', path, { labels: change.added }, where, signal);
-      else await expect('PUT', path, { labels: change.next }, where, signal);
+        await callOk('POST', path, { labels: change.added }, where, signal);
+      else await callOk('PUT', path, { labels: change.next }, where, signal);
     },
 
     async setIssueState(repo, number, state, signal) {
-      await expect(
+      await callOk(
         'PATCH',
         `${repoPath(repo)}/issues/${number}`,
         { state },
@@ -254,7 +254,7 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
     },
 
     async self(signal) {
-      const me = await expect<ApiUser>('GET', '/user', undefined, 'the token', signal);
+      const me = await callOk<ApiUser>('GET', '/user', undefined, 'the token', signal);
       return toUser(me);
     },
   };
