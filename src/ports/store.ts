@@ -1,6 +1,7 @@
 import type { Failure } from '../domain/failure.ts';
 import type { Attempt, Job, JobRecord, JobResult, JobSpec, JobStatus } from '../domain/job.ts';
 import type { NextState } from '../domain/lifecycle.ts';
+import type { Outbox } from './outbox.ts';
 
 export type { NextState };
 
@@ -26,6 +27,8 @@ export interface JobRecords {
    *  `created: false` instead. */
   create(spec: JobSpec, idempotencyKey?: string): Promise<{ job: Job; created: boolean }>;
   get(id: string): Promise<JobRecord | null>;
+  /** The newest job with this origin key (`originKey`), or null. */
+  latestFromOrigin(key: string): Promise<Job | null>;
   /** Newest first. Items carry no attempts. */
   list(filter: ListFilter): Promise<{ jobs: Job[]; total: number }>;
   /** PENDING/RUNNING → CANCELLED. null for unknown; throws ForgeError('conflict') when terminal. */
@@ -123,7 +126,7 @@ export interface AttemptProgressLog {
 }
 
 /** Everything one backend provides. */
-export interface JobStore extends JobRecords, JobQueue, AttemptProgressLog {
+export interface JobStore extends JobRecords, JobQueue, AttemptProgressLog, Outbox {
   /** Cheap liveness probe for /health; throws when the backend is unusable. */
   ping(): Promise<void>;
   close(): Promise<void>;

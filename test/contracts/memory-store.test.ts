@@ -1,4 +1,5 @@
 import { createMemoryStore } from '../../src/adapters/store/memory-store.ts';
+import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
 import type { TestClock } from './store-fixtures.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
@@ -10,3 +11,11 @@ function harness(clock: TestClock): Promise<StoreHarness> {
 
 storeContract('memory store', harness, { durable: false });
 queueContract('memory queue', harness);
+outboxContract(
+  'memory store',
+  (clock, route) => {
+    const store = createMemoryStore({ clock: clock.now, route });
+    return Promise.resolve({ store, cleanup: () => store.close() });
+  },
+  false,
+);

@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/store/sqlite-store.ts';
 import type { JobStore } from '../../src/ports/store.ts';
+import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
 import { AGENT_FAILED, FAILED, LEASE_MS, OWNER, spec, type TestClock } from './store-fixtures.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
@@ -38,6 +39,26 @@ function harness(clock: TestClock): Promise<StoreHarness> {
 
 storeContract('sqlite store', harness, { durable: true });
 queueContract('sqlite queue', harness);
+outboxContract(
+  'sqlite store',
+  (clock, route) => {
+    const path = join(tempDir(), 'forge.db');
+    const open = () => createSqliteStore({ path, clock: clock.now, route });
+    const opened: JobStore[] = [open()];
+    return Promise.resolve({
+      store: opened[0]!,
+      reopen: () => {
+        const store = open();
+        opened.push(store);
+        return Promise.resolve(store);
+      },
+      cleanup: async () => {
+        for (const store of opened) await store.close();
+      },
+    });
+  },
+  true,
+);
 
 it('opening a file that is not a SQLite database fails as unavailable, naming the file', () => {
   const path = join(tempDir(), 'notes.txt');
@@ -80,19 +101,42 @@ it('every state change appends an event to the job log table, in order', async (
   ]);
 });
 
+/** Undoes the v3 migration on a current database (a database from before origins and the outbox). */
+const TO_V2 = `DROP INDEX jobs_origin; DROP TABLE outbox; ALTER TABLE jobs DROP COLUMN origin;
+  ALTER TABLE jobs DROP COLUMN origin_key; ALTER TABLE jobs DROP COLUMN parent_id;
+  PRAGMA user_version = 2;`;
+
 it('a schema 1 database is upgraded in place and its jobs keep working', async () => {
   const path = join(tempDir(), 'forge.db');
   const store = createSqliteStore({ path });
-  const { job } = await store.create(spec());
+  const { job } = await store.create(spec({ origin: null }));
   await store.close();
   // Make it look like a database written before diff stats and frozen settings existed.
   const db = new DatabaseSync(path);
-  db.exec(`ALTER TABLE attempts DROP COLUMN diff_stat; ALTER TABLE jobs DROP COLUMN settings;
+  db.exec(`${TO_V2} ALTER TABLE attempts DROP COLUMN diff_stat; ALTER TABLE jobs DROP COLUMN settings;
     PRAGMA user_version = 1;`);
   db.close();
   const upgraded = createSqliteStore({ path });
   const record = await upgraded.get(job.id);
   expect(record?.settings).toMatchObject({ env: {}, allowed_domains: [] });
   expect(await upgraded.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ attempt: 1 });
+  await upgraded.close();
+});
+
+it('a schema 2 database gains origins and the outbox, and its jobs keep working', async () => {
+  const path = join(tempDir(), 'forge.db');
+  const store = createSqliteStore({ path });
+  const { job } = await store.create(spec({ origin: null }));
+  await store.close();
+  const db = new DatabaseSync(path);
+  db.exec(TO_V2);
+  db.close();
+  const upgraded = createSqliteStore({ path });
+  expect(await upgraded.get(job.id)).toMatchObject({ origin: null, parent_id: null });
+  expect(await upgraded.enqueue([{ sink: 's', event: 'e', job_id: job.id, payload: {} }])).toEqual([
+    true,
+  ]);
+  const { job: next } = await upgraded.create(spec({ parent_id: job.id }));
+  expect(await upgraded.get(next.id)).toMatchObject({ parent_id: job.id });
   await upgraded.close();
 });

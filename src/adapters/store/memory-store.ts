@@ -6,7 +6,15 @@
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
 import { newJobId } from '../../domain/ids.ts';
-import type { Attempt, Job, JobRecord, JobStatus } from '../../domain/job.ts';
+import {
+  originKey,
+  type Attempt,
+  type Job,
+  type JobRecord,
+  type JobStatus,
+} from '../../domain/job.ts';
+import type { OutboxRoute } from '../../ports/outbox.ts';
+import { createMemoryOutbox } from './memory-outbox.ts';
 import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
 import type {
   AbandonedAttempt,
@@ -26,7 +34,7 @@ interface Entry {
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-export function createMemoryStore(opts: { clock?: Clock } = {}): JobStore {
+export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } = {}): JobStore {
   const clock = opts.clock ?? Date.now;
   const jobs = new Map<string, Entry>();
   const byKey = new Map<string, string>();
@@ -45,13 +53,19 @@ export function createMemoryStore(opts: { clock?: Clock } = {}): JobStore {
     }
   };
   const iso = (ms: number) => new Date(ms).toISOString();
+  const outbox = createMemoryOutbox(clock, use);
+  const routeChange = (job: Job, from: JobStatus | null, to: JobStatus) => {
+    if (opts.route) outbox.add(opts.route({ job: clone(job), from, to }));
+  };
   const recordOf = (e: Entry): JobRecord => clone({ ...e.job, attempts: e.attempts });
   const move = (e: Entry, to: JobStatus, failure: Failure | null, notBefore = 0) => {
     if (!canTransition(e.job.status, to)) return;
+    const from = e.job.status;
     e.job.status = to;
     e.job.failure = failure;
     e.notBefore = notBefore;
     touch(e);
+    routeChange(e.job, from, to);
   };
   const touch = (e: Entry) => {
     e.job.revision++;
@@ -116,6 +130,7 @@ export function createMemoryStore(opts: { clock?: Clock } = {}): JobStore {
         };
         jobs.set(job.id, { job, attempts: [], sandboxRefs: new Map(), lease: null, notBefore: 0 });
         if (key !== undefined) byKey.set(key, job.id);
+        routeChange(job, null, 'PENDING');
         return { job: clone(job), created: true };
       }),
 
@@ -123,6 +138,15 @@ export function createMemoryStore(opts: { clock?: Clock } = {}): JobStore {
       use(() => {
         const e = jobs.get(id);
         return e ? recordOf(e) : null;
+      }),
+
+    latestFromOrigin: (key) =>
+      use(() => {
+        let latest: Job | null = null;
+        for (const { job } of jobs.values())
+          if (job.origin && originKey(job.origin) === key && (!latest || job.id > latest.id))
+            latest = job;
+        return latest ? clone(latest) : null;
       }),
 
     list: (filter) =>
@@ -271,6 +295,12 @@ export function createMemoryStore(opts: { clock?: Clock } = {}): JobStore {
         }
         return abandoned;
       }),
+
+    enqueue: outbox.enqueue,
+    take: outbox.take,
+    settle: outbox.settle,
+    deliveriesOf: outbox.deliveriesOf,
+    summary: outbox.summary,
 
     ping: () => use(() => undefined),
 

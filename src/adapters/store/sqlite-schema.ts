@@ -8,9 +8,17 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
-import type { Attempt, Job, JobRepo, JobResult, JobSettings, JobStatus } from '../../domain/job.ts';
+import type {
+  Attempt,
+  Job,
+  JobOrigin,
+  JobRepo,
+  JobResult,
+  JobSettings,
+  JobStatus,
+} from '../../domain/job.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const BUSY_TIMEOUT_MS = 5000;
 
 // STRICT tables make SQLite reject a wrongly typed value instead of storing it silently.
@@ -77,6 +85,9 @@ export interface JobRow {
   attempt_count: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  origin: string | null;
+  origin_key: string | null;
+  parent_id: string | null;
 }
 
 export type AttemptRow = Omit<Attempt, 'truncated' | 'failure'> & {
@@ -126,9 +137,8 @@ export function toJob(row: JobRow): Job {
     failure: row.failure === null ? null : (JSON.parse(row.failure) as Failure),
     retry_base: row.retry_base,
     attempt_count: row.attempt_count,
-    // Not stored yet (schema v3 adds them).
-    origin: null,
-    parent_id: null,
+    origin: row.origin === null ? null : (JSON.parse(row.origin) as JobOrigin),
+    parent_id: row.parent_id,
   };
 }
 
@@ -150,9 +160,25 @@ export function toAttempt(row: AttemptRow): Attempt {
   };
 }
 
-/** Each entry upgrades a database from the version before it to its index + 2. */
+/** SCHEMA is version 2; each entry upgrades a database from the version before it to its
+ *  index + 2. */
 const MIGRATIONS = [
   `ALTER TABLE attempts ADD COLUMN diff_stat TEXT; ALTER TABLE jobs ADD COLUMN settings TEXT;`,
+  // v3: where a job came from (an issue, a chat) and what it continues; the outbox.
+  `ALTER TABLE jobs ADD COLUMN origin TEXT; ALTER TABLE jobs ADD COLUMN origin_key TEXT;
+  ALTER TABLE jobs ADD COLUMN parent_id TEXT;
+  CREATE INDEX jobs_origin ON jobs (origin_key, id) WHERE origin_key IS NOT NULL;
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL, event TEXT NOT NULL, job_id TEXT, key TEXT, payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),
+    attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_error TEXT,
+    created_at TEXT NOT NULL, delivered_at TEXT, lease_owner TEXT, lease_expires_at INTEGER,
+    UNIQUE (sink, key)
+  ) STRICT;
+  -- take() reads only pending rows, however many were delivered.
+  CREATE INDEX outbox_pending ON outbox (next_at, id) WHERE state = 'pending';
+  CREATE INDEX outbox_job ON outbox (job_id, sink, id) WHERE job_id IS NOT NULL;`,
 ];
 
 // Primary result codes (errcode & 0xff) that mean the database itself cannot be used, with what
@@ -206,8 +232,8 @@ export function openDatabase(path: string): DatabaseSync {
         `SQLite database ${path} has schema version ${version}, newer than this Forge understands (${SCHEMA_VERSION}): upgrade Forge`,
       );
     }
-    if (version === 0) db.exec(`${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION};`);
-    for (let v = Math.max(version, 1); version !== 0 && v < SCHEMA_VERSION; v++) {
+    if (version === 0) db.exec(`${SCHEMA} PRAGMA user_version = 2;`);
+    for (let v = version === 0 ? 2 : version; v < SCHEMA_VERSION; v++) {
       db.exec(`${MIGRATIONS[v - 1]!} PRAGMA user_version = ${v + 1};`);
     }
     db.exec('COMMIT');

@@ -8,7 +8,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
-import type { JobRecord, JobStatus } from '../../domain/job.ts';
+import { originKey, type JobRecord, type JobStatus } from '../../domain/job.ts';
 import { newJobId } from '../../domain/ids.ts';
 import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
 import type {
@@ -18,6 +18,8 @@ import type {
   JobStore,
   ListFilter,
 } from '../../ports/store.ts';
+import type { OutboxRoute } from '../../ports/outbox.ts';
+import { createSqliteOutbox, insertItems, type SqliteAccess } from './sqlite-outbox.ts';
 import {
   openDatabase,
   toAttempt,
@@ -31,10 +33,12 @@ import {
 const SQL = {
   insertJob: `INSERT INTO jobs VALUES (:id, 'PENDING', :task, :agent, :profile, :max_retries,
     :budget_usd, :tags, :source, :inactivity_timeout_ms, :max_duration_ms, :at, :at, 1, 0, NULL,
-    0, 0, NULL, NULL, 0, :key, :model, :max_turns, :repo, NULL, :settings) RETURNING *`,
+    0, 0, NULL, NULL, 0, :key, :model, :max_turns, :repo, NULL, :settings, :origin, :origin_key,
+    :parent_id) RETURNING *`,
   insertTag: `INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?, ?)`,
   jobById: `SELECT * FROM jobs WHERE id = ?`,
   jobByKey: `SELECT * FROM jobs WHERE idempotency_key = ?`,
+  latestFromOrigin: `SELECT * FROM jobs WHERE origin_key = ? ORDER BY id DESC LIMIT 1`,
   attemptsOf: `SELECT * FROM attempts WHERE job_id = ? ORDER BY number`,
   openAttempts: `SELECT * FROM attempts WHERE job_id = ? AND finished_at IS NULL ORDER BY number`,
   claimNext: `UPDATE jobs SET status = 'RUNNING', lease_owner = :owner, lease_expires_at = :expires,
@@ -86,6 +90,9 @@ export interface SqliteStoreOptions {
   path: string;
   /** The clock leases are judged on (default: this machine's wall clock). */
   clock?: Clock;
+  /** The deliveries each job change causes, stored in the change's transaction. A route that
+   *  throws rolls the change back. */
+  route?: OutboxRoute;
 }
 
 export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
@@ -129,6 +136,14 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
     }
   };
 
+  const access: SqliteAccess = { stmt, tx, call, clock };
+  /** Stores what a job's change must tell the world, in the change's transaction. */
+  const routeChange = (jobId: string, from: JobStatus | null, to: JobStatus) => {
+    if (!opts.route) return;
+    const row = jobRow(jobId);
+    if (row === undefined) return;
+    insertItems(access, opts.route({ job: toJob(row), from, to }));
+  };
   const event = (jobId: string, type: string, at: string, data: Record<string, unknown>) => {
     stmt(SQL.insertEvent).run(jobId, type, at, JSON.stringify(data));
   };
@@ -140,6 +155,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
     failure: Failure | null,
   ) => {
     event(jobId, 'job.status', at, failure === null ? { from, to } : { from, to, failure });
+    routeChange(jobId, from, to);
   };
   const jobRow = (id: string) => one<JobRow>(SQL.jobById, id);
   const record = (id: string): JobRecord | null => {
@@ -251,16 +267,26 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
             max_turns: spec.max_turns,
             repo: spec.repo === null ? null : JSON.stringify(spec.repo),
             settings: JSON.stringify(spec.settings),
+            origin: spec.origin === null ? null : JSON.stringify(spec.origin),
+            origin_key: spec.origin === null ? null : originKey(spec.origin),
+            parent_id: spec.parent_id,
             at,
             key: idempotencyKey ?? null,
           }) as unknown as JobRow;
           for (const tag of new Set(spec.tags)) stmt(SQL.insertTag).run(tag, row.id);
           event(row.id, 'job.created', at, {});
+          routeChange(row.id, null, 'PENDING');
           return { job: toJob(row), created: true };
         }),
       ),
 
     get: (id) => call(() => record(id)),
+
+    latestFromOrigin: (key) =>
+      call(() => {
+        const row = one<JobRow>(SQL.latestFromOrigin, key);
+        return row === undefined ? null : toJob(row);
+      }),
 
     list: (filter) =>
       call(() => {
@@ -418,6 +444,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
           return abandoned;
         }),
       ),
+
+    ...createSqliteOutbox(access),
 
     ping: () =>
       call(() => {

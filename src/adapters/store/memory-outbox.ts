@@ -1,0 +1,121 @@
+/**
+ * The outbox of the in-memory store: the same contract as the SQLite outbox (the same contract
+ * suite runs against both). Synchronous inside, so every method is atomic.
+ */
+import type { Clock } from '../../ports/store.ts';
+import type { Delivery, Outbox, OutboxItem, SinkSummary } from '../../ports/outbox.ts';
+
+interface Row extends Delivery {
+  lease: { owner: string; expires: number } | null;
+}
+
+export interface MemoryOutbox extends Outbox {
+  /** Stores items now (called by the store inside a change). */
+  add(items: readonly OutboxItem[]): boolean[];
+}
+
+export function createMemoryOutbox(
+  clock: Clock,
+  use: <T>(fn: () => T) => Promise<T>,
+): MemoryOutbox {
+  const rows: Row[] = [];
+  const keys = new Set<string>();
+  let nextId = 1;
+  const copy = ({ lease: _lease, ...d }: Row): Delivery => structuredClone(d);
+
+  const add = (items: readonly OutboxItem[]): boolean[] =>
+    items.map((item) => {
+      const key = item.key ?? null;
+      if (key !== null) {
+        const unique = `${item.sink}\u0000${key}`;
+        if (keys.has(unique)) return false;
+        keys.add(unique);
+      }
+      const now = clock();
+      rows.push({
+        id: nextId++,
+        sink: item.sink,
+        event: item.event,
+        job_id: item.job_id,
+        key,
+        payload: structuredClone(item.payload),
+        state: 'pending',
+        attempts: 0,
+        next_at: now,
+        last_error: null,
+        created_at: new Date(now).toISOString(),
+        delivered_at: null,
+        lease: null,
+      });
+      return true;
+    });
+
+  const blocked = (row: Row) =>
+    row.job_id !== null &&
+    rows.some(
+      (r) =>
+        r.id < row.id && r.state === 'pending' && r.sink === row.sink && r.job_id === row.job_id,
+    );
+  const held = (id: number, owner: string) =>
+    rows.find((r) => r.id === id && r.state === 'pending' && r.lease?.owner === owner) ?? null;
+
+  return {
+    add,
+    enqueue: (items) => use(() => add(items)),
+    take: (owner, leaseMs, limit) =>
+      use(() => {
+        const now = clock();
+        return rows
+          .filter(
+            (r) =>
+              r.state === 'pending' &&
+              r.next_at <= now &&
+              (r.lease === null || r.lease.expires < now) &&
+              !blocked(r),
+          )
+          .sort((a, b) => a.next_at - b.next_at || a.id - b.id)
+          .slice(0, limit)
+          .map((r) => {
+            r.lease = { owner, expires: now + leaseMs };
+            r.attempts++;
+            return copy(r);
+          });
+      }),
+    settle: (id, owner, outcome) =>
+      use(() => {
+        const row = held(id, owner);
+        if (!row) return;
+        row.lease = null;
+        if (outcome.ok) {
+          row.state = 'delivered';
+          row.delivered_at = new Date(clock()).toISOString();
+        } else {
+          row.last_error = outcome.error;
+          if (outcome.retry_at === null) row.state = 'dead';
+          else row.next_at = outcome.retry_at;
+        }
+      }),
+    deliveriesOf: (jobId) => use(() => rows.filter((r) => r.job_id === jobId).map(copy)),
+    summary: () =>
+      use(() => {
+        const by = new Map<string, SinkSummary>();
+        for (const r of rows) {
+          if (r.state === 'delivered') continue;
+          const s = by.get(r.sink) ?? {
+            sink: r.sink,
+            pending: 0,
+            dead: 0,
+            oldest_pending_at: null,
+            last_error: null,
+          };
+          if (r.state === 'pending') {
+            s.pending++;
+            s.oldest_pending_at ??= r.created_at;
+          } else s.dead++;
+          if (r.last_error !== null) s.last_error = r.last_error;
+          by.set(r.sink, s);
+        }
+        return [...by.values()].sort((a, b) => (a.sink < b.sink ? -1 : 1));
+      }),
+  };
+}
