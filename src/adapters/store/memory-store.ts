@@ -296,11 +296,11 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
         return abandoned;
       }),
 
-    enqueue: outbox.enqueue,
-    take: outbox.take,
-    settle: outbox.settle,
-    deliveriesOf: outbox.deliveriesOf,
-    summary: outbox.summary,
+    enqueue: (items) => outbox.enqueue(items),
+    take: (owner, leaseMs, limit) => outbox.take(owner, leaseMs, limit),
+    settle: (id, owner, outcome) => outbox.settle(id, owner, outcome),
+    deliveriesOf: (jobId) => outbox.deliveriesOf(jobId),
+    summary: () => outbox.summary(),
 
     ping: () => use(() => undefined),
 
