@@ -277,6 +277,8 @@ export const configSchema = z.strictObject({
       /** Attempts before a delivery is given up (shown per job and in /health). */
       max_attempts: z.number().int().min(1).max(1000).default(50),
       max_backoff: duration.default(5 * 60_000),
+      /** A delivery taking longer is cut off and retried. */
+      delivery_timeout: duration.default(30_000),
     })
     .prefault({}),
   /** Internal timings; exposed for tests and unusual deployments. */

@@ -20,6 +20,8 @@ import { composeAgents } from './compose-agents.ts';
 import { collectSecrets } from './secrets.ts';
 import { ForgeError } from './domain/errors.ts';
 import { composeGitHosts } from './compose-git-hosts.ts';
+import { composeDoors, composeOutboxRoute, doorChecks, type Doors } from './compose-intake.ts';
+import { createJobControl } from './core/job-control.ts';
 import { createApp } from './http/app.ts';
 import type { DoctorCheck } from './ports/doctor-check.ts';
 import type { Sandbox } from './ports/sandbox.ts';
@@ -83,6 +85,7 @@ export async function runtimeChecks(
     });
   }
   for (const agent of agents.values()) checks.push(...(await agent.doctor()));
+  checks.push(...(await doorChecks(config)));
   return checks;
 }
 
@@ -95,13 +98,16 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const dataDir = resolve(config.data_dir);
   const releaseLock = lockDataDir(dataDir);
   const dbPath = join(dataDir, 'forge.db');
-  const store = createSqliteStore({ path: dbPath });
+  const store = createSqliteStore({ path: dbPath, route: composeOutboxRoute(config) });
   const bus = new EventBus(logger);
   const logs = createFileLogs(dataDir);
   const sandbox = createSandbox(config, (msg) => logger.warn(msg));
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
   const redactor = createRedactor(secrets);
+  const owner = `${process.pid}-${randomUUID()}`;
+  const publicUrl =
+    config.server.public_url ?? `http://${config.server.host}:${config.server.port}`;
   const baseEnv: Record<string, string> = {};
   for (const key of INHERITED_ENV) {
     const value = opts.env[key];
@@ -126,10 +132,10 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
         redact: (text) => redactor.redact(text),
         bus,
         logger,
-        publicUrl: config.server.public_url ?? `http://${config.server.host}:${config.server.port}`,
+        publicUrl,
       },
       resolveAgent: (name) => agents.get(name) ?? null,
-      owner: `${process.pid}-${randomUUID()}`,
+      owner,
       denyRead: [
         dbPath,
         `${dbPath}-wal`,
@@ -146,7 +152,24 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       exclusive: true,
     },
   );
-  const app = createApp({ store, bus, config, logs, logger });
+  const doors: Doors = composeDoors({
+    config,
+    store,
+    bus,
+    control: createJobControl({ store, bus, config }),
+    logger,
+    owner,
+    publicUrl,
+  });
+  const app = createApp({
+    store,
+    bus,
+    config,
+    logs,
+    logger,
+    hooks: doors.hooks,
+    healthDetails: () => doors.health(),
+  });
   let server: ServerType | null = null;
 
   return {
@@ -157,8 +180,9 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     runner,
     logger,
     dataDir,
-    start() {
+    async start() {
       runner.start();
+      await doors.start();
       return new Promise((resolveUrl, reject) => {
         server = serve(
           { fetch: app.fetch, hostname: config.server.host, port: config.server.port },
@@ -175,6 +199,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       // SSE clients hold connections open; stop them so close() can finish.
       (server as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
       await runner.stop(config.runner.shutdown_grace);
+      await doors.stop();
       await closing;
       await store.close();
       releaseLock();

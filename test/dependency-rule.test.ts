@@ -29,9 +29,9 @@ const ALLOWED: Record<string, string[]> = {
   // A job's settings are frozen into it at submit, so nothing that runs it reads the config.
   core: ['domain', 'ports', 'lib'],
   adapters: ['domain', 'ports', 'lib'],
-  http: ['domain', 'ports', 'core', 'config', 'lib'],
+  http: ['domain', 'ports', 'core', 'intake', 'config', 'lib'],
   intake: ['domain', 'ports', 'core', 'lib'],
-  sinks: ['domain', 'ports', 'core', 'lib'],
+  sinks: ['domain', 'ports', 'core', 'intake', 'lib'],
   cli: ['domain', 'ports', 'core', 'config', 'main', 'lib'],
   // secrets.ts holds the rule for which configured values are secrets.
   config: ['domain', 'secrets'],

@@ -7,7 +7,9 @@ import type { AttemptLogs } from '../ports/logs.ts';
 import type { JobStore } from '../ports/store.ts';
 import { bearerAuth } from './auth.ts';
 import { errorBody, errorResponse } from './errors.ts';
+import type { WebhookReceiver } from '../intake/webhook-receiver.ts';
 import { eventRoutes } from './routes/events.ts';
+import { hookRoutes } from './routes/hooks.ts';
 import { jobRoutes } from './routes/jobs.ts';
 
 export interface HttpDeps {
@@ -17,6 +19,10 @@ export interface HttpDeps {
   /** Attempts' full logs, read by byte range and followed live: the API never opens files. */
   logs: AttemptLogs;
   logger: Logger;
+  /** Webhook receivers of the intake sources, by source name. */
+  hooks?: ReadonlyMap<string, WebhookReceiver>;
+  /** Extra details for GET /health (delivery backlog, intake errors); never fails the probe. */
+  healthDetails?: () => Promise<Record<string, unknown>>;
 }
 
 /** Routes and the methods they answer, so a wrong method gets 405 rather than 404. */
@@ -26,6 +32,8 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/jobs\/[^/]+\/(cancel|retry)$/, ['POST']],
   [/^\/jobs\/[^/]+\/(output|events|log)$/, ['GET']],
   [/^\/health$/, ['GET']],
+  [/^\/hooks\/[^/]+$/, ['POST']],
+  [/^\/jobs\/[^/]+\/deliveries$/, ['GET']],
 ];
 
 export function createApp(deps: HttpDeps): Hono {
@@ -54,12 +62,15 @@ export function createApp(deps: HttpDeps): Hono {
   app.get('/health', async (c) => {
     try {
       await deps.store.ping();
-      return c.json({ status: 'ok' });
+      const details = deps.healthDetails ? await deps.healthDetails() : {};
+      return c.json({ status: 'ok', ...details });
     } catch (err) {
       return c.json({ status: 'unavailable', reason: (err as Error).message }, 503);
     }
   });
 
+  // Forges sign their webhooks; they cannot send a bearer token.
+  app.route('/', hookRoutes(deps.hooks ?? new Map()));
   app.use('*', bearerAuth(deps.config.server.tokens));
   app.use(
     '/jobs',

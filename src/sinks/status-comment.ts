@@ -147,6 +147,11 @@ export function refusalComment(login: string): string {
   return `Forge did not queue this: ${name(login)} may not start jobs on this repository (it takes tasks from people with write access, or those listed in its configuration).`;
 }
 
+/** A one-off answer to a command that did nothing (Forge's own message, quoted inert). */
+export function noticeComment(text: string): string {
+  return `Forge could not do that:\n\n${quote(text, 2000)}`;
+}
+
 /** Text Forge did not write, as a block quote that renders as text and cannot escape it. */
 function quote(text: string, max: number): string {
   return inert(clip(text.trim(), max))

@@ -218,6 +218,8 @@ export interface FakeForgejo extends GiteaIssueActions {
   idle(): Promise<void>;
   /** The next `times` requests answer `status` with `message` (e.g. 500, 401). */
   failNext(status: number, message?: string, times?: number): void;
+  /** While down, every API request answers 503, as a forge that is being restarted. */
+  down(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -240,6 +242,7 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
   const violations: string[] = [];
   const pulls = new Map<string, FakePull[]>(opts.repos.map((r) => [r, []]));
   const failures: Array<{ status: number; message: string }> = [];
+  let isDown = false;
   let url = '';
   const selfLogin = opts.selfLogin ?? 'forge-bot';
   const book = createIssueBook(opts.repos);
@@ -359,6 +362,8 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
       violations.push(...validator.request(method, path, parsed.searchParams, body));
       if (body !== undefined && !String(req.headers['content-type']).startsWith('application/json'))
         violations.push(`${method} ${path}: body sent without Content-Type: application/json`);
+      if (isDown)
+        return send(res, 503, { message: 'the forge is down', url: `${url}/api/swagger` });
       const failure = failures.shift();
       if (failure)
         return send(res, failure.status, { message: failure.message, url: `${url}/api/swagger` });
@@ -390,6 +395,9 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     idle: () => book.idle(),
     failNext(status, message = `fake ${status}`, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, message });
+    },
+    down(on) {
+      isDown = on;
     },
     close: async () => {
       await book.idle();

@@ -108,6 +108,25 @@ export function jobRoutes(deps: HttpDeps): Hono {
     c.json(jobRecord(await retryJob(deps, c.req.param('id')))),
   );
 
+  /** What Forge told the world about the job (issue comments, chat, webhooks), and how it went. */
+  app.get('/jobs/:id/deliveries', async (c) => {
+    const record = await getJob(deps, c.req.param('id'));
+    const deliveries = await deps.store.deliveriesOf(record.id);
+    return c.json({
+      deliveries: deliveries.map((d) => ({
+        id: d.id,
+        sink: d.sink,
+        event: d.event,
+        state: d.state,
+        attempts: d.attempts,
+        last_error: d.last_error,
+        created_at: d.created_at,
+        delivered_at: d.delivered_at,
+        ...(d.state === 'pending' ? { next_at: new Date(d.next_at).toISOString() } : {}),
+      })),
+    });
+  });
+
   app.get('/jobs/:id/output', async (c) => {
     const record = await getJob(deps, c.req.param('id'));
     const latest = record.attempts.at(-1);
