@@ -24,6 +24,8 @@ export function jobSummary(job: Job): Record<string, unknown> {
     ...(job.repo ? { repo: job.repo } : {}),
     ...(job.result ? { result: job.result } : {}),
     ...(job.failure ? { failure: job.failure } : {}),
+    ...(job.origin ? { origin: job.origin } : {}),
+    ...(job.parent_id ? { parent_id: job.parent_id } : {}),
   };
 }
 

@@ -248,6 +248,77 @@ describe('issues labelled forge:queued', () => {
   });
 });
 
+describe('steering a queued issue', () => {
+  it('/forge cancel, or the forge:cancel label, from an allowed user cancels the running job', async () => {
+    const byComment = await queue('print long work', 'sleep 20000');
+    const byLabel = await queue('print more long work', 'sleep 20000');
+    for (const number of [byComment, byLabel]) {
+      const [job] = await until(
+        () => jobsOfIssue(forge, 'tasks', number),
+        (j) => j.length > 0,
+        'the job',
+      );
+      await forge.waitFor(job!.id, (j) => j.status === 'RUNNING');
+    }
+    await forgejo.comment(TASKS, byComment, '/forge cancel', 'stranger');
+    await forgejo.comment(TASKS, byComment, '/forge cancel', 'me');
+    await forgejo.setLabels(TASKS, byLabel, ['forge:running', 'forge:cancel'], 'me');
+    for (const number of [byComment, byLabel]) {
+      const job = await onlyJob(number);
+      expect(job.status).toBe('CANCELLED');
+      expect(job.failure?.message).toContain('@me');
+      await until(
+        () => forgejo.issue(TASKS, number)!,
+        (i) => i.labels.includes('forge:cancelled') && !i.labels.includes('forge:cancel'),
+        'forge:cancelled',
+      );
+    }
+  }, 60_000);
+
+  it('a job that changed nothing says so plainly instead of claiming success', async () => {
+    const number = await queue('print nothing to change', 'print looked around');
+    expect((await onlyJob(number)).status).toBe('SUCCEEDED');
+    const body = await until(
+      () => forgeComments(number)[0]?.body ?? '',
+      (b) => /no changes|changed nothing|nothing changed/i.test(b),
+      'the no-changes comment',
+    );
+    expect(body).not.toMatch(/pull request #\d/i);
+  });
+
+  it('queued again after its job ended: a follow-up on the same branch and pull request', async () => {
+    const number = await queue('print first part', 'write PART1.md one');
+    const first = await onlyJob(number);
+    expect(first.status).toBe('SUCCEEDED');
+    await until(
+      () => forgejo.issue(TASKS, number)!,
+      (i) => i.state === 'closed',
+      'closed',
+    );
+    // The person edits the issue with the next step (the fake holds the live issue) and reopens it.
+    forgejo.issue(TASKS, number)!.body = 'write PART2.md two';
+    await forgejo.setState(TASKS, number, 'open', 'me');
+    await forgejo.setLabels(TASKS, number, ['forge:done', 'forge:queued'], 'me');
+    const jobs = await until(
+      () => jobsOfIssue(forge, 'tasks', number),
+      (j) => j.length === 2,
+      'the follow-up',
+    );
+    const second = await forge.waitFor(jobs[0]!.id, undefined, 30_000);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', parent_id: first.id });
+    const [a, b] = [first.result, second.result] as Array<{
+      branch: string;
+      pr_number: number;
+      commit: string;
+    }>;
+    expect(b!.branch).toBe(a!.branch);
+    expect(b!.pr_number).toBe(a!.pr_number);
+    // The follow-up's commit sits on top of the first job's.
+    expect(await world.git.git('me/app', ['rev-parse', `${b!.commit}~1`])).toBe(a!.commit);
+    expect(forgejo.pulls('me/app').filter((p) => p.head === a!.branch)).toHaveLength(1);
+  }, 60_000);
+});
+
 describe('issues Forge refuses', () => {
   it('from a user who may not trigger: no job, a one-line refusal', async () => {
     const number = await queue('Please run this', 'print pwned', 'stranger');
