@@ -61,3 +61,8 @@ function cutBlock(block: string, limit: number): string[] {
   }
   return pieces;
 }
+
+/** Escapes text for an attribute value in double quotes (a link's `href`). */
+export function escapeAttribute(text: string): string {
+  return escapeHtml(text).replace(/"/g, '&quot;');
+}

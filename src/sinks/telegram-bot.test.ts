@@ -1,0 +1,145 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startFakeTelegram, type FakeTelegram } from '../../test/support/fake-telegram.ts';
+import { createMemoryStore } from '../adapters/store/memory-store.ts';
+import { loadConfig } from '../config.ts';
+import { EventBus } from '../core/events.ts';
+import { createJobControl, type JobControl } from '../core/job-control.ts';
+import type { JobStore } from '../ports/store.ts';
+import type { Delivery } from '../ports/outbox.ts';
+import { createTelegramBot, type TelegramBot } from './telegram-bot.ts';
+
+const TOKEN = '123456:test-token';
+const CHAT = 42;
+const ME = 7;
+const config = loadConfig({}, 'defaults: {agent: a}\nagents: {a: {kind: command, command: [run]}}');
+
+let telegram: FakeTelegram;
+let store: JobStore;
+let control: JobControl;
+let bot: TelegramBot;
+
+beforeEach(async () => {
+  telegram = await startFakeTelegram({ token: TOKEN });
+  store = createMemoryStore();
+  control = createJobControl({ store, bus: new EventBus(pino({ level: 'silent' })), config });
+  bot = makeBot();
+});
+
+afterEach(async () => {
+  await bot.stop();
+  await telegram.close();
+});
+
+function makeBot(token = TOKEN): TelegramBot {
+  return createTelegramBot({
+    name: 'phone',
+    token,
+    apiRoot: telegram.url,
+    chats: [CHAT],
+    users: [ME],
+    events: ['started', 'finished'],
+    intake: true,
+    control,
+    jobUrl: (id) => `http://forge.test/jobs/${id}`,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+function delivery(jobId: string, event = 'finished'): Delivery {
+  return {
+    id: 1,
+    sink: 'telegram:phone',
+    event,
+    job_id: jobId,
+    key: null,
+    payload: { chat_id: CHAT },
+    state: 'pending',
+    attempts: 1,
+    next_at: 0,
+    last_error: null,
+    created_at: new Date().toISOString(),
+    delivered_at: null,
+  };
+}
+
+const buttons = (markup: unknown) =>
+  (
+    markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }
+  ).inline_keyboard.flat();
+
+describe('Telegram bot', () => {
+  it('delivers one message about a running job, with a Cancel button', async () => {
+    const job = await control.submit({ task: 'fix <the> bug & more' });
+    await bot.deliver(delivery(job.id), AbortSignal.timeout(5000));
+    const sent = telegram.sent(CHAT);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.text).toContain('fix &lt;the&gt; bug &amp; more');
+    expect(sent[0]!.text).toContain(job.id);
+    expect(buttons(sent[0]!.reply_markup)).toEqual([
+      { text: 'Cancel', callback_data: `c:${job.id}` },
+    ]);
+  });
+
+  it('cancels the job when its Cancel button is pressed, and answers the press', async () => {
+    const job = await control.submit({ task: 'run for a long time' });
+    await bot.deliver(delivery(job.id), AbortSignal.timeout(5000));
+    await bot.start();
+    const message = telegram.sent(CHAT)[0]!;
+    telegram.pressButton({
+      chatId: CHAT,
+      userId: ME,
+      messageId: message.message_id,
+      data: `c:${job.id}`,
+    });
+    await vi.waitFor(() => expect(telegram.answeredCallbacks()).toHaveLength(1));
+    expect(telegram.answeredCallbacks()[0]!.text).toBe('cancelling…');
+    expect((await control.get(job.id))!.status).toBe('CANCELLED');
+    await vi.waitFor(() => expect(telegram.sent(CHAT)[0]!.edited).toBe(true));
+    expect(buttons(telegram.sent(CHAT)[0]!.reply_markup)).toEqual([
+      { text: 'Retry', callback_data: `r:${job.id}` },
+    ]);
+  });
+
+  it('ignores messages from a chat it does not serve', async () => {
+    await bot.start();
+    telegram.sendUserMessage({ chatId: 999, userId: ME, text: '/run print from a stranger' });
+    telegram.sendUserMessage({ chatId: CHAT, userId: 666, text: '/run print from a stranger' });
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: '/run print from me' });
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(1));
+    const { jobs } = await control.list({ limit: 10, offset: 0 });
+    expect(jobs.map((j) => j.task)).toEqual(['print from me']);
+    expect(telegram.sent(999)).toEqual([]);
+  });
+
+  it('files a job from /run, from Telegram, and names it in the reply', async () => {
+    await bot.start();
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: '/run print hi' });
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(1));
+    const { jobs } = await control.list({ limit: 10, offset: 0 });
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({
+      task: 'print hi',
+      source: 'telegram',
+      origin: { kind: 'telegram', notifier: 'phone', chat_id: CHAT },
+    });
+    expect(telegram.sent(CHAT)[0]!.text).toContain(`Queued job <code>${jobs[0]!.id}</code>`);
+  });
+
+  it('retries a message Telegram rate-limited, and delivers it', async () => {
+    const job = await control.submit({ task: 'print hi' });
+    telegram.failNext(429, { retry_after: 1 });
+    await bot.deliver(delivery(job.id), AbortSignal.timeout(10_000));
+    expect(telegram.sent(CHAT)).toHaveLength(1);
+  });
+
+  it('splits a long failure message into several messages', async () => {
+    const job = await control.submit({ task: 'print hi' });
+    await control.cancel(job.id, `<oops> ${'x'.repeat(9000)}`);
+    await bot.deliver(delivery(job.id), AbortSignal.timeout(5000));
+    const sent = telegram.sent(CHAT);
+    expect(sent.length).toBeGreaterThan(2);
+    expect(sent.at(-1)!.reply_markup).toBeDefined();
+    expect(sent.slice(0, -1).every((m) => m.reply_markup === undefined)).toBe(true);
+  });
+});
