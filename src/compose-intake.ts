@@ -23,7 +23,7 @@ import type { DoctorCheck } from './ports/doctor-check.ts';
 import type { OutboxRoute } from './ports/outbox.ts';
 import type { JobStore } from './ports/store.ts';
 import { createIssueSink, type IssueSinkSource } from './sinks/issue-sink.ts';
-import { createTelegramBot } from './sinks/telegram-bot.ts';
+import { createTelegramBot } from './sinks/telegram-chat.ts';
 import { createWebhookNotifier } from './sinks/webhook-notifier.ts';
 
 /** The deliveries job changes cause, from the configured notifiers (given to the store). */
@@ -163,9 +163,6 @@ export function composeDoors(deps: DoorsDeps): Doors {
       apiRoot: notifier.api_root,
       chats: notifier.chats,
       users: notifier.users,
-      events: notifier.events.filter(
-        (e): e is 'started' | 'finished' => e === 'started' || e === 'finished',
-      ),
       intake: notifier.intake,
       control: deps.control,
       jobUrl,

@@ -88,7 +88,12 @@ export async function startIntakeWorld(kind: IntakeWorld['kind']): Promise<Intak
           ...intake,
         },
       },
-      outbox: { poll_interval: '100ms', max_backoff: '300ms', delivery_timeout: '2s' },
+      outbox: {
+        poll_interval: '100ms',
+        max_backoff: '300ms',
+        delivery_timeout: '2s',
+        max_attempts: 1000,
+      },
     }),
     async close() {
       await forge.close();
