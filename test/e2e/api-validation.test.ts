@@ -84,9 +84,9 @@ describe('job routes and routing', () => {
     expect(res.headers.get('allow')).toMatch(allowed);
   });
 
-  it('answers GET /health with 200 {"status":"ok"}', async () => {
+  it('answers GET /health with 200 {"status":"ok"} and an empty delivery backlog', async () => {
     const res = await forge.api('GET', '/health');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok' });
+    expect(res.body).toEqual({ status: 'ok', deliveries: [], intake: {} });
   });
 });
