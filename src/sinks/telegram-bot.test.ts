@@ -142,4 +142,78 @@ describe('Telegram bot', () => {
     expect(sent.at(-1)!.reply_markup).toBeDefined();
     expect(sent.slice(0, -1).every((m) => m.reply_markup === undefined)).toBe(true);
   });
+
+  it('answers a press from a user it does not serve with "not allowed", and does nothing', async () => {
+    const job = await control.submit({ task: 'print hi' });
+    await bot.deliver(delivery(job.id), AbortSignal.timeout(5000));
+    await bot.start();
+    const message = telegram.sent(CHAT)[0]!;
+    telegram.pressButton({
+      chatId: CHAT,
+      userId: 666,
+      messageId: message.message_id,
+      data: `c:${job.id}`,
+    });
+    await vi.waitFor(() => expect(telegram.answeredCallbacks()).toHaveLength(1));
+    expect(telegram.answeredCallbacks()[0]!.text).toBe('not allowed');
+    expect((await control.get(job.id))!.status).toBe('PENDING');
+  });
+
+  it('answers /status with the newest job of the chat, and a bad option with what is allowed', async () => {
+    await bot.start();
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: 'colour=red print hi' });
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(1));
+    expect(telegram.sent(CHAT)[0]!.text).toMatch(/unknown option "colour"/);
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: 'print from plain text' });
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: '/status' });
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(3));
+    expect(telegram.sent(CHAT)[2]!.text).toMatch(/Queued[\s\S]*print from plain text/);
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: '/list' });
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(4));
+    expect(telegram.sent(CHAT)[3]!.text).toMatch(/pending — print from plain text/);
+  });
+
+  it('reports a refused token, a refused chat and an unreachable Telegram as coded errors', async () => {
+    const job = await control.submit({ task: 'print hi' });
+    const wrong = makeBot('999:wrong');
+    await expect(wrong.deliver(delivery(job.id), AbortSignal.timeout(5000))).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: 'Telegram refused the bot token; check notify.phone.token',
+    });
+    telegram.failNext(403);
+    await expect(bot.deliver(delivery(job.id), AbortSignal.timeout(5000))).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    telegram.failNext(429, { retry_after: 120 });
+    const limited = await bot
+      .deliver(delivery(job.id), AbortSignal.timeout(5000))
+      .catch((e: unknown) => e);
+    expect(limited).toMatchObject({ code: 'unavailable' });
+    expect(String((limited as Error).message)).not.toContain(TOKEN);
+    telegram.down(true);
+    const down = await bot
+      .deliver(delivery(job.id), AbortSignal.timeout(300))
+      .catch((e: unknown) => e);
+    expect(down).toMatchObject({ code: 'unavailable' });
+    expect(String((down as Error).message)).not.toContain(TOKEN);
+  });
+
+  it('starts while Telegram is down and serves once it is back', async () => {
+    telegram.down(true);
+    await bot.start();
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: '/run print later' });
+    await vi.waitFor(() => expect(telegram.calls('getMe')).toBeGreaterThan(0));
+    telegram.down(false);
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(1), { timeout: 10_000 });
+    expect(telegram.sent(CHAT)[0]!.text).toContain('Queued job');
+  });
+
+  it('stops promptly while Telegram is down', async () => {
+    telegram.down(true);
+    await bot.start();
+    await vi.waitFor(() => expect(telegram.calls('getMe')).toBeGreaterThan(0));
+    const started = Date.now();
+    await bot.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
 });

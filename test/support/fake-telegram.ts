@@ -32,6 +32,8 @@ export interface FakeTelegram {
   /** Messages the bot sent (to one chat, or all), oldest first. */
   sent(chatId?: number): SentMessage[];
   answeredCallbacks(): AnsweredCallback[];
+  /** How many calls of `method` arrived (with the right token), answered or failed. */
+  calls(method: string): number;
   /** The next `times` (default 1) sendMessage/editMessageText calls fail with `status`. */
   failNext(status: number, opts?: { retry_after?: number; times?: number }): void;
   /** While on, every method answers 502. */
@@ -112,6 +114,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
   let nextMessage = 1;
   let isDown = false;
   let closing = false;
+  const callCounts = new Map<string, number>();
 
   const queue = (update: Params): number => {
     const update_id = nextUpdate++;
@@ -218,6 +221,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (!match) return error(404, 'Not Found');
     if (match[1] !== opts.token) return error(401, 'Unauthorized');
+    callCounts.set(match[2]!, (callCounts.get(match[2]!) ?? 0) + 1);
     if (isDown) return error(502, 'Bad Gateway');
     const name = match[2]!;
     const method = methods[name];
@@ -284,6 +288,7 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     },
     sent: (chatId) => messages.filter((m) => chatId === undefined || m.chat_id === chatId),
     answeredCallbacks: () => [...answers],
+    calls: (method) => callCounts.get(method) ?? 0,
     failNext(status, o = {}) {
       for (let i = 0; i < (o.times ?? 1); i++) {
         failures.push({
