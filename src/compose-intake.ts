@@ -23,7 +23,7 @@ import type { DoctorCheck } from './ports/doctor-check.ts';
 import type { OutboxRoute } from './ports/outbox.ts';
 import type { JobStore } from './ports/store.ts';
 import { createIssueSink, type IssueSinkSource } from './sinks/issue-sink.ts';
-import { createTelegramBot } from './sinks/telegram-chat.ts';
+import { createTelegramBot } from './sinks/telegram-bot.ts';
 import { createWebhookNotifier } from './sinks/webhook-notifier.ts';
 
 /** The deliveries job changes cause, from the configured notifiers (given to the store). */

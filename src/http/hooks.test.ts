@@ -95,11 +95,12 @@ describe('POST /hooks/{source}', () => {
     const { app, store } = setUp();
     const { body } = labelled('d-2');
     const forged = signatureFor('forgejo', 'another-secret', Buffer.from(body));
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       {},
       { 'x-forgejo-signature': forged },
       { 'x-forgejo-signature': 'zz' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await post(app, 'tasks', body, headers);
       expect(res.status).toBe(401);
       expect(((await res.json()) as { code: string }).code).toBe('unauthorized');

@@ -38,7 +38,6 @@ function makeBot(token = TOKEN): TelegramBot {
     apiRoot: telegram.url,
     chats: [CHAT],
     users: [ME],
-    events: ['started', 'finished'],
     intake: true,
     control,
     jobUrl: (id) => `http://forge.test/jobs/${id}`,

@@ -24,7 +24,6 @@ export interface TelegramBotOptions {
   chats: number[];
   /** Users whose messages and button presses are served. */
   users: number[];
-  events: ('started' | 'finished')[];
   /** Messages to the bot file jobs. */
   intake: boolean;
   control: JobControl;
@@ -66,7 +65,11 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   const bot = new Bot(opts.token, {
     client: { apiRoot: opts.apiRoot ?? 'https://api.telegram.org' },
   });
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30 }));
+  // A short 429 is waited out in place; Telegram being down is the outbox's to retry, with its
+  // own back-off and the delivery's timeout (so nothing is sent late).
+  bot.api.config.use(
+    autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30, rethrowInternalServerErrors: true }),
+  );
   const log = opts.logger.child({ notifier: opts.name });
   const chats = new Set(opts.chats);
   const users = new Set(opts.users);
@@ -304,8 +307,6 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       if (typeof chatId !== 'number') {
         throw new ForgeError('invalid_request', `telegram delivery ${delivery.id} has no chat_id`);
       }
-      const event = delivery.event as 'started' | 'finished';
-      if ((event === 'started' || event === 'finished') && !opts.events.includes(event)) return;
       if (!delivery.job_id) return;
       const job = await opts.control.get(delivery.job_id);
       if (!job) return;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FakeForgejo } from '../support/fake-forgejo.ts';
-import { startFakeBotApi, type FakeBotApi } from '../support/fake-bot-api.ts';
+import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
 import { startForge, stopAllForges } from '../support/forge-server.ts';
 import {
   TASKS,
@@ -21,12 +21,12 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 const BOT_TOKEN = '123456:bot-token-for-tests';
 const HOOK_SECRET = 'hook-signing-secret';
 let world: IntakeWorld;
-let telegram: FakeBotApi;
+let telegram: FakeTelegram;
 let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   world = await startIntakeWorld('forgejo');
-  telegram = await startFakeBotApi({ token: BOT_TOKEN });
+  telegram = await startFakeTelegram({ token: BOT_TOKEN });
   receiver = await startWebhookReceiver(HOOK_SECRET);
 });
 

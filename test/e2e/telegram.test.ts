@@ -4,7 +4,7 @@
  * works, and a chat Forge does not serve gets nothing at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeBotApi, type FakeBotApi } from '../support/fake-bot-api.ts';
+import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
 import {
   startForge,
   stopAllForges,
@@ -17,11 +17,11 @@ const BOT_TOKEN = '123456:bot-token-for-tests';
 const ME = 7;
 const CHAT = 111;
 const OTHER_CHAT = 222;
-let telegram: FakeBotApi;
+let telegram: FakeTelegram;
 let forge: ForgeProcess;
 
 beforeAll(async () => {
-  telegram = await startFakeBotApi({ token: BOT_TOKEN });
+  telegram = await startFakeTelegram({ token: BOT_TOKEN });
   forge = await startForge({
     config: {
       notify: {
