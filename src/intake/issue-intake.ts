@@ -128,15 +128,14 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
     const latest = await deps.records.latestFromOrigin(originKey(originOf(issue)));
     const who = sender ?? issue.author;
     if (latest && !isTerminal(latest.status)) {
+      // Adding the cancel label is an act, whenever its event arrives (Forge's own label update
+      // may already have taken it off again); a missing state label is judged on the issue now.
+      const askedToCancel =
+        labels.has(source.labels.cancel) || seen.labels.includes(source.labels.cancel);
       const cancel =
-        labels.has(source.labels.cancel) ||
-        (!labels.has(source.labels.queued) && !labels.has(source.labels.running));
+        askedToCancel || (!labels.has(source.labels.queued) && !labels.has(source.labels.running));
       // Polling cannot tell who removed a label; only a webhook's sender can cancel that way.
-      if (
-        cancel &&
-        (sender || labels.has(source.labels.cancel)) &&
-        (await mayTrigger(who, signal))
-      ) {
+      if (cancel && (sender || askedToCancel) && (await mayTrigger(who, signal))) {
         await cancelJob(latest, `cancelled on the issue by @${who.login}`);
       }
       return;
