@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/store/sqlite-store.ts';
+import type { OutboxRoute } from '../../src/ports/outbox.ts';
 import type { JobStore } from '../../src/ports/store.ts';
 import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
@@ -20,9 +21,9 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function harness(clock: TestClock): Promise<StoreHarness> {
+function harness(clock: TestClock, route?: OutboxRoute): Promise<StoreHarness> {
   const path = join(tempDir(), 'forge.db');
-  const open = () => createSqliteStore({ path, clock: clock.now });
+  const open = () => createSqliteStore({ path, clock: clock.now, ...(route ? { route } : {}) });
   const opened: JobStore[] = [open()];
   return Promise.resolve({
     store: opened[0] as JobStore,
@@ -39,26 +40,7 @@ function harness(clock: TestClock): Promise<StoreHarness> {
 
 storeContract('sqlite store', harness, { durable: true });
 queueContract('sqlite queue', harness);
-outboxContract(
-  'sqlite store',
-  (clock, route) => {
-    const path = join(tempDir(), 'forge.db');
-    const open = () => createSqliteStore({ path, clock: clock.now, route });
-    const opened: JobStore[] = [open()];
-    return Promise.resolve({
-      store: opened[0]!,
-      reopen: () => {
-        const store = open();
-        opened.push(store);
-        return Promise.resolve(store);
-      },
-      cleanup: async () => {
-        for (const store of opened) await store.close();
-      },
-    });
-  },
-  true,
-);
+outboxContract('sqlite store', harness, true);
 
 it('opening a file that is not a SQLite database fails as unavailable, naming the file', () => {
   const path = join(tempDir(), 'notes.txt');

@@ -5,7 +5,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic.ts';
+import {
+  CHANGELOG_SCRIPT,
+  startFakeAnthropic,
+  type FakeAnthropic,
+} from '../support/fake-anthropic.ts';
 import type { FakeForgejo } from '../support/fake-forgejo.ts';
 import { signatureFor } from '../../src/intake/webhook-signature.ts';
 import {
@@ -32,24 +36,7 @@ const MARKER = /^<!-- forge-status job=/;
 beforeAll(async () => {
   world = await startIntakeWorld('forgejo');
   forgejo = world.forge as FakeForgejo;
-  model = await startFakeAnthropic({
-    replies: [
-      {
-        content: [
-          {
-            type: 'tool_use',
-            name: 'Write',
-            input: { file_path: 'CHANGELOG.md', content: '- parser accepts ISO weeks\n' },
-          },
-        ],
-        usage: { input_tokens: 1000, output_tokens: 50 },
-      },
-      {
-        content: [{ type: 'text', text: 'Added a changelog entry for ISO week parsing.' }],
-        usage: { input_tokens: 1100, output_tokens: 30 },
-      },
-    ],
-  });
+  model = await startFakeAnthropic(CHANGELOG_SCRIPT);
   forge = await startForge({
     config: {
       ...world.config('tasks', { refusal_comment: true }),

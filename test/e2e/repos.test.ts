@@ -5,12 +5,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeForgejo, type FakeForgejo } from '../support/fake-forgejo.ts';
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic.ts';
+import {
+  CHANGELOG_SCRIPT,
+  startFakeAnthropic,
+  type FakeAnthropic,
+} from '../support/fake-anthropic.ts';
 import {
   ROOT,
   SCRIPTED_AGENT,
@@ -20,6 +24,7 @@ import {
   type JobJson,
 } from '../support/forge-server.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
+import { startFront } from '../support/intake-world.ts';
 
 let git: GitServer;
 let forgejo: FakeForgejo;
@@ -27,33 +32,6 @@ let front: Server;
 let origin = '';
 let forge: ForgeProcess;
 let model: FakeAnthropic;
-
-/** One origin: /api/* → the fake Forgejo, everything else → the git HTTP server. */
-function startFront(gitUrl: string, apiUrl: string): Promise<string> {
-  front = createServer((req, res) => {
-    const target = new URL((req.url ?? '/').startsWith('/api/') ? apiUrl : gitUrl);
-    const upstream = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  return new Promise((resolve) =>
-    front.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(front.address() as AddressInfo).port}`),
-    ),
-  );
-}
 
 const repoUrl = (): string => `${origin}/me/app.git`;
 const gitOut = (args: string[], cwd?: string): string =>
@@ -63,26 +41,10 @@ beforeAll(async () => {
   git = await startGitServer({ username: 'forge' }); // what the Forgejo host sends with its token
   await git.createRepo('me/app', { files: { 'README.md': '# app\n', 'src/main.txt': 'hello\n' } });
   forgejo = await startFakeForgejo({ kind: 'forgejo', token: git.token, repos: ['me/app'] });
-  origin = await startFront(git.url('x').replace(/\/x\.git$/, ''), forgejo.url);
+  front = await startFront(git.url('x').replace(/\/x\.git$/, ''), forgejo.url);
+  origin = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
   // The real Claude Code CLI, its model scripted to write a file and then summarise its work.
-  model = await startFakeAnthropic({
-    replies: [
-      {
-        content: [
-          {
-            type: 'tool_use',
-            name: 'Write',
-            input: { file_path: 'CHANGELOG.md', content: '- parser accepts ISO weeks\n' },
-          },
-        ],
-        usage: { input_tokens: 1000, output_tokens: 50 },
-      },
-      {
-        content: [{ type: 'text', text: 'Added a changelog entry for ISO week parsing.' }],
-        usage: { input_tokens: 1100, output_tokens: 30 },
-      },
-    ],
-  });
+  model = await startFakeAnthropic(CHANGELOG_SCRIPT);
   forge = await startForge({
     config: {
       agents: {

@@ -257,3 +257,23 @@ async function streamReply(
   send('message_stop', {});
   res.end();
 }
+
+/** A model that has Claude Code write a changelog entry, then sums up its work. */
+export const CHANGELOG_SCRIPT: FakeAnthropicScript = {
+  replies: [
+    {
+      content: [
+        {
+          type: 'tool_use',
+          name: 'Write',
+          input: { file_path: 'CHANGELOG.md', content: '- parser accepts ISO weeks\n' },
+        },
+      ],
+      usage: { input_tokens: 1000, output_tokens: 50 },
+    },
+    {
+      content: [{ type: 'text', text: 'Added a changelog entry for ISO week parsing.' }],
+      usage: { input_tokens: 1100, output_tokens: 30 },
+    },
+  ],
+};

@@ -27,7 +27,7 @@ export interface IntakeWorld {
 }
 
 /** One origin: /api/* → `apiUrl` (when given), everything else → the git HTTP server. */
-function startFront(gitUrl: string, apiUrl: string | null): Promise<Server> {
+export function startFront(gitUrl: string, apiUrl: string | null): Promise<Server> {
   const front = createServer((req, res) => {
     const api = apiUrl !== null && (req.url ?? '/').startsWith('/api/');
     const target = new URL(api ? apiUrl : gitUrl);
