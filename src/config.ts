@@ -270,6 +270,12 @@ export const configSchema = z.strictObject({
   notify: z
     .record(name, z.discriminatedUnion('kind', [telegramSchema, webhookNotifierSchema]))
     .default({}),
+  metrics: z
+    .strictObject({
+      /** Serve GET /metrics without a token (for a scraper on a trusted network). */
+      public: z.boolean().default(false),
+    })
+    .prefault({}),
   /** Delivery of comments, labels and notifications. */
   outbox: z
     .strictObject({

@@ -10,6 +10,10 @@ import { errorBody, errorResponse } from './errors.ts';
 import type { WebhookReceiver } from '../intake/webhook-receiver.ts';
 import { eventRoutes } from './routes/events.ts';
 import { hookRoutes } from './routes/hooks.ts';
+import { uiRoutes } from './routes/ui.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { openApiRoutes } from './openapi.ts';
+import { mcpRoutes } from '../mcp/mcp-routes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 
 export interface HttpDeps {
@@ -21,6 +25,8 @@ export interface HttpDeps {
   logger: Logger;
   /** Webhook receivers of the intake sources, by source name. */
   hooks?: ReadonlyMap<string, WebhookReceiver>;
+  /** Prometheus metrics (default: a fresh registry for this app). */
+  metrics?: Metrics;
   /** Extra details for GET /health (delivery backlog, intake errors); never fails the probe. */
   healthDetails?: () => Promise<Record<string, unknown>>;
 }
@@ -34,10 +40,15 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/health$/, ['GET']],
   [/^\/hooks\/[^/]+$/, ['POST']],
   [/^\/jobs\/[^/]+\/deliveries$/, ['GET']],
+  [/^\/metrics$/, ['GET']],
+  [/^\/openapi\.json$/, ['GET']],
+  [/^\/mcp$/, ['GET', 'POST', 'DELETE']],
 ];
 
 export function createApp(deps: HttpDeps): Hono {
   const app = new Hono();
+  const metrics: Metrics = deps.metrics ?? createMetrics(deps);
+  app.use('*', metrics.middleware);
   const logError = (err: unknown): void => deps.logger.error({ err }, 'request failed');
 
   app.onError((err, c) => errorResponse(c, err, logError));
@@ -71,7 +82,14 @@ export function createApp(deps: HttpDeps): Hono {
 
   // Forges sign their webhooks; they cannot send a bearer token.
   app.route('/', hookRoutes(deps.hooks ?? new Map()));
+  // The dashboard's files are public (it asks for a token and sends it with every API call); the
+  // API description holds no data; MCP answers 401 with WWW-Authenticate itself.
+  app.route('/', uiRoutes());
+  app.route('/', openApiRoutes());
+  app.route('/', mcpRoutes(deps));
+  if (deps.config.metrics.public) app.route('/', metrics.routes);
   app.use('*', bearerAuth(deps.config.server.tokens));
+  if (!deps.config.metrics.public) app.route('/', metrics.routes);
   app.use(
     '/jobs',
     bodyLimit({
