@@ -12,12 +12,15 @@ interface Row extends Delivery {
 export interface MemoryOutbox extends Outbox {
   /** Stores items now (called by the store inside a change). */
   add(items: readonly OutboxItem[]): boolean[];
+  /** Marks where the outbox is now; calling the result removes every delivery added since. */
+  savepoint(): () => void;
 }
 
 export function createMemoryOutbox(
   clock: Clock,
   use: <T>(fn: () => T) => Promise<T>,
 ): MemoryOutbox {
+  /** In id order, so a filter keeps deliveries oldest first. */
   const rows: Row[] = [];
   const keys = new Set<string>();
   let nextId = 1;
@@ -59,8 +62,18 @@ export function createMemoryOutbox(
   const held = (id: number, owner: string) =>
     rows.find((r) => r.id === id && r.state === 'pending' && r.lease?.owner === owner) ?? null;
 
+  const savepoint = () => {
+    const length = rows.length;
+    return () => {
+      for (const r of rows.splice(length)) {
+        if (r.key !== null) keys.delete(`${r.sink}\u0000${r.key}`);
+      }
+    };
+  };
+
   return {
     add,
+    savepoint,
     enqueue: (items) => use(() => add(items)),
     take: (owner, leaseMs, limit) =>
       use(() => {
@@ -73,7 +86,6 @@ export function createMemoryOutbox(
               (r.lease === null || r.lease.expires < now) &&
               !blocked(r),
           )
-          .sort((a, b) => a.next_at - b.next_at || a.id - b.id)
           .slice(0, limit)
           .map((r) => {
             r.lease = { owner, expires: now + leaseMs };

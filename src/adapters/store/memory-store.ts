@@ -34,10 +34,18 @@ interface Entry {
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } = {}): JobStore {
+export interface MemoryStoreOptions {
+  /** The clock leases are judged on (default: this machine's wall clock). */
+  clock?: Clock;
+  /** The deliveries each job change causes, stored with the change. A route that throws undoes
+   *  the whole change (every job and delivery it touched) and the call rejects with its error. */
+  route?: OutboxRoute;
+}
+
+export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
   const clock = opts.clock ?? Date.now;
-  const jobs = new Map<string, Entry>();
-  const byKey = new Map<string, string>();
+  let jobs = new Map<string, Entry>();
+  let byKey = new Map<string, string>();
   let closed = false;
 
   const use = <T>(fn: () => T): Promise<T> => {
@@ -54,6 +62,21 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
   };
   const iso = (ms: number) => new Date(ms).toISOString();
   const outbox = createMemoryOutbox(clock, use);
+  /** Runs a job change like a transaction. Only a route can throw once a change has begun, so
+   *  without one there is nothing to undo; with one, the jobs are copied first and put back (with
+   *  the outbox) when it throws. */
+  const change = <T>(fn: () => T): Promise<T> =>
+    use(() => {
+      if (!opts.route) return fn();
+      const saved = { jobs: clone(jobs), byKey: new Map(byKey), undoOutbox: outbox.savepoint() };
+      try {
+        return fn();
+      } catch (err) {
+        ({ jobs, byKey } = saved);
+        saved.undoOutbox();
+        throw err;
+      }
+    });
   const routeChange = (job: Job, from: JobStatus | null, to: JobStatus) => {
     if (opts.route) outbox.add(opts.route({ job: clone(job), from, to }));
   };
@@ -110,7 +133,7 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
 
   return {
     create: (spec, key) =>
-      use(() => {
+      change(() => {
         const known = key === undefined ? undefined : byKey.get(key);
         if (known !== undefined) return { job: clone(jobs.get(known)!.job), created: false };
         const now = clock();
@@ -161,7 +184,7 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
       }),
 
     cancel: (id, failure) =>
-      use(() => {
+      change(() => {
         const e = jobs.get(id);
         if (!e) return null;
         if (!canTransition(e.job.status, 'CANCELLED')) {
@@ -176,7 +199,7 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
       }),
 
     retry: (id) =>
-      use(() => {
+      change(() => {
         const e = jobs.get(id);
         if (!e) return null;
         const { status } = e.job;
@@ -203,7 +226,7 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
       }),
 
     claim: (owner, leaseMs, sandbox) =>
-      use(() => {
+      change(() => {
         const now = clock();
         const next = [...jobs.values()]
           .filter((e) => e.job.status === 'PENDING' && e.notBefore <= now)
@@ -251,7 +274,7 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
       }),
 
     finish: (key, owner, result, next) =>
-      use(() => {
+      change(() => {
         const e = jobs.get(key.job_id);
         if (!e) return null;
         // The current attempt belongs to the lease holder (cancel keeps the lease for this), so
@@ -268,7 +291,7 @@ export function createMemoryStore(opts: { clock?: Clock; route?: OutboxRoute } =
       }),
 
     recover: ({ self, running, foreignOwners }) =>
-      use(() => {
+      change(() => {
         const now = clock();
         const mine = new Set(running.map((r) => `${r.job_id}/${r.attempt}`));
         const abandoned: AbandonedAttempt[] = [];
