@@ -168,7 +168,7 @@ export function queueContract(
         ]);
       });
 
-      it('an attempt closed by recovery still counts what it spent', async () => {
+      it('an attempt closed by recovery still counts what it spent, and the job is requeued', async () => {
         const { job } = await running();
         await store.saveProgress(
           { job_id: job.id, attempt: 1 },
@@ -184,6 +184,8 @@ export function queueContract(
         const record = must(await store.get(job.id), 'record');
         expect(record.cost_usd).toBeCloseTo(0.25);
         expect(record.attempts[0]?.failure?.category).toBe('interrupted');
+        // Counting the cost must not stop the same recovery from requeueing the job.
+        expect(record.status).toBe('PENDING');
       });
     });
 

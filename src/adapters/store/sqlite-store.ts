@@ -432,9 +432,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
             for (const open of stmt(SQL.openAttempts).all(row.id) as unknown as AttemptRow[]) {
               interrupt(open, at, failure, abandoned);
             }
-            const next = nextAfterAttempt(toJob(row), row.attempt_count, failure, 0);
-            if (next.status === 'PENDING') leaveRunning(row, at, 'PENDING', null);
-            else if (next.status === 'FAILED') leaveRunning(row, at, 'FAILED', next.failure);
+            // Counting the attempt's cost bumped the revision leaveRunning is guarded by.
+            const after = jobRow(row.id) ?? row;
+            const next = nextAfterAttempt(toJob(after), after.attempt_count, failure, 0);
+            if (next.status === 'PENDING') leaveRunning(after, at, 'PENDING', null);
+            else if (next.status === 'FAILED') leaveRunning(after, at, 'FAILED', next.failure);
           }
           for (const row of stmt(SQL.orphanAttempts).all(guard) as unknown as OrphanRow[]) {
             if (stillRuns(row.lease_owner, row.job_id, row.number)) continue;
