@@ -1,8 +1,19 @@
 /** The outbox contract: every store keeps deliveries the same way (see src/ports/outbox.ts). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobStatus } from '../../src/domain/job.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
 import type { JobStore } from '../../src/ports/store.ts';
-import { CANCELLED, FAILED, LEASE_MS, OK, OWNER, must, spec, testClock } from './store-fixtures.ts';
+import {
+  AGENT_FAILED,
+  CANCELLED,
+  FAILED,
+  LEASE_MS,
+  OK,
+  OWNER,
+  must,
+  spec,
+  testClock,
+} from './store-fixtures.ts';
 import type { TestClock } from './store-fixtures.ts';
 
 export type OutboxHarness = (
@@ -10,9 +21,18 @@ export type OutboxHarness = (
   route: OutboxRoute,
 ) => Promise<{ store: JobStore; reopen?: () => Promise<JobStore>; cleanup: () => Promise<void> }>;
 
-/** A route that records every change as one delivery to the sink `log`. */
+/** Records every change as one delivery to the sink `log`, with what the route saw of the job. */
 const recordAll: OutboxRoute = ({ job, from, to }) => [
-  { sink: 'log', event: `${from ?? 'new'}>${to}`, job_id: job.id, payload: { cost: job.cost_usd } },
+  {
+    sink: 'log',
+    event: `${from ?? 'new'}>${to}`,
+    job_id: job.id,
+    payload: {
+      cost: job.cost_usd,
+      failure: job.failure?.category ?? null,
+      commit: job.result?.commit ?? null,
+    },
+  },
 ];
 
 const DELIVERY_LEASE = 30_000;
@@ -22,9 +42,15 @@ export function outboxContract(name: string, harness: OutboxHarness, durable: bo
     let clock: TestClock;
     let store: JobStore;
     let h: Awaited<ReturnType<OutboxHarness>>;
+    /** The route throws for changes to this status (a broken route). */
+    let breakOn: JobStatus | null;
     beforeEach(async () => {
       clock = testClock();
-      h = await harness(clock, recordAll);
+      breakOn = null;
+      h = await harness(clock, (change) => {
+        if (change.to === breakOn) throw new Error(`route broke on ${breakOn}`);
+        return recordAll(change);
+      });
       store = h.store;
     });
     afterEach(() => h.cleanup());
@@ -56,7 +82,7 @@ export function outboxContract(name: string, harness: OutboxHarness, durable: bo
         'CANCELLED>PENDING',
       ]);
       const retrying = (await store.deliveriesOf(job.id))[2]!;
-      expect(retrying.payload).toEqual({ cost: 0.5 });
+      expect(retrying.payload).toEqual({ cost: 0.5, failure: null, commit: null });
       expect(retrying).toMatchObject({ state: 'pending', attempts: 0, job_id: job.id, key: null });
     });
 
@@ -67,14 +93,115 @@ export function outboxContract(name: string, harness: OutboxHarness, durable: bo
       // A runner that lost the job cannot move it.
       await store.finish({ job_id: job.id, attempt: 1 }, 'stale', OK, { status: 'SUCCEEDED' });
       expect(await events(job.id)).toEqual(['new>PENDING', 'PENDING>CANCELLED']);
+      const { job: done } = await store.create(spec());
+      const claim = must(await store.claim(OWNER, LEASE_MS, 'local'), 'claim');
+      // A runner whose attempt is not the current one cannot move the job either.
+      await store.finish({ job_id: done.id, attempt: claim.attempt + 1 }, OWNER, OK, {
+        status: 'SUCCEEDED',
+      });
+      await store.finish({ job_id: done.id, attempt: claim.attempt }, OWNER, OK, {
+        status: 'SUCCEEDED',
+      });
+      await expect(store.retry(done.id)).rejects.toMatchObject({ code: 'conflict' });
+      await expect(store.cancel(done.id, CANCELLED)).rejects.toMatchObject({ code: 'conflict' });
+      expect(await events(done.id)).toEqual([
+        'new>PENDING',
+        'PENDING>RUNNING',
+        'RUNNING>SUCCEEDED',
+      ]);
     });
 
     it('records a recovered job’s move like any other', async () => {
-      const { job } = await store.create(spec({ max_retries: 0 }));
+      const { job: last } = await store.create(spec({ max_retries: 0 }));
+      const { job: again } = await store.create(spec({ max_retries: 1 }));
+      await store.claim(OWNER, LEASE_MS, 'local');
       await store.claim(OWNER, LEASE_MS, 'local');
       clock.advance(LEASE_MS + 1);
       await store.recover({ self: 'other', running: [], foreignOwners: false });
-      expect(await events(job.id)).toEqual(['new>PENDING', 'PENDING>RUNNING', 'RUNNING>FAILED']);
+      expect(await events(last.id)).toEqual(['new>PENDING', 'PENDING>RUNNING', 'RUNNING>FAILED']);
+      expect((await store.deliveriesOf(last.id)).at(-1)?.payload).toMatchObject({
+        failure: 'interrupted',
+      });
+      expect(await events(again.id)).toEqual(['new>PENDING', 'PENDING>RUNNING', 'RUNNING>PENDING']);
+    });
+
+    it('takes the oldest due delivery first, also when it was retried', async () => {
+      await store.enqueue([{ sink: 'a', event: 'old', job_id: null, payload: {} }]);
+      const [old] = await store.take(OWNER, DELIVERY_LEASE, 1);
+      await store.settle(old!.id, OWNER, {
+        ok: false,
+        error: 'down',
+        retry_at: clock.now() + 5000,
+      });
+      clock.advance(1000);
+      await store.enqueue([{ sink: 'b', event: 'new', job_id: null, payload: {} }]);
+      clock.advance(5000);
+      expect((await store.take(OWNER, DELIVERY_LEASE, 10)).map((d) => d.event)).toEqual([
+        'old',
+        'new',
+      ]);
+    });
+
+    it('stores a finished job’s move with its result, cost and failure', async () => {
+      const { job: won } = await store.create(spec());
+      await store.claim(OWNER, LEASE_MS, 'local');
+      const result = {
+        branch: 'forge/x',
+        commit: 'c0ffee',
+        changed_files: 1,
+        insertions: 2,
+        deletions: 0,
+      };
+      await store.finish(
+        { job_id: won.id, attempt: 1 },
+        OWNER,
+        { ...OK, cost_usd: 0.25, job_result: result },
+        { status: 'SUCCEEDED' },
+      );
+      const { job: lost } = await store.create(spec());
+      await store.claim(OWNER, LEASE_MS, 'local');
+      await store.finish({ job_id: lost.id, attempt: 1 }, OWNER, FAILED, {
+        status: 'FAILED',
+        failure: AGENT_FAILED,
+      });
+      expect((await store.deliveriesOf(won.id)).at(-1)).toMatchObject({
+        event: 'RUNNING>SUCCEEDED',
+        payload: { cost: 0.25, failure: null, commit: 'c0ffee' },
+      });
+      expect((await store.deliveriesOf(lost.id)).at(-1)).toMatchObject({
+        event: 'RUNNING>FAILED',
+        payload: { failure: 'agent_error' },
+      });
+    });
+
+    it('undoes the whole change when the route throws', async () => {
+      breakOn = 'PENDING';
+      await expect(store.create(spec(), 'key-1')).rejects.toThrow('route broke on PENDING');
+      expect((await store.list({ limit: 10, offset: 0 })).total).toBe(0);
+      breakOn = null;
+      const { job, created } = await store.create(spec(), 'key-1');
+      expect(created).toBe(true);
+      // Recovery moves two jobs in one change: the second one's broken route undoes the first's.
+      const { job: last } = await store.create(spec({ max_retries: 0 }));
+      await store.claim(OWNER, LEASE_MS, 'local');
+      await store.claim(OWNER, LEASE_MS, 'local');
+      clock.advance(LEASE_MS + 1);
+      breakOn = 'FAILED';
+      await expect(
+        store.recover({ self: 'other', running: [], foreignOwners: false }),
+      ).rejects.toThrow('route broke on FAILED');
+      for (const id of [job.id, last.id]) {
+        expect(must(await store.get(id), 'record')).toMatchObject({
+          status: 'RUNNING',
+          attempts: [{ finished_at: null }],
+        });
+      }
+      expect(await events(job.id)).toEqual(['new>PENDING', 'PENDING>RUNNING']);
+      breakOn = null;
+      expect(
+        await store.recover({ self: 'other', running: [], foreignOwners: false }),
+      ).toHaveLength(2);
+      expect(await events(last.id)).toEqual(['new>PENDING', 'PENDING>RUNNING', 'RUNNING>FAILED']);
     });
 
     it('drops an item whose key was seen before, and says so', async () => {

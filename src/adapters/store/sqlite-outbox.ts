@@ -17,11 +17,13 @@ import type {
 const SQL = {
   insert: `INSERT INTO outbox (sink, event, job_id, key, payload, state, attempts, next_at,
     created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (sink, key) DO NOTHING`,
-  due: `SELECT * FROM outbox o WHERE state = 'pending' AND next_at <= :now
+  // The partial index keeps take() off the delivered rows (left to itself the planner walks the
+  // whole table in id order); the due rows it finds are then sorted oldest first.
+  due: `SELECT * FROM outbox o INDEXED BY outbox_pending WHERE state = 'pending' AND next_at <= :now
     AND (lease_expires_at IS NULL OR lease_expires_at < :now)
     AND (job_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.job_id = o.job_id
       AND p.sink = o.sink AND p.state = 'pending' AND p.id < o.id))
-    ORDER BY next_at, id LIMIT :limit`,
+    ORDER BY id LIMIT :limit`,
   lease: `UPDATE outbox SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
     WHERE id = ? RETURNING *`,
   delivered: `UPDATE outbox SET state = 'delivered', delivered_at = ?, lease_owner = NULL,
