@@ -125,7 +125,14 @@ export interface AttemptProgressLog {
   saveProgress(key: AttemptKey, progress: AttemptProgress): Promise<void>;
 }
 
-/** Everything one backend provides. */
+/**
+ * Everything one backend provides. Every job status change (create, claim, finish, recover,
+ * cancel, retry) calls the store's `OutboxRoute`, when it has one, inside that change's
+ * transaction and stores the items it returns, so a change and what it must tell the world are
+ * kept together or not at all. A route that throws rolls the whole change back (with every other
+ * job the same call changed) and the call rejects with the route's error. A refused change
+ * (a conflict, a runner that lost the job) routes nothing.
+ */
 export interface JobStore extends JobRecords, JobQueue, AttemptProgressLog, Outbox {
   /** Cheap liveness probe for /health; throws when the backend is unusable. */
   ping(): Promise<void>;
