@@ -1,9 +1,13 @@
 /**
  * A Telegram Bot API server on loopback, as far as Forge uses it: getMe, deleteWebhook, getUpdates
  * (real long polling), sendMessage, editMessageText and answerCallbackQuery. It checks what the real
- * API checks and Forge could get wrong: the bot token, the message length, HTML Telegram cannot
- * parse, and callback data outside 1–64 bytes. Tests act as people in chats (`sendUserMessage`,
- * `pressButton`) and read what the bot sent.
+ * API checks and Forge could get wrong: the bot token, the chat id, the message length, HTML
+ * Telegram cannot parse, callback data outside 1–64 bytes, and answers to button presses it never
+ * sent. Tests act as people in chats (`sendUserMessage`, `pressButton`) and read what the bot sent.
+ *
+ * Deliberately stricter than Telegram in two ways, so that a missed escape shows up here rather
+ * than as garbled text in a chat: a bare `&` or `>` is refused (Telegram shows it as it is), and
+ * the length is counted in UTF-16 code units (Telegram's unit for entities; never more lenient).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from './loopback.ts';
@@ -50,7 +54,8 @@ const TAGS = new Set(
   'b strong i em u ins s strike del a code pre tg-spoiler span blockquote'.split(' '),
 );
 
-/** The visible text of Telegram HTML, or the reason the real API would refuse it. */
+/** The visible text of Telegram HTML, or the reason the API would refuse it (see the header for
+ *  where this is stricter). */
 export function parseTelegramHtml(html: string): string | { error: string } {
   const stack: string[] = [];
   let text = '';
@@ -73,12 +78,14 @@ export function parseTelegramHtml(html: string): string | { error: string } {
 
 function checkMessage(p: Params): Problem | null {
   const bad = (description: string): Problem => ({ problem: 400, description });
+  if (p.chat_id === undefined || p.chat_id === '') return bad('Bad Request: chat_id is empty');
+  if (!Number.isSafeInteger(Number(p.chat_id))) return bad('Bad Request: chat not found');
   if (typeof p.text !== 'string' || p.text === '') return bad('Bad Request: message text is empty');
   const visible = p.parse_mode === 'HTML' ? parseTelegramHtml(p.text) : p.text;
   if (typeof visible !== 'string')
     return bad(`Bad Request: can't parse entities: ${visible.error}`);
   if (visible.trim() === '') return bad('Bad Request: message text is empty');
-  if ([...visible].length > 4096) return bad('Bad Request: message is too long');
+  if (visible.length > 4096) return bad('Bad Request: message is too long');
   const markup = (
     typeof p.reply_markup === 'string' ? JSON.parse(p.reply_markup) : p.reply_markup
   ) as { inline_keyboard?: Array<Array<{ callback_data?: string }>> } | undefined;
@@ -110,6 +117,10 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
   const messages: SentMessage[] = [];
   const answers: AnsweredCallback[] = [];
   const failures: Array<{ status: number; retry_after?: number }> = [];
+  /** Callback queries pressed and not yet answered. */
+  const pending = new Set<string>();
+  /** Update types getUpdates delivers (null: all); like Telegram, the last list given stays. */
+  let allowedUpdates: string[] | null = null;
   let nextUpdate = 1;
   let nextMessage = 1;
   let isDown = false;
@@ -131,6 +142,16 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     text: m.text,
   });
 
+  /** Telegram never delivers an update of a type the bot did not ask for. */
+  function dropNotAllowed() {
+    if (!allowedUpdates) return;
+    const allowed = allowedUpdates;
+    for (let i = updates.length - 1; i >= 0; i--) {
+      const type = Object.keys(updates[i]!).find((k) => k !== 'update_id') ?? '';
+      if (!allowed.includes(type)) updates.splice(i, 1);
+    }
+  }
+
   function waitForUpdate(seconds: number): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
@@ -151,9 +172,14 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       if (offset > 0) {
         while (updates.length > 0 && updates[0]!.update_id < offset) updates.shift();
       }
+      if (Array.isArray(p.allowed_updates)) {
+        allowedUpdates = p.allowed_updates.length > 0 ? p.allowed_updates.map(String) : null;
+      }
+      dropNotAllowed();
       const timeout = Math.max(0, Number(p.timeout ?? 0));
       if (updates.length === 0 && !closing && timeout > 0) await waitForUpdate(timeout);
-      return updates.slice(0, Number(p.limit ?? 100));
+      dropNotAllowed();
+      return updates.slice(0, Math.min(100, Math.max(1, Number(p.limit ?? 100))));
     },
     sendMessage(p) {
       const problem = checkMessage(p);
@@ -182,6 +208,13 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
       return asMessage(message);
     },
     answerCallbackQuery(p) {
+      if (!pending.delete(String(p.callback_query_id))) {
+        return {
+          problem: 400,
+          description:
+            'Bad Request: query is too old and response timeout expired or query ID is invalid',
+        };
+      }
       answers.push({
         callback_query_id: String(p.callback_query_id),
         ...(typeof p.text === 'string' ? { text: p.text } : {}),
@@ -220,7 +253,10 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     const params = await readParams(req);
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (!match) return error(404, 'Not Found');
-    if (match[1] !== opts.token) return error(401, 'Unauthorized');
+    // Telegram: a token of the wrong shape names no bot (404); a well-formed wrong one is 401.
+    if (match[1] !== opts.token) {
+      return /^\d+:[\w-]+$/.test(match[1]!) ? error(401, 'Unauthorized') : error(404, 'Not Found');
+    }
     callCounts.set(match[2]!, (callCounts.get(match[2]!) ?? 0) + 1);
     if (isDown) return error(502, 'Bad Gateway');
     const name = match[2]!;
@@ -271,9 +307,11 @@ export async function startFakeTelegram(opts: { token: string }): Promise<FakeTe
     },
     pressButton: ({ chatId, userId, messageId, data }) => {
       const message = messages.find((m) => m.chat_id === chatId && m.message_id === messageId);
+      const id = `cb-${nextUpdate}`;
+      pending.add(id);
       return queue({
         callback_query: {
-          id: `cb-${nextUpdate}`,
+          id,
           from: user(userId),
           chat_instance: String(chatId),
           message: {
