@@ -31,7 +31,7 @@ afterEach(async () => {
   await telegram.close();
 });
 
-function makeBot(token = TOKEN): TelegramBot {
+function makeBot(token = TOKEN, logger = pino({ level: 'silent' })): TelegramBot {
   return createTelegramBot({
     name: 'phone',
     token,
@@ -41,7 +41,7 @@ function makeBot(token = TOKEN): TelegramBot {
     intake: true,
     control,
     jobUrl: (id) => `http://forge.test/jobs/${id}`,
-    logger: pino({ level: 'silent' }),
+    logger,
   });
 }
 
@@ -109,6 +109,28 @@ describe('Telegram bot', () => {
     const { jobs } = await control.list({ limit: 10, offset: 0 });
     expect(jobs.map((j) => j.task)).toEqual(['print from me']);
     expect(telegram.sent(999)).toEqual([]);
+  });
+
+  it('logs an unserved chat or user once, however many messages they send', async () => {
+    type Line = { msg: string; chatId?: number; userId?: number };
+    const lines: Line[] = [];
+    await bot.stop();
+    bot = makeBot(
+      TOKEN,
+      pino({ level: 'info' }, { write: (line) => lines.push(JSON.parse(line) as Line) }),
+    );
+    await bot.start();
+    for (let i = 0; i < 2; i++) {
+      telegram.sendUserMessage({ chatId: 999, userId: ME, text: 'print from a stranger' });
+      telegram.sendUserMessage({ chatId: CHAT, userId: 666, text: 'print from a stranger' });
+    }
+    telegram.sendUserMessage({ chatId: CHAT, userId: ME, text: 'print from me' });
+    await vi.waitFor(() => expect(telegram.sent(CHAT)).toHaveLength(1));
+    const ignored = lines.filter((l) => /not served/.test(l.msg));
+    expect(ignored).toEqual([
+      expect.objectContaining({ chatId: 999 }),
+      expect.objectContaining({ chatId: CHAT, userId: 666 }),
+    ]);
   });
 
   it('files a job from /run, from Telegram, and names it in the reply', async () => {
