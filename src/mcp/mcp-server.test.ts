@@ -1,18 +1,10 @@
 // MCP tools and resources in process: the SDK's Client over streamable HTTP, its requests handed
 // to app.request (no socket). The server has no tokens here; mcp-auth.test.ts covers tokens.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { Hono } from 'hono';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryLogs } from '../adapters/logs/memory-logs.ts';
-import { createMemoryStore } from '../adapters/store/memory-store.ts';
-import { loadConfig } from '../config.ts';
-import { EventBus } from '../core/events.ts';
-import { jobRoutes } from '../http/routes/jobs.ts';
-import { mcpRoutes } from './mcp-routes.ts';
 import { UNKNOWN_ID } from '../../test/contracts/store-fixtures.ts';
+import { closeClients, connect, json, mcpApp, textOf } from './mcp-test-client.ts';
 
 const CONFIG = `
 agents: {script: {kind: command, command: [/bin/true], env: {SECRET_KEY: agent-env-secret}}}
@@ -22,48 +14,9 @@ repos:
   app: {url: "https://git.example.com/acme/app.git", base_branch: main}
 `;
 
-const clients: Client[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-export async function connect(
-  app: Hono,
-  headers: Record<string, string> = {},
-  url = 'http://127.0.0.1:7700/mcp',
-): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    requestInit: { headers },
-    fetch: async (input, init) => app.request(input instanceof URL ? input.href : input, init),
-  });
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  await client.connect(transport);
-  clients.push(client);
-  return client;
-}
-
-/** `/mcp` beside the jobs API (to compare with), as createApp mounts them. */
-export function mcpApp(configText: string) {
-  const store = createMemoryStore();
-  const logs = createMemoryLogs();
-  const bus = new EventBus(pino({ level: 'silent' }));
-  const config = loadConfig({}, configText);
-  const deps = { store, bus, config, logs, logger: pino({ level: 'silent' }) };
-  const app = new Hono();
-  app.route('/', mcpRoutes(deps));
-  app.route('/', jobRoutes(deps));
-  return { store, logs, bus, app };
-}
+afterEach(closeClients);
 
 const setup = () => mcpApp(CONFIG);
-
-/** The text of a tool result, and its JSON when it is JSON. */
-export function textOf(result: unknown): string {
-  const content = (result as CallToolResult).content;
-  return content.map((c) => (c.type === 'text' ? c.text : '')).join('');
-}
-export const json = <T = Record<string, unknown>>(result: unknown): T =>
-  JSON.parse(textOf(result)) as T;
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
