@@ -23,6 +23,7 @@ import { composeGitHosts } from './compose-git-hosts.ts';
 import { composeDoors, composeOutboxRoute, doorChecks, type Doors } from './compose-intake.ts';
 import { createJobControl } from './core/job-control.ts';
 import { createApp } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
 import type { DoctorCheck } from './ports/doctor-check.ts';
 import type { Sandbox } from './ports/sandbox.ts';
 import type { JobStore } from './ports/store.ts';
@@ -168,6 +169,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     logs,
     logger,
     hooks: doors.hooks,
+    metrics: createMetrics({ store, bus, logger }),
     healthDetails: () => doors.health(),
   });
   let server: ServerType | null = null;

@@ -6,6 +6,7 @@ import { isTerminal, type JobRecord } from '../../domain/job.ts';
 import type { AttemptLogs } from '../../ports/logs.ts';
 import type { HttpDeps } from '../app.ts';
 import { LineCutter } from '../log-lines.ts';
+import { metricsOf } from '../metrics.ts';
 
 /** A position in a job's output: attempt number and byte offset in that attempt's log. */
 interface Cursor {
@@ -42,7 +43,9 @@ export function eventRoutes(deps: HttpDeps): Hono {
   app.get('/jobs/:id/events', async (c) => {
     const initial = await getJob(deps, c.req.param('id'));
     const start = parseCursor(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
+    const metrics = deps.metrics ?? metricsOf(deps);
     return streamSSE(c, async (sse) => {
+      metrics?.sseOpened();
       const gone = new AbortController();
       sse.onAbort(() => gone.abort());
       const news = watchJob(deps.bus, initial.id);
@@ -54,6 +57,7 @@ export function eventRoutes(deps: HttpDeps): Hono {
       } finally {
         news.stop();
         gone.abort(); // ends a follow still open
+        metrics?.sseClosed();
       }
     });
   });
