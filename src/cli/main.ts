@@ -229,6 +229,22 @@ export function buildProgram(): Command {
       process.exitCode = checks.some((c) => c.level === 'error') ? EXIT.config : EXIT.ok;
     });
 
+  program
+    .command('mcp')
+    .description(
+      'serve MCP on stdio, relayed to the Forge at --url (e.g. claude mcp add forge -- npx forge mcp)',
+    )
+    .action(async (_o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOpts>();
+      // Loaded only for this command: the other commands need no MCP SDK.
+      const { runStdioBridge } = await import('../mcp/stdio-bridge.ts');
+      await runStdioBridge({
+        url: opts.url,
+        ...(opts.token ? { token: opts.token } : {}),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+    });
+
   return program;
 }
 
