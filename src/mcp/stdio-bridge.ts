@@ -3,7 +3,10 @@
  * running Forge's `/mcp` and back (progress notifications included). stdout carries only the
  * protocol; diagnostics go to stderr.
  */
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   isJSONRPCRequest,
@@ -42,7 +45,7 @@ export async function runStdioBridge(opts: BridgeOptions): Promise<void> {
   local.onmessage = (message: JSONRPCMessage) => {
     if (isJSONRPCRequest(message) && message.method === 'initialize') initializing.add(message.id);
     remote.send(message).catch((err: unknown) => {
-      const reason = `cannot reach Forge at ${endpoint.href}: ${(err as Error).message}; is "forge serve" running? Set FORGE_URL and FORGE_TOKEN`;
+      const reason = failureReason(endpoint, err);
       opts.log(`forge mcp: ${reason}`);
       // A request must be answered, or the client waits forever.
       if (isJSONRPCRequest(message))
@@ -63,4 +66,14 @@ export async function runStdioBridge(opts: BridgeOptions): Promise<void> {
   opts.log(`forge mcp: relaying stdio to ${endpoint.href}`);
   await ended;
   await Promise.allSettled([remote.close(), local.close()]);
+}
+
+/** Why a message could not be relayed, for the person reading the client's error. */
+function failureReason(endpoint: URL, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof StreamableHTTPError && (err.code === 401 || err.code === 403)) {
+    const body = /"error":"((?:[^"\\]|\\.)*)"/.exec(message)?.[1] ?? message;
+    return `Forge at ${endpoint.href} refused the request (HTTP ${err.code}): ${body}; set FORGE_TOKEN to a token from server.tokens`;
+  }
+  return `cannot reach Forge at ${endpoint.href}: ${message}; is "forge serve" running? Set FORGE_URL (and FORGE_TOKEN)`;
 }

@@ -138,3 +138,46 @@ describe('forge mcp (stdio relayed to the server)', () => {
     await transport.close();
   });
 });
+
+describe('with server.tokens', () => {
+  const TOKEN = 'mcp-e2e-token-0123456789abcdef';
+  let guarded: ForgeProcess;
+  beforeAll(async () => {
+    guarded = await startForge({
+      config: { server: { host: '127.0.0.1', port: 0, tokens: [{ name: 'e2e', token: TOKEN }] } },
+    });
+  });
+  const stdio = (env: Record<string, string>) =>
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        FORGE_URL: guarded.url,
+        ...env,
+      },
+      stderr: 'pipe',
+    });
+
+  it('answers 401 with the metadata address, and serves the metadata', async () => {
+    const res = await fetch(`${guarded.url}/mcp`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(401);
+    const metadata = `${guarded.url}/.well-known/oauth-protected-resource/mcp`;
+    expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadata}"`);
+    expect(await (await fetch(metadata)).json()).toMatchObject({ resource: `${guarded.url}/mcp` });
+  });
+
+  it('forge mcp sends FORGE_TOKEN, and says what to set without it', async () => {
+    const client = await connect(stdio({ FORGE_TOKEN: TOKEN }));
+    expect(json(await client.callTool({ name: 'list_jobs', arguments: {} }))).toEqual({
+      jobs: [],
+      total: 0,
+    });
+    const refused = stdio({});
+    await expect(connect(refused)).rejects.toThrow(
+      /HTTP 401\): missing bearer token.*set FORGE_TOKEN/,
+    );
+    await refused.close();
+  });
+});
