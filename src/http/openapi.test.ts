@@ -1,6 +1,6 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
 // GET /openapi.json: a well-formed OpenAPI 3.1 document with every route the real app serves,
 // whose schemas accept and refuse what the server does and describe what it answers.
-import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createMemoryLogs } from '../adapters/logs/memory-logs.ts';
@@ -28,13 +28,10 @@ interface Ajv {
   errors?: unknown;
 }
 
-/** Ajv for JSON Schema 2020-12 (OpenAPI 3.1's dialect), as the MCP SDK installs it: no validator
- *  of OpenAPI documents is installed, so the document's structure is checked below. */
+/** Ajv for JSON Schema 2020-12 (OpenAPI 3.1's dialect): no validator of OpenAPI documents is
+ *  installed, so the document's structure is checked below and its schemas by Ajv. */
 function ajv2020(): Ajv {
-  const require = createRequire(import.meta.url);
-  const fromSdk = createRequire(require.resolve('@modelcontextprotocol/sdk/server/mcp.js'));
-  const Ajv2020 = fromSdk('ajv/dist/2020') as { default: new (opts: object) => Ajv };
-  return new Ajv2020.default({ strict: false, validateFormats: false, allErrors: true });
+  return new Ajv2020({ strict: false, validateFormats: false, allErrors: true }) as unknown as Ajv;
 }
 
 const config = loadConfig({}, 'agents: {script: {kind: command, command: [/bin/true]}}');
