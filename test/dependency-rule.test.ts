@@ -29,7 +29,8 @@ const ALLOWED: Record<string, string[]> = {
   // A job's settings are frozen into it at submit, so nothing that runs it reads the config.
   core: ['domain', 'ports', 'lib'],
   adapters: ['domain', 'ports', 'lib'],
-  http: ['domain', 'ports', 'core', 'intake', 'config', 'lib'],
+  // app.ts mounts every route, /mcp too.
+  http: ['domain', 'ports', 'core', 'intake', 'mcp', 'config', 'lib'],
   intake: ['domain', 'ports', 'core', 'lib'],
   sinks: ['domain', 'ports', 'core', 'intake', 'lib'],
   // MCP is a front door served by the HTTP app, with its deps and its token rules.

@@ -9,7 +9,7 @@ import { createMemoryStore } from '../adapters/store/memory-store.ts';
 import { loadConfig } from '../config.ts';
 import { EventBus } from '../core/events.ts';
 import { createApp } from '../http/app.ts';
-import { closeClients, connect, json, textOf } from './mcp-test-client.ts';
+import { closeClients, connect, json, textOf } from '../../test/support/mcp-test-client.ts';
 
 const OPERATOR = 'operator-token-0123456789abcdef';
 const VIEWER = 'viewer-token-0123456789abcdef';

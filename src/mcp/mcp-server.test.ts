@@ -4,7 +4,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UNKNOWN_ID } from '../../test/contracts/store-fixtures.ts';
-import { closeClients, connect, json, mcpApp, textOf } from './mcp-test-client.ts';
+import { closeClients, connect, json, mcpApp, textOf } from '../../test/support/mcp-test-client.ts';
 
 const CONFIG = `
 agents: {script: {kind: command, command: [/bin/true], env: {SECRET_KEY: agent-env-secret}}}

@@ -4,12 +4,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { pino } from 'pino';
-import { createMemoryLogs } from '../adapters/logs/memory-logs.ts';
-import { createMemoryStore } from '../adapters/store/memory-store.ts';
-import { loadConfig } from '../config.ts';
-import { EventBus } from '../core/events.ts';
-import { jobRoutes } from '../http/routes/jobs.ts';
-import { mcpRoutes } from './mcp-routes.ts';
+import { createMemoryLogs } from '../../src/adapters/logs/memory-logs.ts';
+import { createMemoryStore } from '../../src/adapters/store/memory-store.ts';
+import { loadConfig } from '../../src/config.ts';
+import { EventBus } from '../../src/core/events.ts';
+import { jobRoutes } from '../../src/http/routes/jobs.ts';
+import { mcpRoutes } from '../../src/mcp/mcp-routes.ts';
 
 const clients: Client[] = [];
 /** Closes every client `connect` made (call in afterEach). */
