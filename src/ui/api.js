@@ -44,6 +44,8 @@ export async function request(method, path, { body, headers = {}, signal } = {})
     });
     if (res.status !== 401) return res;
     const refused = await readError(res);
+    // Sent before someone entered a newer token: try that one instead of asking again.
+    if (savedToken() !== token) continue;
     const entered = await askForToken(
       token ? `The server refused that token: ${refused.message}` : null,
     );

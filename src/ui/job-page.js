@@ -83,10 +83,11 @@ export function jobPage(id) {
   function render(job) {
     record = job;
     showStatus(job.status);
+    // The failure first: its message says what to do.
     fill(
       details,
-      summary(job),
       failureBox(job.failure),
+      summary(job),
       resultBox(job),
       attemptsTable(job.attempts ?? []),
     );

@@ -30,6 +30,8 @@ async function openPage(origin: string): Promise<{
   problems: string[];
 }> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  // Shorter than the test's timeout, so a failure names the locator it waited for.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const foreign: string[] = [];
   const problems: string[] = [];
