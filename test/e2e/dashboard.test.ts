@@ -121,6 +121,9 @@ describe('dashboard', () => {
       headers: { 'if-none-match': js.headers.get('etag') ?? '' },
     });
     expect(again.status).toBe(304);
+    expect(index.headers.get('content-security-policy')).not.toContain('unsafe');
+    const bare = await fetch(`${forge.url}/ui`, { redirect: 'manual' });
+    expect([bare.status, bare.headers.get('location')]).toEqual([301, '/ui/']);
     for (const path of ['/ui/nope.js', '/ui/%2e%2e/package.json', '/ui/..%2fpackage.json']) {
       expect((await fetch(`${forge.url}${path}`)).status, path).toBe(404);
     }
