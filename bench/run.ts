@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { stopAllForges } from '../test/support/forge-server.ts';
 import type { Benchmark, Row } from './benchmark.ts';
 import { cancel } from './cancel.ts';
+import { dashboardLatency } from './dashboard-latency.ts';
 import { dispatch } from './dispatch.ts';
 import { isolation } from './isolation.ts';
 import { list } from './list.ts';
@@ -28,6 +29,7 @@ const BENCHMARKS = [
   dispatch,
   throughput,
   liveOutput,
+  dashboardLatency,
   list,
   memory,
   outputThroughput,
