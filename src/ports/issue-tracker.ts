@@ -47,7 +47,11 @@ export interface IssueTracker {
     signal: AbortSignal,
   ): Promise<TrackedIssue[]>;
   /** null when there is no such issue (or it is a pull request). */
-  getIssue(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<TrackedIssue | null>;
+  getIssue(
+    repo: RepoCoordinates,
+    number: number,
+    signal: AbortSignal,
+  ): Promise<TrackedIssue | null>;
   /** Comments on an issue created at or after `since` (null: all), oldest first, every page. */
   listComments(
     repo: RepoCoordinates,
@@ -56,9 +60,19 @@ export interface IssueTracker {
     signal: AbortSignal,
   ): Promise<IssueComment[]>;
   /** Posts a comment; returns its id. */
-  createComment(repo: RepoCoordinates, number: number, body: string, signal: AbortSignal): Promise<number>;
+  createComment(
+    repo: RepoCoordinates,
+    number: number,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<number>;
   /** Replaces a comment's text. ForgeError('not_found') when it was deleted. */
-  editComment(repo: RepoCoordinates, commentId: number, body: string, signal: AbortSignal): Promise<void>;
+  editComment(
+    repo: RepoCoordinates,
+    commentId: number,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** Makes the issue's labels among `managed` exactly `wanted` (a subset of `managed`), leaving
    *  every other label alone; creates a missing label on the repository first. */
   setManagedLabels(
