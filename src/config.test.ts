@@ -149,6 +149,23 @@ notify:
     expect(config.notify.hooks).toMatchObject({ kind: 'webhook', events: ['started', 'finished'] });
   });
 
+  it('keeps SQLite as the default store and reads a NATS store with its key names', () => {
+    expect(loadConfig({}, null).store).toEqual({ kind: 'sqlite' });
+    const config = loadConfig(
+      { NATS_TOKEN: 'nats-token-123' },
+      'store: { kind: nats, url: "nats://nats.lan:4222", token: "${NATS_TOKEN}" }',
+    );
+    expect(config.store).toEqual({
+      kind: 'nats',
+      url: 'nats://nats.lan:4222',
+      token: 'nats-token-123',
+      prefix: 'forge',
+    });
+    expect(() => loadConfig({}, 'store: { kind: nats, url: "http://x" }')).toThrow(
+      /store\.url: use nats:\/\/host:port/,
+    );
+  });
+
   it('refuses intake and notifiers that name nothing configured, or let nobody in', () => {
     const problems = () =>
       loadConfig(

@@ -222,6 +222,24 @@ const webhookNotifierSchema = z.strictObject({
   events: notifyEvents,
 });
 
+/** Where jobs, the queue, the outbox and logs live: one SQLite file (one server), or NATS
+ *  JetStream shared by several replicas. */
+const storeSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('sqlite') }),
+    z.strictObject({
+      kind: z.literal('nats'),
+      /** nats://host:4222 (several, comma-separated, for a cluster). */
+      url: z.string().regex(/^(nats|tls):\/\/\S+$/, 'use nats://host:port'),
+      token: z.string().min(1).optional(),
+      /** A NATS credentials (.creds) file. */
+      creds_file: z.string().min(1).optional(),
+      /** Names the buckets and streams, so several Forge installations can share one NATS. */
+      prefix: name.default('forge'),
+    }),
+  ])
+  .default({ kind: 'sqlite' });
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -233,6 +251,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   data_dir: z.string().default('./.forge'),
+  store: storeSchema,
   /** Let API callers name local paths and file:// URLs as `repo` (development only: it lets any
    *  caller make the server read this host's repositories). */
   allow_local_repos: z.boolean().default(false),

@@ -49,6 +49,8 @@ export function configSecrets(config: ForgeConfig): Secret[] {
   );
   for (const [name, forge] of Object.entries(config.forges))
     found.push({ where: `forges.${name}.token`, value: forge.token });
+  if (config.store.kind === 'nats' && config.store.token)
+    found.push({ where: 'store.token', value: config.store.token });
   for (const [name, source] of Object.entries(config.intake))
     if (source.webhook_secret)
       found.push({ where: `intake.${name}.webhook_secret`, value: source.webhook_secret });
