@@ -1,0 +1,43 @@
+/**
+ * A bucket's entries held in memory and kept current by a KV watch, so listing and picking work
+ * (the queue, the outbox) reads memory instead of fetching every entry per call. Each entry keeps
+ * the revision it was read at and only a newer revision replaces it, so the store's own writes
+ * (applied at once, for read-your-writes) and the watch's copy of them can arrive in any order.
+ * Another store's writes show up when the watch delivers them: the view is eventually consistent,
+ * which is why every change re-reads the entry and compare-and-sets it.
+ */
+import type { KV } from '@nats-io/kv';
+
+export interface ViewEntry<T> {
+  value: T;
+  revision: number;
+}
+
+export interface KvView<T> {
+  readonly entries: ReadonlyMap<string, ViewEntry<T>>;
+  /** Records a value the store itself just wrote (or read) at `revision`. */
+  apply(key: string, value: T, revision: number): void;
+  stop(): void;
+}
+
+/** Starts watching `keyFilter` (updates only), then loads what is there already. */
+export async function openView<T>(kv: KV, keyFilter: string): Promise<KvView<T>> {
+  const entries = new Map<string, ViewEntry<T>>();
+  const apply = (key: string, value: T, revision: number) => {
+    const known = entries.get(key);
+    if (!known || known.revision < revision) entries.set(key, { value, revision });
+  };
+  const watcher = await kv.watch({ key: keyFilter, include: 'updates', ignoreDeletes: true });
+  void (async () => {
+    for await (const e of watcher) {
+      if (e.operation === 'PUT') apply(e.key, e.json<T>(), e.revision);
+    }
+  })().catch(() => undefined); // the connection closed; the view stays as it was
+  const keys: string[] = [];
+  for await (const key of await kv.keys(keyFilter)) keys.push(key);
+  for (const key of keys) {
+    const e = await kv.get(key);
+    if (e?.operation === 'PUT') apply(key, e.json<T>(), e.revision);
+  }
+  return { entries, apply, stop: () => watcher.stop() };
+}

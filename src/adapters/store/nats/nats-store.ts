@@ -1,0 +1,399 @@
+/**
+ * The job store on NATS JetStream key-value buckets, for several Forge servers sharing one queue.
+ * It runs the same contract suites as the SQLite and memory stores.
+ *
+ * - Records: bucket `<prefix>_jobs`, key = job id, value = the JSON of a `JobEntry` (job,
+ *   attempts, lease, not-before, idempotency key); no TTL, history 1. Every change reads the
+ *   entry, applies the domain's rule (job-entry.ts) and writes it back with
+ *   `kv.update(key, value, revision)`; on a revision conflict it reads again and re-applies, so a
+ *   cancel is never overwritten by a late runner write.
+ * - Keys: bucket `<prefix>_keys`. `idem.<sha>` holds the job id of an idempotency key (taken with
+ *   `kv.create`, which fails when it exists); `origin.<sha of originKey>` the newest job id of an
+ *   origin (moved on by compare-and-set at create). The outbox keeps its keys here too.
+ * - Queue and list: a watch of the jobs bucket feeds an in-memory view (kv-view.ts). claim picks
+ *   the oldest claimable job there and compare-and-sets it to RUNNING, trying the next on a
+ *   conflict, so a stale view costs a retry, never a double claim. list filters and pages the
+ *   view; another server's latest writes may show a moment late.
+ * - Leases are judged on the `clock` option (default this machine's wall clock). The issue asks
+ *   for the server's clock (KV entry timestamps) so that servers with skewed clocks agree; that
+ *   remains to do (a lease would be `entry.created + leaseMs`, renewals rewriting the entry).
+ * - Outbox: see nats-outbox.ts; a change's deliveries are written just after its compare-and-set,
+ *   not in one transaction. A route is run before anything is written, so one that throws (also
+ *   for any of the jobs one recover call changes) leaves every job and delivery as it was.
+ * - The factory returns at once; the connection is opened by the first call and awaited by every
+ *   call. A failed connection rejects that call with ForgeError('unavailable') and the next call
+ *   tries again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ForgeError } from '../../../domain/errors.ts';
+import { newJobId } from '../../../domain/ids.ts';
+import { originKey, type Job, type JobStatus } from '../../../domain/job.ts';
+import type { OutboxItem, OutboxRoute } from '../../../ports/outbox.ts';
+import type { AbandonedAttempt, Clock, JobStore } from '../../../ports/store.ts';
+import {
+  casUpdate,
+  createOnce,
+  hashKey,
+  isConflict,
+  openConn,
+  type Conn,
+  type NatsStoreOptions,
+} from './connection.ts';
+import {
+  cancelEntry,
+  claimEntry,
+  claimable,
+  finishEntry,
+  holds,
+  leaseDead,
+  recordOf,
+  recoverEntry,
+  retryEntry,
+  type Edit,
+  type JobEntry,
+  type RecoverAs,
+} from './job-entry.ts';
+import { addDeliveries, createNatsOutbox, type DeliveryRow } from './nats-outbox.ts';
+
+export interface NatsJobStoreOptions extends NatsStoreOptions {
+  /** The clock leases are judged on (default: this machine's wall clock). */
+  clock?: Clock;
+  /** The deliveries each job change causes, stored right after the change. */
+  route?: OutboxRoute;
+}
+
+type C = Conn<JobEntry, DeliveryRow>;
+
+const idemKey = (key: string) => `idem.${hashKey(key)}`;
+const originIndexKey = (key: string) => `origin.${hashKey(key)}`;
+const byId = (a: JobEntry, b: JobEntry) => (a.job.id < b.job.id ? -1 : 1);
+const jobOf = (e: JobEntry): Job => structuredClone(e.job);
+
+export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
+  const clock = opts.clock ?? Date.now;
+  let conn: Promise<C> | null = null;
+  let closed = false;
+  /** Errors thrown by the route, passed on as they are. */
+  const routeErrors = new WeakSet<object>();
+
+  const connection = (): Promise<C> => {
+    conn ??= openConn<JobEntry, DeliveryRow>(opts).catch((err: unknown) => {
+      conn = null;
+      throw err;
+    });
+    return conn;
+  };
+  const use = async <T>(fn: (c: C) => Promise<T>): Promise<T> => {
+    if (closed) {
+      throw new ForgeError(
+        'unavailable',
+        `the NATS job store (${opts.url}) is closed; restart the server`,
+      );
+    }
+    const c = await connection();
+    try {
+      return await fn(c);
+    } catch (err) {
+      if (err instanceof ForgeError || (typeof err === 'object' && err && routeErrors.has(err))) {
+        throw err;
+      }
+      throw new ForgeError(
+        'unavailable',
+        `NATS at ${opts.url} failed a job store operation (${String(err)}); check the server and its JetStream storage`,
+        { cause: err },
+      );
+    }
+  };
+
+  const newEdit = (items: OutboxItem[], now = clock()): Edit => ({
+    now,
+    dirty: false,
+    moved: (job: Job, from: JobStatus | null, to: JobStatus) => {
+      if (!opts.route) return;
+      try {
+        items.push(...opts.route({ job: structuredClone(job), from, to }));
+      } catch (err) {
+        if (typeof err === 'object' && err) routeErrors.add(err);
+        throw err;
+      }
+    },
+  });
+
+  /** Applies `fn` to the job's entry by compare-and-set, then stores what the route said.
+   *  `undefined` for an unknown job. */
+  const changeJob = async <R>(c: C, id: string, fn: (e: JobEntry, edit: Edit) => R) => {
+    let items: OutboxItem[] = [];
+    const result = await casUpdate<JobEntry, R>(
+      c.jobs,
+      id,
+      (e) => {
+        items = [];
+        const edit = newEdit(items);
+        const value = fn(e, edit);
+        return { write: edit.dirty, result: value };
+      },
+      c.jobView,
+    );
+    if (items.length > 0) await addDeliveries(c, clock, items);
+    return result;
+  };
+
+  const readEntry = async (c: C, id: string): Promise<JobEntry | null> => {
+    const e = await c.jobs.get(id);
+    return e?.operation === 'PUT' ? e.json<JobEntry>() : null;
+  };
+
+  /** The job an idempotency key was used for, waiting briefly for a create still under way. */
+  const byIdempotencyKey = async (c: C, key: string): Promise<Job | null> => {
+    const e = await c.keys.get(idemKey(key));
+    if (e?.operation !== 'PUT') return null;
+    for (let i = 0; i < 40; i++) {
+      const entry = await readEntry(c, e.string());
+      if (entry) return jobOf(entry);
+      await sleep(25);
+    }
+    throw new ForgeError(
+      'unavailable',
+      `idempotency key ${key} points at job ${e.string()}, which was never stored (a server died while creating it); submit with another key`,
+    );
+  };
+
+  /** Moves the origin's newest-job pointer to `id` unless a newer job holds it. */
+  const pointOrigin = async (c: C, key: string, id: string): Promise<void> => {
+    for (;;) {
+      const e = await c.keys.get(originIndexKey(key));
+      if (e?.operation !== 'PUT') {
+        if (await createOnce(c.keys, originIndexKey(key), id)) return;
+        continue;
+      }
+      if (e.string() >= id) return;
+      try {
+        await c.keys.update(originIndexKey(key), id, e.revision);
+        return;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+  };
+
+  const entries = (c: C) => [...c.jobView.entries.values()].map((v) => v.value);
+
+  const outbox = createNatsOutbox(clock, use);
+
+  return {
+    create: (spec, key) =>
+      use(async (c) => {
+        if (key !== undefined) {
+          const known = await byIdempotencyKey(c, key);
+          if (known) return { job: known, created: false };
+        }
+        const now = clock();
+        const job: Job = {
+          ...structuredClone(spec),
+          tags: [...new Set(spec.tags)],
+          id: newJobId(now),
+          status: 'PENDING',
+          created_at: new Date(now).toISOString(),
+          updated_at: new Date(now).toISOString(),
+          revision: 1,
+          cost_usd: 0,
+          failure: null,
+          retry_base: 0,
+          attempt_count: 0,
+          result: null,
+        };
+        // The route runs first: one that throws stores nothing, not even the key.
+        const items: OutboxItem[] = [];
+        newEdit(items, now).moved(job, null, 'PENDING');
+        if (key !== undefined && !(await createOnce(c.keys, idemKey(key), job.id))) {
+          const known = await byIdempotencyKey(c, key);
+          if (known) return { job: known, created: false };
+        }
+        const entry: JobEntry = {
+          job,
+          attempts: [],
+          sandbox_refs: {},
+          lease: null,
+          not_before: 0,
+          idempotency_key: key ?? null,
+        };
+        const revision = await c.jobs.create(job.id, JSON.stringify(entry));
+        c.jobView.apply(job.id, structuredClone(entry), revision);
+        if (job.origin) await pointOrigin(c, originKey(job.origin), job.id);
+        await addDeliveries(c, clock, items);
+        return { job: structuredClone(job), created: true };
+      }),
+
+    get: (id) =>
+      use(async (c) => {
+        const e = await readEntry(c, id);
+        return e ? recordOf(e) : null;
+      }),
+
+    latestFromOrigin: (key) =>
+      use(async (c) => {
+        const e = await c.keys.get(originIndexKey(key));
+        if (e?.operation !== 'PUT') return null;
+        const entry = await readEntry(c, e.string());
+        return entry ? jobOf(entry) : null;
+      }),
+
+    list: (filter) =>
+      use((c) => {
+        const matches = entries(c)
+          .map((e) => e.job)
+          .filter((j) => !filter.statuses?.length || filter.statuses.includes(j.status))
+          .filter((j) => (filter.tags ?? []).every((t) => j.tags.includes(t)))
+          .sort((a, b) => (a.id < b.id ? 1 : -1));
+        const page = matches.slice(filter.offset, filter.offset + filter.limit);
+        return Promise.resolve({
+          jobs: page.map((j) => structuredClone(j)),
+          total: matches.length,
+        });
+      }),
+
+    cancel: (id, failure) =>
+      use(async (c) => {
+        const record = await changeJob(c, id, (e, edit) => {
+          cancelEntry(e, edit, failure);
+          return recordOf(e);
+        });
+        return record ?? null;
+      }),
+
+    retry: (id) =>
+      use(async (c) => {
+        const record = await changeJob(c, id, (e, edit) => {
+          retryEntry(e, edit);
+          return recordOf(e);
+        });
+        return record ?? null;
+      }),
+
+    claim: (owner, leaseMs, sandbox) =>
+      use(async (c) => {
+        const now = clock();
+        const ready = entries(c)
+          .filter((e) => claimable(e, now))
+          .sort(byId);
+        for (const { job } of ready) {
+          const claim = await changeJob(c, job.id, (e, edit) => {
+            if (!claimable(e, edit.now)) return null;
+            const attempt = claimEntry(e, edit, owner, leaseMs, sandbox);
+            return { job: jobOf(e), attempt };
+          });
+          if (claim) return claim;
+        }
+        return null;
+      }),
+
+    renew: (key, owner, leaseMs) =>
+      use(async (c) => {
+        const renewed = await changeJob(c, key.job_id, (e, edit) => {
+          if (!holds(e, key, owner)) return false;
+          e.lease = { owner, expires: edit.now + leaseMs };
+          edit.dirty = true;
+          return true;
+        });
+        return renewed ?? false;
+      }),
+
+    // Progress leaves the job's revision and updated_at alone, as on SQLite.
+    setSandboxRef: (key, ref) =>
+      use(async (c) => {
+        await changeJob(c, key.job_id, (e, edit) => {
+          if (!e.attempts.some((a) => a.number === key.attempt && a.finished_at === null)) return;
+          e.sandbox_refs[String(key.attempt)] = ref;
+          edit.dirty = true;
+        });
+      }),
+
+    saveProgress: (key, p) =>
+      use(async (c) => {
+        await changeJob(c, key.job_id, (e, edit) => {
+          const a = e.attempts.find((x) => x.number === key.attempt && x.finished_at === null);
+          if (!a) return;
+          Object.assign(a, structuredClone(p));
+          edit.dirty = true;
+        });
+      }),
+
+    finish: (key, owner, result, next) =>
+      use(async (c) => {
+        const record = await changeJob(c, key.job_id, (e, edit) => {
+          finishEntry(e, edit, key, owner, result, next);
+          return recordOf(e);
+        });
+        return record ?? null;
+      }),
+
+    recover: ({ self, running, foreignOwners }) =>
+      use(async (c) => {
+        const now = clock();
+        const as: RecoverAs = {
+          self,
+          mine: new Set(running.map((r) => `${r.job_id}/${r.attempt}`)),
+          foreignOwners,
+        };
+        const suspects = entries(c)
+          .filter((e) => e.job.status === 'RUNNING' || e.attempts.some((a) => !a.finished_at))
+          .filter((e) => leaseDead(e, now, as))
+          .sort(byId);
+        // Plan every change first, so a route that throws for any job changes none of them.
+        const plans: {
+          id: string;
+          entry: JobEntry;
+          revision: number;
+          items: OutboxItem[];
+          closed: AbandonedAttempt[];
+        }[] = [];
+        for (const { job } of suspects) {
+          const kvEntry = await c.jobs.get(job.id);
+          if (kvEntry?.operation !== 'PUT') continue;
+          const entry = kvEntry.json<JobEntry>();
+          const items: OutboxItem[] = [];
+          const edit = newEdit(items, now);
+          const closed = recoverEntry(entry, edit, as);
+          if (edit.dirty)
+            plans.push({ id: job.id, entry, revision: kvEntry.revision, items, closed });
+        }
+        const abandoned: AbandonedAttempt[] = [];
+        for (const p of plans) {
+          try {
+            const revision = await c.jobs.update(p.id, JSON.stringify(p.entry), p.revision);
+            c.jobView.apply(p.id, p.entry, revision);
+            await addDeliveries(c, clock, p.items);
+            abandoned.push(...p.closed);
+          } catch (err) {
+            if (!isConflict(err)) throw err;
+            // Changed since planned: recover it again on what is there now.
+            const closed = await changeJob(c, p.id, (e, edit) => recoverEntry(e, edit, as));
+            abandoned.push(...(closed ?? []));
+          }
+        }
+        return abandoned;
+      }),
+
+    ...outbox,
+
+    ping: () =>
+      use(async (c) => {
+        await c.jobs.status();
+      }),
+
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      const pending = conn;
+      if (!pending) return;
+      try {
+        const c = await pending;
+        c.jobView.stop();
+        c.outboxView.stop();
+        await c.nc.drain();
+      } catch {
+        // Never connected, or already gone: nothing to close.
+      }
+    },
+  };
+}
