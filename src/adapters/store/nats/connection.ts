@@ -20,17 +20,20 @@ export interface NatsStoreOptions {
   prefix?: string;
 }
 
-export interface Conn<Job, Delivery> {
+export interface Conn<Job, JobSummary, Delivery> {
   nc: NatsConnection;
   jobs: KV;
   /** Idempotency keys, origin index, delivery dedupe keys and the delivery id counter. */
   keys: KV;
   outbox: KV;
-  jobView: KvView<Job>;
+  jobView: KvView<Job, JobSummary>;
   outboxView: KvView<Delivery>;
 }
 
-export async function openConn<J, D>(opts: NatsStoreOptions): Promise<Conn<J, D>> {
+export async function openConn<J, S, D>(
+  opts: NatsStoreOptions,
+  summarize: (job: J) => S,
+): Promise<Conn<J, S, D>> {
   const prefix = opts.prefix ?? 'forge';
   let nc: NatsConnection;
   try {
@@ -55,8 +58,8 @@ export async function openConn<J, D>(opts: NatsStoreOptions): Promise<Conn<J, D>
     );
     if (!jobs || !keys || !outbox) throw new Error('a bucket could not be opened');
     const [jobView, outboxView] = await Promise.all([
-      openView<J>(jobs, '>'),
-      openView<D>(outbox, 'd.>'),
+      openView<J, S>(jobs, '>', summarize),
+      openView<D>(outbox, 'd.>', (d) => d),
     ]);
     return { nc, jobs, keys, outbox, jobView, outboxView };
   } catch (err) {
@@ -103,7 +106,7 @@ export async function casUpdate<T, R>(
   kv: KV,
   key: string,
   change: (value: T) => { write: boolean; result: R },
-  view?: KvView<T>,
+  view?: KvView<T, unknown>,
 ): Promise<R | undefined> {
   for (let i = 0; i < MAX_TRIES; i++) {
     const entry = await kv.get(key);

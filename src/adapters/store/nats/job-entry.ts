@@ -27,6 +27,19 @@ export interface JobEntry {
   idempotency_key: string | null;
 }
 
+/** What the store keeps of each job in memory (kv-view.ts) to pick, list and recover. */
+export interface JobSummary extends Pick<JobEntry, 'job' | 'lease' | 'not_before'> {
+  /** Some attempt is still open. */
+  open: boolean;
+}
+
+export const summarize = (e: JobEntry): JobSummary => ({
+  job: e.job,
+  lease: e.lease,
+  not_before: e.not_before,
+  open: e.attempts.some((a) => a.finished_at === null),
+});
+
 /** One change being made: its time, whether the entry changed, and the route's say. */
 export interface Edit {
   now: number;
@@ -99,7 +112,7 @@ export function retryEntry(e: JobEntry, edit: Edit): void {
 }
 
 /** Whether the job can be claimed now. */
-export const claimable = (e: JobEntry, now: number): boolean =>
+export const claimable = (e: Pick<JobEntry, 'job' | 'not_before'>, now: number): boolean =>
   e.job.status === 'PENDING' && e.not_before <= now;
 
 export function claimEntry(
@@ -179,7 +192,7 @@ export interface RecoverAs {
 }
 
 /** Whether recovery may look at this job at all (its lease is dead to `as`). */
-export const leaseDead = (e: JobEntry, now: number, as: RecoverAs): boolean =>
+export const leaseDead = (e: Pick<JobEntry, 'lease'>, now: number, as: RecoverAs): boolean =>
   e.lease === null || e.lease.expires < now || (as.foreignOwners && e.lease.owner !== as.self);
 
 /** Recovers one job (see JobQueue.recover); returns the attempts it closed. */

@@ -13,19 +13,27 @@ export interface ViewEntry<T> {
   revision: number;
 }
 
-export interface KvView<T> {
-  readonly entries: ReadonlyMap<string, ViewEntry<T>>;
+/** Values of type `T` held as `V`: only what picking and listing need (a job's view leaves out
+ *  its attempts' output, the bulk of an entry). */
+export interface KvView<T, V = T> {
+  readonly entries: ReadonlyMap<string, ViewEntry<V>>;
   /** Records a value the store itself just wrote (or read) at `revision`. */
   apply(key: string, value: T, revision: number): void;
   stop(): void;
 }
 
 /** Starts watching `keyFilter` (updates only), then loads what is there already. */
-export async function openView<T>(kv: KV, keyFilter: string): Promise<KvView<T>> {
-  const entries = new Map<string, ViewEntry<T>>();
+export async function openView<T, V = T>(
+  kv: KV,
+  keyFilter: string,
+  project: (value: T) => V,
+): Promise<KvView<T, V>> {
+  const entries = new Map<string, ViewEntry<V>>();
   const apply = (key: string, value: T, revision: number) => {
     const known = entries.get(key);
-    if (!known || known.revision < revision) entries.set(key, { value, revision });
+    if (!known || known.revision < revision) {
+      entries.set(key, { value: structuredClone(project(value)), revision });
+    }
   };
   const watcher = await kv.watch({ key: keyFilter, include: 'updates', ignoreDeletes: true });
   void (async () => {

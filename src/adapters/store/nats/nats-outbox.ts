@@ -13,13 +13,13 @@
 import type { Delivery, Outbox, OutboxItem, SinkSummary } from '../../../ports/outbox.ts';
 import type { Clock } from '../../../ports/store.ts';
 import { casUpdate, createOnce, hashKey, isConflict, type Conn } from './connection.ts';
-import type { JobEntry } from './job-entry.ts';
+import type { JobEntry, JobSummary } from './job-entry.ts';
 
 export interface DeliveryRow extends Delivery {
   lease: { owner: string; expires: number } | null;
 }
 
-type C = Conn<JobEntry, DeliveryRow>;
+type C = Conn<JobEntry, JobSummary, DeliveryRow>;
 type Use = <T>(fn: (c: C) => Promise<T>) => Promise<T>;
 
 const SEQ_KEY = 'outbox_seq';

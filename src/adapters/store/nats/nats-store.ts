@@ -24,7 +24,6 @@
  *   call. A failed connection rejects that call with ForgeError('unavailable') and the next call
  *   tries again.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ForgeError } from '../../../domain/errors.ts';
 import { newJobId } from '../../../domain/ids.ts';
 import { originKey, type Job, type JobStatus } from '../../../domain/job.ts';
@@ -33,7 +32,6 @@ import type { AbandonedAttempt, Clock, JobStore } from '../../../ports/store.ts'
 import {
   casUpdate,
   createOnce,
-  hashKey,
   isConflict,
   openConn,
   type Conn,
@@ -49,11 +47,14 @@ import {
   recordOf,
   recoverEntry,
   retryEntry,
+  summarize,
   type Edit,
+  type JobSummary,
   type JobEntry,
   type RecoverAs,
 } from './job-entry.ts';
 import { addDeliveries, createNatsOutbox, type DeliveryRow } from './nats-outbox.ts';
+import { byIdempotencyKey, idemKey, originIndexKey, pointOrigin, readEntry } from './job-keys.ts';
 
 export interface NatsJobStoreOptions extends NatsStoreOptions {
   /** The clock leases are judged on (default: this machine's wall clock). */
@@ -62,11 +63,9 @@ export interface NatsJobStoreOptions extends NatsStoreOptions {
   route?: OutboxRoute;
 }
 
-type C = Conn<JobEntry, DeliveryRow>;
+type C = Conn<JobEntry, JobSummary, DeliveryRow>;
 
-const idemKey = (key: string) => `idem.${hashKey(key)}`;
-const originIndexKey = (key: string) => `origin.${hashKey(key)}`;
-const byId = (a: JobEntry, b: JobEntry) => (a.job.id < b.job.id ? -1 : 1);
+const byId = (a: JobSummary, b: JobSummary) => (a.job.id < b.job.id ? -1 : 1);
 const jobOf = (e: JobEntry): Job => structuredClone(e.job);
 
 export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
@@ -77,7 +76,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
   const routeErrors = new WeakSet<object>();
 
   const connection = (): Promise<C> => {
-    conn ??= openConn<JobEntry, DeliveryRow>(opts).catch((err: unknown) => {
+    conn ??= openConn<JobEntry, JobSummary, DeliveryRow>(opts, summarize).catch((err: unknown) => {
       conn = null;
       throw err;
     });
@@ -138,44 +137,6 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
     return result;
   };
 
-  const readEntry = async (c: C, id: string): Promise<JobEntry | null> => {
-    const e = await c.jobs.get(id);
-    return e?.operation === 'PUT' ? e.json<JobEntry>() : null;
-  };
-
-  /** The job an idempotency key was used for, waiting briefly for a create still under way. */
-  const byIdempotencyKey = async (c: C, key: string): Promise<Job | null> => {
-    const e = await c.keys.get(idemKey(key));
-    if (e?.operation !== 'PUT') return null;
-    for (let i = 0; i < 40; i++) {
-      const entry = await readEntry(c, e.string());
-      if (entry) return jobOf(entry);
-      await sleep(25);
-    }
-    throw new ForgeError(
-      'unavailable',
-      `idempotency key ${key} points at job ${e.string()}, which was never stored (a server died while creating it); submit with another key`,
-    );
-  };
-
-  /** Moves the origin's newest-job pointer to `id` unless a newer job holds it. */
-  const pointOrigin = async (c: C, key: string, id: string): Promise<void> => {
-    for (;;) {
-      const e = await c.keys.get(originIndexKey(key));
-      if (e?.operation !== 'PUT') {
-        if (await createOnce(c.keys, originIndexKey(key), id)) return;
-        continue;
-      }
-      if (e.string() >= id) return;
-      try {
-        await c.keys.update(originIndexKey(key), id, e.revision);
-        return;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-      }
-    }
-  };
-
   const entries = (c: C) => [...c.jobView.entries.values()].map((v) => v.value);
 
   const outbox = createNatsOutbox(clock, use);
@@ -218,7 +179,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
           idempotency_key: key ?? null,
         };
         const revision = await c.jobs.create(job.id, JSON.stringify(entry));
-        c.jobView.apply(job.id, structuredClone(entry), revision);
+        c.jobView.apply(job.id, entry, revision);
         if (job.origin) await pointOrigin(c, originKey(job.origin), job.id);
         await addDeliveries(c, clock, items);
         return { job: structuredClone(job), created: true };
@@ -336,7 +297,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
           foreignOwners,
         };
         const suspects = entries(c)
-          .filter((e) => e.job.status === 'RUNNING' || e.attempts.some((a) => !a.finished_at))
+          .filter((e) => e.job.status === 'RUNNING' || e.open)
           .filter((e) => leaseDead(e, now, as))
           .sort(byId);
         // Plan every change first, so a route that throws for any job changes none of them.
