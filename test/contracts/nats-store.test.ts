@@ -1,11 +1,20 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createNatsStore } from '../../src/adapters/store/nats/nats-store.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
 import type { JobStore } from '../../src/ports/store.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
 import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
-import type { TestClock } from './store-fixtures.ts';
+import {
+  CANCELLED,
+  LEASE_MS,
+  OK,
+  OWNER,
+  must,
+  spec,
+  testClock,
+  type TestClock,
+} from './store-fixtures.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
 
 let server: NatsServer;
@@ -45,4 +54,52 @@ it('a store whose server cannot be reached rejects as unavailable, naming the UR
     message: expect.stringContaining('nats://127.0.0.1:1') as unknown,
   });
   await store.close();
+});
+
+/** Two servers on one prefix, sharing a test clock. */
+function pair() {
+  const prefix = `t${++tests}`;
+  const clock = testClock();
+  const a = createNatsStore({ url: server.url, prefix, clock: clock.now });
+  const b = createNatsStore({ url: server.url, prefix, clock: clock.now });
+  return { a, b, close: async () => Promise.all([a.close(), b.close()]) };
+}
+
+it('a cancel racing a runner on another server is never overwritten', async () => {
+  const { a, b, close } = pair();
+  for (let i = 0; i < 10; i++) {
+    const { job } = await a.create(spec());
+    const claim = must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+    const [cancelled, finished] = await Promise.allSettled([
+      b.cancel(job.id, CANCELLED),
+      a.finish({ job_id: job.id, attempt: claim.attempt }, OWNER, OK, { status: 'SUCCEEDED' }),
+    ]);
+    expect(finished.status).toBe('fulfilled');
+    const record = must(await b.get(job.id), 'record');
+    // Whichever came first wins; the other is refused (cancel) or closes only the attempt.
+    expect(record.status).toBe(cancelled.status === 'fulfilled' ? 'CANCELLED' : 'SUCCEEDED');
+    expect(record.attempts[0]?.finished_at).not.toBeNull();
+  }
+  await close();
+});
+
+it('a server sees jobs another server created after it started, and can claim them', async () => {
+  const { a, b, close } = pair();
+  await b.ping(); // b is connected and watching before a creates anything
+  const { job } = await a.create(spec());
+  await vi.waitFor(async () => expect((await b.list({ limit: 10, offset: 0 })).total).toBe(1));
+  expect(await b.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: job.id } });
+  await close();
+});
+
+it('jobs survive a restart of nats-server and the store reconnects', async () => {
+  const { a, close } = pair();
+  const { job } = await a.create(spec(), 'restart-key');
+  await server.restart();
+  await vi.waitFor(() => expect(a.get(job.id)).resolves.toMatchObject({ id: job.id }), {
+    timeout: 10_000,
+  });
+  expect(await a.create(spec(), 'restart-key')).toMatchObject({ created: false });
+  expect(await a.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: job.id } });
+  await close();
 });
