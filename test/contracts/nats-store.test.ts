@@ -92,14 +92,20 @@ it('a server sees jobs another server created after it started, and can claim th
   await close();
 });
 
-it('jobs survive a restart of nats-server and the store reconnects', async () => {
-  const { a, close } = pair();
+it('jobs survive a restart of nats-server, and the stores reconnect and keep watching', async () => {
+  const { a, b, close } = pair();
   const { job } = await a.create(spec(), 'restart-key');
+  await b.ping();
   await server.restart();
   await vi.waitFor(() => expect(a.get(job.id)).resolves.toMatchObject({ id: job.id }), {
     timeout: 10_000,
   });
   expect(await a.create(spec(), 'restart-key')).toMatchObject({ created: false });
-  expect(await a.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: job.id } });
+  const { job: later } = await a.create(spec());
+  await vi.waitFor(async () => expect((await b.list({ limit: 10, offset: 0 })).total).toBe(2), {
+    timeout: 10_000,
+  });
+  expect(await b.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: job.id } });
+  expect(await b.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: later.id } });
   await close();
 });
