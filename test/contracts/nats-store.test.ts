@@ -92,6 +92,23 @@ it('a server sees jobs another server created after it started, and can claim th
   await close();
 });
 
+it('tells a server about changes another server made, and only those', async () => {
+  const { a, b, close } = pair();
+  const seenByB: string[] = [];
+  b.onRemoteChange((job) => seenByB.push(`${job.id}:${job.status}`));
+  await b.ping();
+  const { job } = await a.create(spec());
+  await a.claim(OWNER, LEASE_MS, 'local');
+  await vi.waitFor(() => expect(seenByB).toContain(`${job.id}:RUNNING`));
+  // b's own cancel is not news to b; a hears it from the watch.
+  const seenByA: string[] = [];
+  a.onRemoteChange((j) => seenByA.push(`${j.id}:${j.status}`));
+  await b.cancel(job.id, CANCELLED);
+  await vi.waitFor(() => expect(seenByA).toContain(`${job.id}:CANCELLED`));
+  expect(seenByB).not.toContain(`${job.id}:CANCELLED`);
+  await close();
+});
+
 it('jobs survive a restart of nats-server, and the stores reconnect and keep watching', async () => {
   const { a, b, close } = pair();
   const { job } = await a.create(spec(), 'restart-key');

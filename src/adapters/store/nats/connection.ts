@@ -33,6 +33,7 @@ export interface Conn<Job, JobSummary, Delivery> {
 export async function openConn<J, S, D>(
   opts: NatsStoreOptions,
   summarize: (job: J) => S,
+  onRemoteJob?: (summary: S) => void,
 ): Promise<Conn<J, S, D>> {
   const prefix = opts.prefix ?? 'forge';
   let nc: NatsConnection;
@@ -58,7 +59,7 @@ export async function openConn<J, S, D>(
     );
     if (!jobs || !keys || !outbox) throw new Error('a bucket could not be opened');
     const [jobView, outboxView] = await Promise.all([
-      openView<J, S>(jobs, '>', summarize),
+      openView<J, S>(jobs, '>', summarize, onRemoteJob && ((_key, s) => onRemoteJob(s))),
       openView<D>(outbox, 'd.>', (d) => d),
     ]);
     return { nc, jobs, keys, outbox, jobView, outboxView };
@@ -117,12 +118,15 @@ export async function casUpdate<T, R>(
       view?.apply(key, value, entry.revision);
       return result;
     }
+    const done = view?.writing(key);
     try {
       const revision = await kv.update(key, JSON.stringify(value), entry.revision);
       view?.apply(key, value, revision);
       return result;
     } catch (err) {
       if (!isConflict(err)) throw err;
+    } finally {
+      done?.();
     }
   }
   throw new ForgeError(

@@ -19,6 +19,10 @@ export interface KvView<T, V = T> {
   readonly entries: ReadonlyMap<string, ViewEntry<V>>;
   /** Records a value the store itself just wrote (or read) at `revision`. */
   apply(key: string, value: T, revision: number): void;
+  /** Marks a write of `key` by this store as under way; call the returned function when it is
+   *  done (applied or failed). Until then the watch holds back news of `key`, so this store's own
+   *  write is never taken for another's. */
+  writing(key: string): () => void;
   stop(): void;
 }
 
@@ -27,18 +31,44 @@ export async function openView<T, V = T>(
   kv: KV,
   keyFilter: string,
   project: (value: T) => V,
+  /** Called for a newer entry the watch brought, i.e. a write another store made (this store's
+   *  own writes are applied first, so their watched copy is not newer). */
+  onRemote?: (key: string, value: V) => void,
 ): Promise<KvView<T, V>> {
   const entries = new Map<string, ViewEntry<V>>();
-  const apply = (key: string, value: T, revision: number) => {
+  const apply = (key: string, value: T, revision: number): boolean => {
     const known = entries.get(key);
-    if (!known || known.revision < revision) {
-      entries.set(key, { value: structuredClone(project(value)), revision });
+    if (known && known.revision >= revision) return false;
+    entries.set(key, { value: structuredClone(project(value)), revision });
+    return true;
+  };
+  let loaded = false;
+  const inflight = new Map<string, { count: number; done: Promise<void>; release: () => void }>();
+  const writing = (key: string) => {
+    let w = inflight.get(key);
+    if (!w) {
+      let release = () => undefined as void;
+      const done = new Promise<void>((r) => (release = r));
+      w = { count: 0, done, release };
+      inflight.set(key, w);
     }
+    w.count++;
+    const mine = w;
+    return () => {
+      if (--mine.count === 0) {
+        inflight.delete(key);
+        mine.release();
+      }
+    };
   };
   const watcher = await kv.watch({ key: keyFilter, include: 'updates', ignoreDeletes: true });
   void (async () => {
     for await (const e of watcher) {
-      if (e.operation === 'PUT') apply(e.key, e.json<T>(), e.revision);
+      if (e.operation !== 'PUT') continue;
+      const own = inflight.get(e.key);
+      if (own) await own.done;
+      if (apply(e.key, e.json<T>(), e.revision) && loaded && onRemote)
+        onRemote(e.key, entries.get(e.key)!.value);
     }
   })().catch(() => undefined); // the connection closed; the view stays as it was
   const keys: string[] = [];
@@ -47,5 +77,11 @@ export async function openView<T, V = T>(
     const e = await kv.get(key);
     if (e?.operation === 'PUT') apply(key, e.json<T>(), e.revision);
   }
-  return { entries, apply, stop: () => watcher.stop() };
+  loaded = true;
+  return {
+    entries,
+    apply: (key, value, revision) => void apply(key, value, revision),
+    writing,
+    stop: () => watcher.stop(),
+  };
 }

@@ -68,18 +68,38 @@ type C = Conn<JobEntry, JobSummary, DeliveryRow>;
 const byId = (a: JobSummary, b: JobSummary) => (a.job.id < b.job.id ? -1 : 1);
 const jobOf = (e: JobEntry): Job => structuredClone(e.job);
 
-export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
+/** The NATS store, which also says when another replica changed a job. */
+export interface NatsJobStore extends JobStore {
+  /** Calls `listener` with each job another replica changed (a cancel, a claim, a finish), as
+   *  the bucket's watch delivers it: how a cancel received elsewhere reaches this replica's runner
+   *  at once, without polling. Returns the unsubscribe function. */
+  onRemoteChange(listener: (job: Job) => void): () => void;
+}
+
+export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   const clock = opts.clock ?? Date.now;
+  const remoteListeners = new Set<(job: Job) => void>();
+  const onRemoteJob = (summary: JobSummary) => {
+    for (const listener of remoteListeners) {
+      try {
+        listener(structuredClone(summary.job));
+      } catch {
+        // A listener's failure is its own (the bus logs its listeners' errors).
+      }
+    }
+  };
   let conn: Promise<C> | null = null;
   let closed = false;
   /** Errors thrown by the route, passed on as they are. */
   const routeErrors = new WeakSet<object>();
 
   const connection = (): Promise<C> => {
-    conn ??= openConn<JobEntry, JobSummary, DeliveryRow>(opts, summarize).catch((err: unknown) => {
-      conn = null;
-      throw err;
-    });
+    conn ??= openConn<JobEntry, JobSummary, DeliveryRow>(opts, summarize, onRemoteJob).catch(
+      (err: unknown) => {
+        conn = null;
+        throw err;
+      },
+    );
     return conn;
   };
   const use = async <T>(fn: (c: C) => Promise<T>): Promise<T> => {
@@ -142,6 +162,13 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
   const outbox = createNatsOutbox(clock, use);
 
   return {
+    onRemoteChange(listener) {
+      remoteListeners.add(listener);
+      // Connect now, so changes flow even before this replica's first own call.
+      void connection().catch(() => undefined);
+      return () => remoteListeners.delete(listener);
+    },
+
     create: (spec, key) =>
       use(async (c) => {
         if (key !== undefined) {
@@ -178,8 +205,13 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
           not_before: 0,
           idempotency_key: key ?? null,
         };
-        const revision = await c.jobs.create(job.id, JSON.stringify(entry));
-        c.jobView.apply(job.id, entry, revision);
+        const done = c.jobView.writing(job.id);
+        try {
+          const revision = await c.jobs.create(job.id, JSON.stringify(entry));
+          c.jobView.apply(job.id, entry, revision);
+        } finally {
+          done();
+        }
         if (job.origin) await pointOrigin(c, originKey(job.origin), job.id);
         await addDeliveries(c, clock, items);
         return { job: structuredClone(job), created: true };
@@ -321,8 +353,13 @@ export function createNatsStore(opts: NatsJobStoreOptions): JobStore {
         const abandoned: AbandonedAttempt[] = [];
         for (const p of plans) {
           try {
-            const revision = await c.jobs.update(p.id, JSON.stringify(p.entry), p.revision);
-            c.jobView.apply(p.id, p.entry, revision);
+            const done = c.jobView.writing(p.id);
+            try {
+              const revision = await c.jobs.update(p.id, JSON.stringify(p.entry), p.revision);
+              c.jobView.apply(p.id, p.entry, revision);
+            } finally {
+              done();
+            }
             await addDeliveries(c, clock, p.items);
             abandoned.push(...p.closed);
           } catch (err) {
