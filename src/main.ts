@@ -8,8 +8,7 @@ import { resolve, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
-import { createFileLogs } from './adapters/logs/file-logs.ts';
-import { createSqliteStore } from './adapters/store/sqlite-store.ts';
+import { composeStore } from './compose-store.ts';
 import { createGitWorkspace } from './adapters/git/git-workspace.ts';
 import type { ForgeConfig } from './config.ts';
 import { EventBus } from './core/events.ts';
@@ -98,10 +97,20 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const logger = opts.logger ?? pino({ level: opts.env.FORGE_LOG_LEVEL ?? 'info' });
   const dataDir = resolve(config.data_dir);
   const releaseLock = lockDataDir(dataDir);
-  const dbPath = join(dataDir, 'forge.db');
-  const store = createSqliteStore({ path: dbPath, route: composeOutboxRoute(config) });
+  const backend = composeStore(config, dataDir, composeOutboxRoute(config));
+  const { store, logs } = backend;
   const bus = new EventBus(logger);
-  const logs = createFileLogs(dataDir);
+  // A change another replica made is news here too: a cancel reaches this runner, the live stream
+  // and the outbox wake, as for a change made in this process.
+  const stopWatching = backend.onRemoteChange((job) =>
+    bus.publish({
+      type: 'job.status',
+      jobId: job.id,
+      status: job.status,
+      attempt: job.attempt_count,
+      failure: job.failure,
+    }),
+  );
   const sandbox = createSandbox(config, (msg) => logger.warn(msg));
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
@@ -137,12 +146,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       },
       resolveAgent: (name) => agents.get(name) ?? null,
       owner,
-      denyRead: [
-        dbPath,
-        `${dbPath}-wal`,
-        `${dbPath}-shm`,
-        ...(opts.configPath ? [resolve(opts.configPath)] : []),
-      ],
+      denyRead: [...backend.private, ...(opts.configPath ? [resolve(opts.configPath)] : [])],
       retryBackoffMs: config.runner.retry_backoff,
       redactor,
     },
@@ -150,7 +154,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       maxConcurrent: config.limits.max_concurrent,
       leaseMs: config.runner.lease,
       pollIntervalMs: config.runner.poll_interval,
-      exclusive: true,
+      exclusive: backend.exclusive,
     },
   );
   const doors: Doors = composeDoors({
@@ -203,7 +207,8 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       await runner.stop(config.runner.shutdown_grace);
       await doors.stop();
       await closing;
-      await store.close();
+      stopWatching();
+      await backend.close();
       releaseLock();
     },
   };

@@ -1,0 +1,61 @@
+/**
+ * Part of the composition root: where jobs, the queue, the outbox and logs live. SQLite and files
+ * under the data dir for one server (the default); NATS JetStream for several replicas sharing one
+ * queue and one history (each replica keeps its own data dir for workspaces and mirrors).
+ */
+import { join } from 'node:path';
+import { createFileLogs } from './adapters/logs/file-logs.ts';
+import { createNatsLogs } from './adapters/logs/nats-logs.ts';
+import { createNatsStore } from './adapters/store/nats/nats-store.ts';
+import { createSqliteStore } from './adapters/store/sqlite-store.ts';
+import type { ForgeConfig } from './config.ts';
+import type { Job } from './domain/job.ts';
+import type { AttemptLogs } from './ports/logs.ts';
+import type { OutboxRoute } from './ports/outbox.ts';
+import type { JobStore } from './ports/store.ts';
+
+export interface ComposedStore {
+  store: JobStore;
+  logs: AttemptLogs;
+  /** Files agents must never read (the database). */
+  private: string[];
+  /** Only this server uses the store: at start, every lease another owner holds is dead. */
+  exclusive: boolean;
+  /** Jobs other replicas changed, for this replica's bus (none for a store only one server uses). */
+  onRemoteChange(listener: (job: Job) => void): () => void;
+  close(): Promise<void>;
+}
+
+export function composeStore(
+  config: ForgeConfig,
+  dataDir: string,
+  route: OutboxRoute,
+): ComposedStore {
+  if (config.store.kind === 'nats') {
+    const { url, token, creds_file: credsFile, prefix } = config.store;
+    const connection = { url, prefix, ...(token ? { token } : {}) };
+    const store = createNatsStore({ ...connection, ...(credsFile ? { credsFile } : {}), route });
+    const logs = createNatsLogs(connection);
+    return {
+      store,
+      logs,
+      private: [],
+      exclusive: false,
+      onRemoteChange: (listener) => store.onRemoteChange(listener),
+      close: async () => {
+        await store.close();
+        await logs.close();
+      },
+    };
+  }
+  const dbPath = join(dataDir, 'forge.db');
+  const store = createSqliteStore({ path: dbPath, route });
+  return {
+    store,
+    logs: createFileLogs(dataDir),
+    private: [dbPath, `${dbPath}-wal`, `${dbPath}-shm`],
+    exclusive: true,
+    onRemoteChange: () => () => undefined,
+    close: () => store.close(),
+  };
+}

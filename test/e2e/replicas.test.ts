@@ -1,0 +1,102 @@
+/**
+ * Several `forge serve` replicas on one real nats-server share one queue and one job history:
+ * jobs submitted to any replica run once each somewhere, a cancel sent to one replica stops the
+ * job wherever it runs, and any replica shows any job and its output.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
+import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
+
+let nats: NatsServer;
+const replicas: ForgeProcess[] = [];
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  const config = {
+    store: { kind: 'nats', url: nats.url, prefix: 'replicas' },
+    limits: { max_concurrent: 2 },
+  };
+  for (let i = 0; i < 3; i++) replicas.push(await startForge({ config }));
+}, 60_000);
+
+afterAll(async () => {
+  await stopAllForges();
+  await nats.stop();
+});
+
+interface Tick {
+  job: string;
+  attempt: number;
+  pid: number;
+  start?: number;
+  end?: number;
+}
+
+describe('replicas on NATS', () => {
+  it('runs jobs submitted round-robin once each, never two attempts of one job at once', async () => {
+    const record = join(mkdtempSync(join(tmpdir(), 'forge-replicas-')), 'spans.jsonl');
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++)
+      ids.push(await replicas[i % 3]!.submit(`record ${record}; print job ${i}`));
+    const jobs = await Promise.all(
+      ids.map((id, i) => replicas[(i + 1) % 3]!.waitFor(id, undefined, 90_000)),
+    );
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'SUCCEEDED'));
+    for (const job of jobs) expect(job.attempts.map((a) => a.number)).toEqual([1]);
+    const ticks = readFileSync(record, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Tick);
+    // Every job started exactly once, by one process.
+    const starts = ticks.filter((t) => t.start !== undefined);
+    expect(starts.map((t) => t.job).sort()).toEqual([...ids].sort());
+  }, 120_000);
+
+  it('a cancel sent to any replica stops the job wherever it runs, and every replica sees it', async () => {
+    const [a, b, c] = replicas as [ForgeProcess, ForgeProcess, ForgeProcess];
+    const id = await a.submit('print started; sleep 30000');
+    await b.waitFor(
+      id,
+      (j) => j.status === 'RUNNING' && j.attempts[0]!.output.includes('started'),
+      30_000,
+    );
+    const res = await c.api('POST', `/jobs/${id}/cancel`);
+    expect(res.status).toBe(200);
+    const done = await a.waitFor(
+      id,
+      (j) => j.status === 'CANCELLED' && j.attempts[0]!.finished_at !== undefined,
+      30_000,
+    );
+    expect(done.attempts[0]!.output).toContain('started');
+    for (const r of replicas) expect((await r.job(id)).status).toBe('CANCELLED');
+  }, 60_000);
+
+  it('every replica streams a job live, whichever runs it, to its end', async () => {
+    const [a, b, c] = replicas as [ForgeProcess, ForgeProcess, ForgeProcess];
+    const id = await a.submit('print alpha; sleep 800; print omega');
+    await a.waitFor(id, (j) => j.status === 'RUNNING');
+    const streams = await Promise.all(
+      [b, c].map(async (r) => (await fetch(`${r.url}/jobs/${id}/events`)).text()),
+    );
+    for (const stream of streams) {
+      expect(stream).toContain('alpha');
+      expect(stream).toContain('omega');
+      expect(stream).toContain('SUCCEEDED');
+    }
+  }, 30_000);
+
+  it("any replica serves a job's full log, whichever ran it", async () => {
+    const [a, b, c] = replicas as [ForgeProcess, ForgeProcess, ForgeProcess];
+    const id = await a.submit('print first line; print second line');
+    await b.waitFor(id);
+    for (const r of [a, b, c]) {
+      const log = await r.api<string>('GET', `/jobs/${id}/log`);
+      expect(log.status).toBe(200);
+      expect(log.body).toContain('first line');
+      expect(log.body).toContain('second line');
+    }
+  }, 30_000);
+});
