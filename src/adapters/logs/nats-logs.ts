@@ -8,7 +8,8 @@
  * into messages of at most CHUNK_BYTES, so offsets stay in order and a burst of lines becomes a few
  * messages. `read` and `follow` in the writing process first wait for its queued appends, so an
  * append is readable in this process as soon as it returns; other replicas see it once the flush
- * is acknowledged (milliseconds later) — before the live stream announces its offset.
+ * is acknowledged, milliseconds later: a replica that hears of an offset sooner (the live stream)
+ * may read short of it for that long, so its followers should rely on `follow`, which waits.
  *
  * Retention: file storage, no max age and no byte limit on the stream, because logs outlive the
  * replica that wrote them. NATS 2.9 has no per-subject byte limit, so `maxBytesPerLog` is kept by
