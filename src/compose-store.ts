@@ -3,13 +3,17 @@
  * under the data dir for one server (the default); NATS JetStream for several replicas sharing one
  * queue and one history (each replica keeps its own data dir for workspaces and mirrors).
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { createFileLogs } from './adapters/logs/file-logs.ts';
 import { createNatsLogs } from './adapters/logs/nats-logs.ts';
 import { createNatsStore } from './adapters/store/nats/nats-store.ts';
 import { createSqliteStore } from './adapters/store/sqlite-store.ts';
 import type { ForgeConfig } from './config.ts';
 import type { Job } from './domain/job.ts';
+import type { DoctorCheck } from './ports/doctor-check.ts';
 import type { AttemptLogs } from './ports/logs.ts';
 import type { OutboxRoute } from './ports/outbox.ts';
 import type { JobStore } from './ports/store.ts';
@@ -58,4 +62,48 @@ export function composeStore(
     onRemoteChange: () => () => undefined,
     close: () => store.close(),
   };
+}
+
+/** `forge doctor`'s check of a NATS store: reachable, JetStream on, and what the server's version
+ *  means for Forge (2.9 is enough; 2.10 adds per-subject limits and subject transforms Forge does
+ *  not need yet; 2.12 adds atomic batch publish, which would put the outbox in the job's write). */
+export async function storeChecks(config: ForgeConfig): Promise<DoctorCheck[]> {
+  if (config.store.kind !== 'nats') return [];
+  const { url, token, creds_file: credsFile } = config.store;
+  try {
+    const nc = await connect({
+      servers: url,
+      timeout: 5000,
+      ...(token ? { token } : {}),
+      ...(credsFile ? { authenticator: credsAuthenticator(await readFile(credsFile)) } : {}),
+    });
+    try {
+      const version = nc.info?.version ?? 'unknown';
+      await (await jetstreamManager(nc)).getAccountInfo();
+      const [major = 0, minor = 0] = version.split('.').map(Number);
+      const newer =
+        major > 2 || minor >= 12
+          ? ''
+          : '; nats-server 2.12+ would let the outbox be written in the same atomic batch as the job (today it follows right after)';
+      return [
+        {
+          name: 'store',
+          ok: true,
+          level: 'ok',
+          detail: `NATS ${version} at ${url} with JetStream${newer}`,
+        },
+      ];
+    } finally {
+      await nc.close();
+    }
+  } catch (err) {
+    return [
+      {
+        name: 'store',
+        ok: false,
+        level: 'error',
+        detail: `NATS at ${url} is not usable (${(err as Error).message}): start nats-server with JetStream (-js) and check store.url and its token`,
+      },
+    ];
+  }
 }

@@ -8,7 +8,7 @@ import { resolve, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
-import { composeStore } from './compose-store.ts';
+import { composeStore, storeChecks } from './compose-store.ts';
 import { createGitWorkspace } from './adapters/git/git-workspace.ts';
 import type { ForgeConfig } from './config.ts';
 import { EventBus } from './core/events.ts';
@@ -85,6 +85,7 @@ export async function runtimeChecks(
     });
   }
   for (const agent of agents.values()) checks.push(...(await agent.doctor()));
+  checks.push(...(await storeChecks(config)));
   checks.push(...(await doorChecks(config)));
   return checks;
 }
