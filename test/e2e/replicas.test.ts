@@ -99,4 +99,24 @@ describe('replicas on NATS', () => {
       expect(log.body).toContain('second line');
     }
   }, 30_000);
+
+  // Last: it kills a replica.
+  it('kill -9 of a replica mid-run: the others recover its jobs within the lease, none lost or stuck', async () => {
+    const [a, , c] = replicas as [ForgeProcess, ForgeProcess, ForgeProcess];
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++)
+      ids.push(
+        await replicas[i % 3]!.submit(`sleep 1500; print survived ${i}`, { max_retries: 1 }),
+      );
+    await Promise.all(ids.map((id) => a.waitFor(id, (j) => j.status === 'RUNNING', 30_000)));
+    await c.stop('SIGKILL');
+    const jobs = await Promise.all(ids.map((id) => a.waitFor(id, undefined, 60_000)));
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'SUCCEEDED'));
+    for (const job of jobs) {
+      const numbers = job.attempts.map((t) => t.number);
+      expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+    }
+    // Some ran on the killed replica: their first attempt was interrupted, the retry finished.
+    expect(jobs.some((j) => j.attempts[0]!.failure?.category === 'interrupted')).toBe(true);
+  }, 90_000);
 });
