@@ -294,7 +294,8 @@ describe('claude-code agent through forge serve', () => {
   it(
     'resumes the interrupted session on the retry after an inactivity kill',
     async () => {
-      const job = await run('stalled', 'work slowly', { inactivity_timeout: '3s', max_retries: 1 });
+      // Long enough that a retry's CLI start on a busy machine is not taken for a stall too.
+      const job = await run('stalled', 'work slowly', { inactivity_timeout: '8s', max_retries: 1 });
       expect(job.status).toBe('SUCCEEDED');
       expect(job.attempts.map((a) => a.failure?.category ?? null)).toEqual(['inactivity', null]);
       const sessionId = job.attempts[0]!.session_id as string;
