@@ -11,6 +11,7 @@ import { fmt, type Benchmark } from './benchmark.ts';
 import { median, now, percentile, round } from './measure.ts';
 import { benchEnv } from './processes.ts';
 import { STAMP_AGENT, stampDir, type StampDir } from './stamps.ts';
+import { startNatsServer } from '../test/support/nats-server.ts';
 
 export interface DispatchResult {
   jobs: number;
@@ -24,6 +25,11 @@ export interface DispatchResult {
   /** Agent start → attempt closed (the agent itself exits within ~1 ms). */
   start_to_finished_ms_p50: number;
   agent: string;
+  /** The same, with the NATS store (one replica, a local nats-server). */
+  nats_submit_to_start_ms_p50: number;
+  nats_submit_to_start_ms_p99: number;
+  /** NATS minus SQLite, submit → agent start p50. */
+  nats_over_sqlite_ms_p50: number;
 }
 
 const WARMUP = 3;
@@ -45,14 +51,25 @@ export const dispatch: Benchmark<DispatchResult> = {
       maxConcurrent: 1,
       agentEnv: { STAMP_DIR: stamps.dir },
     });
+    const nats = await startNatsServer();
+    scope.defer(() => nats.stop());
+    const natsForge = await startBenchForge(scope, {
+      agents: { stamp: STAMP_AGENT },
+      maxConcurrent: 1,
+      agentEnv: { STAMP_DIR: stamps.dir },
+      store: { kind: 'nats', url: nats.url },
+    });
     const floor: number[] = [];
     const forged: number[] = [];
+    const onNats: number[] = [];
     const claim: number[] = [];
     const finish: number[] = [];
     for (let i = -WARMUP; i < jobs; i++) {
       const f = await floorSample(stamps, `floor-${i + WARMUP}`);
       const s = await forgeSample(forge, stamps);
+      const n = await forgeSample(natsForge, stamps);
       if (i < 0) continue;
+      onNats.push(n.startMs);
       floor.push(f);
       forged.push(s.startMs);
       claim.push(s.claimMs);
@@ -71,6 +88,9 @@ export const dispatch: Benchmark<DispatchResult> = {
       claim_ms_p50: round(median(claim)),
       start_to_finished_ms_p50: round(median(finish)),
       agent: STAMP_AGENT.join(' '),
+      nats_submit_to_start_ms_p50: round(median(onNats)),
+      nats_submit_to_start_ms_p99: round(percentile(onNats, 99)),
+      nats_over_sqlite_ms_p50: round(median(onNats) - median(forged)),
     };
   },
   rows: (r) => [
@@ -89,6 +109,16 @@ export const dispatch: Benchmark<DispatchResult> = {
       met: r.overhead_ms_p50 < 10,
     },
     { figure: 'agent start → attempt closed p50', value: fmt(r.start_to_finished_ms_p50) },
+    {
+      figure: 'NATS store: submit → agent start p50 / p99',
+      value: `${fmt(r.nats_submit_to_start_ms_p50, '')} / ${fmt(r.nats_submit_to_start_ms_p99)}`,
+    },
+    {
+      figure: 'NATS over SQLite p50',
+      value: fmt(r.nats_over_sqlite_ms_p50),
+      target: '< 2 ms',
+      met: r.nats_over_sqlite_ms_p50 < 2,
+    },
   ],
 };
 

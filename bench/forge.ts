@@ -18,6 +18,8 @@ export interface BenchForgeOptions {
   agentEnv?: Record<string, string>;
   /** Reuse a prepared data dir (a seeded store); removed at the end all the same. */
   dataDir?: string;
+  /** The `store:` config (default SQLite in the data dir). */
+  store?: Record<string, unknown>;
 }
 
 export async function startBenchForge(
@@ -42,6 +44,7 @@ export async function startBenchForge(
       agents,
       // Product defaults (lease 15s, poll 1s, backoff 1s) except a short grace to stop quickly.
       runner: { shutdown_grace: '1s' },
+      ...(opts.store ? { store: opts.store } : {}),
     },
     // The product's default log level: what a user runs pays for its logging too.
     env: { FORGE_LOG_LEVEL: 'info', ...MARKER },
