@@ -38,7 +38,13 @@ export function composeStore(
   if (config.store.kind === 'nats') {
     const { url, token, creds_file: credsFile, prefix } = config.store;
     const connection = { url, prefix, ...(token ? { token } : {}) };
-    const store = createNatsStore({ ...connection, ...(credsFile ? { credsFile } : {}), route });
+    const store = createNatsStore({
+      ...connection,
+      ...(credsFile ? { credsFile } : {}),
+      route,
+      // The runner's own cap holds per replica; this one holds across all of them.
+      maxRunning: config.limits.max_concurrent,
+    });
     const logs = createNatsLogs(connection);
     return {
       store,

@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNatsStore } from '../../src/adapters/store/nats/nats-store.ts';
+import { CLAIM_GRACE_MS } from '../../src/adapters/store/nats/run-slots.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
 import type { JobStore } from '../../src/ports/store.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
@@ -10,6 +13,7 @@ import {
   LEASE_MS,
   OK,
   OWNER,
+  UNKNOWN_ID,
   must,
   spec,
   testClock,
@@ -125,4 +129,132 @@ it('jobs survive a restart of nats-server, and the stores reconnect and keep wat
   expect(await b.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: job.id } });
   expect(await b.claim(OWNER, LEASE_MS, 'local')).toMatchObject({ job: { id: later.id } });
   await close();
+});
+
+describe('maxRunning: a cap on open attempts across replicas', () => {
+  const OTHER = 'server-b';
+
+  /** Two servers on one prefix with a cap of `max`, and `jobs` pending jobs both can see. */
+  async function capped(max: number, jobs: number) {
+    const prefix = `t${++tests}`;
+    const clock = testClock();
+    const open = () =>
+      createNatsStore({ url: server.url, prefix, clock: clock.now, maxRunning: max });
+    const a = open();
+    const b = open();
+    await b.ping();
+    const ids: string[] = [];
+    for (let i = 0; i < jobs; i++) ids.push((await a.create(spec())).job.id);
+    await vi.waitFor(async () =>
+      expect((await b.list({ limit: 100, offset: 0 })).total).toBe(jobs),
+    );
+    /** Writes a slot key directly, as a replica that crashed would have left it. */
+    const writeSlot = async (key: string, value: string) => {
+      const nc = await connect({ servers: server.url });
+      try {
+        const keys = await new Kvm(nc).create(`${prefix}_keys`, { history: 1 });
+        await keys.put(key, value);
+      } finally {
+        await nc.close();
+      }
+    };
+    const running = async () =>
+      (await a.list({ statuses: ['RUNNING'], limit: 100, offset: 0 })).total;
+    return {
+      a,
+      b,
+      ids,
+      clock,
+      writeSlot,
+      running,
+      close: async () => Promise.all([a.close(), b.close()]),
+    };
+  }
+
+  it('concurrent claims from two servers never open more attempts than the cap', async () => {
+    const { a, b, running, close } = await capped(3, 8);
+    const claims = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).claim(OWNER, LEASE_MS, 'local')),
+    );
+    expect(claims.filter(Boolean).length).toBeLessThanOrEqual(3);
+    // Whatever lost the race, the cap is reached, and not passed, by claiming on.
+    while (await a.claim(OWNER, LEASE_MS, 'local'));
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).toBeNull();
+    expect(await running()).toBe(3);
+    const ids = new Set(claims.filter(Boolean).map((c) => c!.job.id));
+    expect(ids.size).toBe(claims.filter(Boolean).length);
+    await close();
+  });
+
+  it('finishing an attempt on one server frees its slot for the other', async () => {
+    const { a, b, close } = await capped(3, 8);
+    const first = must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+    must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+    must(await b.claim(OTHER, LEASE_MS, 'local'), 'claim');
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).toBeNull();
+    await a.finish({ job_id: first.job.id, attempt: first.attempt }, OWNER, OK, {
+      status: 'SUCCEEDED',
+    });
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).not.toBeNull();
+    expect(await a.claim(OWNER, LEASE_MS, 'local')).toBeNull();
+    await close();
+  });
+
+  it("a cancelled job's attempt keeps its slot until its runner finishes it", async () => {
+    const { a, b, close } = await capped(1, 3);
+    const claim = must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+    await b.cancel(claim.job.id, CANCELLED);
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).toBeNull();
+    const record = await a.finish({ job_id: claim.job.id, attempt: claim.attempt }, OWNER, OK, {
+      status: 'SUCCEEDED',
+    });
+    expect(record?.status).toBe('CANCELLED');
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).not.toBeNull();
+    await close();
+  });
+
+  it('recovering an expired lease frees its slot', async () => {
+    const { a, b, clock, close } = await capped(1, 3);
+    const claim = must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).toBeNull();
+    clock.advance(LEASE_MS + 1);
+    const abandoned = await b.recover({ self: OTHER, running: [], foreignOwners: false });
+    expect(abandoned).toMatchObject([{ job_id: claim.job.id, attempt: claim.attempt }]);
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).not.toBeNull();
+    // A late finish by the runner that lost the job frees nothing more.
+    await a.finish({ job_id: claim.job.id, attempt: claim.attempt }, OWNER, OK, {
+      status: 'SUCCEEDED',
+    });
+    expect(await a.claim(OWNER, LEASE_MS, 'local')).toBeNull();
+    await close();
+  });
+
+  it('takes over a slot whose job is gone or whose attempt closed without giving it back', async () => {
+    const { a, b, ids, clock, writeSlot, close } = await capped(1, 3);
+    // The holder's job does not exist.
+    await writeSlot('slot.0', `${UNKNOWN_ID}/1@${clock.now()}`);
+    const first = must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+    expect(await b.claim(OTHER, LEASE_MS, 'local')).toBeNull();
+    await a.finish({ job_id: first.job.id, attempt: first.attempt }, OWNER, OK, {
+      status: 'SUCCEEDED',
+    });
+    // A crash after the attempt closed, before the slot went back.
+    await writeSlot('slot.0', `${first.job.id}/${first.attempt}@${clock.now()}`);
+    const second = must(await b.claim(OTHER, LEASE_MS, 'local'), 'claim');
+    expect(second.job.id).toBe(ids[1]);
+    expect(await a.claim(OWNER, LEASE_MS, 'local')).toBeNull();
+    await close();
+  });
+
+  it('takes over a slot taken for a claim that never wrote its job, once past the grace', async () => {
+    const { a, b, ids, clock, writeSlot, close } = await capped(1, 2);
+    await writeSlot('slot.0', `${ids[0]}/1@${clock.now()}`);
+    // Maybe a claim under way: left alone.
+    expect(await a.claim(OWNER, LEASE_MS, 'local')).toBeNull();
+    clock.advance(CLAIM_GRACE_MS);
+    const claim = must(await b.claim(OTHER, LEASE_MS, 'local'), 'claim');
+    expect(claim).toMatchObject({ job: { id: ids[0] }, attempt: 1 });
+    expect(await a.claim(OWNER, LEASE_MS, 'local')).toBeNull();
+    await close();
+  });
 });

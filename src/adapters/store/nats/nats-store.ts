@@ -20,6 +20,9 @@
  * - Outbox: see nats-outbox.ts; a change's deliveries are written just after its compare-and-set,
  *   not in one transaction. A route is run before anything is written, so one that throws (also
  *   for any of the jobs one recover call changes) leaves every job and delivery as it was.
+ * - With `maxRunning`, a claim also takes one of `maxRunning` slot keys in the keys bucket before
+ *   writing the job, and finish/recover give it back when the attempt closes: a cap on open
+ *   attempts across every replica (run-slots.ts).
  * - The factory returns at once; the connection is opened by the first call and awaited by every
  *   call. A failed connection rejects that call with ForgeError('unavailable') and the next call
  *   tries again.
@@ -28,7 +31,7 @@ import { ForgeError } from '../../../domain/errors.ts';
 import { newJobId } from '../../../domain/ids.ts';
 import { originKey, type Job, type JobStatus } from '../../../domain/job.ts';
 import type { OutboxItem, OutboxRoute } from '../../../ports/outbox.ts';
-import type { AbandonedAttempt, Clock, JobStore } from '../../../ports/store.ts';
+import type { AbandonedAttempt, Claim, Clock, JobStore } from '../../../ports/store.ts';
 import {
   casUpdate,
   createOnce,
@@ -55,12 +58,16 @@ import {
 } from './job-entry.ts';
 import { addDeliveries, createNatsOutbox, type DeliveryRow } from './nats-outbox.ts';
 import { byIdempotencyKey, idemKey, originIndexKey, pointOrigin, readEntry } from './job-keys.ts';
+import { releaseSlot, releaseSlotsOf, takeSlot, validateMaxRunning } from './run-slots.ts';
 
 export interface NatsJobStoreOptions extends NatsStoreOptions {
   /** The clock leases are judged on (default: this machine's wall clock). */
   clock?: Clock;
   /** The deliveries each job change causes, stored right after the change. */
   route?: OutboxRoute;
+  /** At most this many attempts open at once across every replica on this prefix (run-slots.ts);
+   *  unset, no cap. */
+  maxRunning?: number;
 }
 
 type C = Conn<JobEntry, JobSummary, DeliveryRow>;
@@ -78,6 +85,8 @@ export interface NatsJobStore extends JobStore {
 
 export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   const clock = opts.clock ?? Date.now;
+  const { maxRunning } = opts;
+  validateMaxRunning(maxRunning);
   const remoteListeners = new Set<(job: Job) => void>();
   const onRemoteJob = (summary: JobSummary) => {
     for (const listener of remoteListeners) {
@@ -160,6 +169,53 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   const entries = (c: C) => [...c.jobView.entries.values()].map((v) => v.value);
 
   const outbox = createNatsOutbox(clock, use);
+
+  /**
+   * Claims `id` under the cap: takes a slot for the attempt about to open, then writes the job
+   * with the revision read, once, so a slot taken over as stale (run-slots.ts fences the job)
+   * cannot be claimed on. Gives the slot back when the write loses or the route throws. `'full'`
+   * when no slot is free, null when the job is no longer claimable.
+   */
+  const claimWithSlot = async (
+    c: C,
+    max: number,
+    id: string,
+    owner: string,
+    leaseMs: number,
+    sandbox: string,
+  ): Promise<Claim | null | 'full'> => {
+    for (let i = 0; i < 10; i++) {
+      const kvEntry = await c.jobs.get(id);
+      if (kvEntry?.operation !== 'PUT') return null;
+      const entry = kvEntry.json<JobEntry>();
+      const now = clock();
+      if (!claimable(entry, now)) return null;
+      const slot = await takeSlot(c, max, id, entry.job.attempt_count + 1, now);
+      if (!slot) return 'full';
+      let kept = false;
+      try {
+        const items: OutboxItem[] = [];
+        const edit = newEdit(items, now);
+        const attempt = claimEntry(entry, edit, owner, leaseMs, sandbox);
+        const done = c.jobView.writing(id);
+        try {
+          const revision = await c.jobs.update(id, JSON.stringify(entry), kvEntry.revision);
+          c.jobView.apply(id, entry, revision);
+          kept = true;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          continue; // changed since read: look again
+        } finally {
+          done();
+        }
+        await addDeliveries(c, clock, items);
+        return { job: jobOf(entry), attempt };
+      } finally {
+        if (!kept) await releaseSlot(c, slot);
+      }
+    }
+    return null;
+  };
 
   return {
     onRemoteChange(listener) {
@@ -270,11 +326,17 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           .filter((e) => claimable(e, now))
           .sort(byId);
         for (const { job } of ready) {
-          const claim = await changeJob(c, job.id, (e, edit) => {
-            if (!claimable(e, edit.now)) return null;
-            const attempt = claimEntry(e, edit, owner, leaseMs, sandbox);
-            return { job: jobOf(e), attempt };
-          });
+          if (maxRunning === undefined) {
+            const claim = await changeJob(c, job.id, (e, edit) => {
+              if (!claimable(e, edit.now)) return null;
+              const attempt = claimEntry(e, edit, owner, leaseMs, sandbox);
+              return { job: jobOf(e), attempt };
+            });
+            if (claim) return claim;
+            continue;
+          }
+          const claim = await claimWithSlot(c, maxRunning, job.id, owner, leaseMs, sandbox);
+          if (claim === 'full') return null;
           if (claim) return claim;
         }
         return null;
@@ -317,6 +379,12 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           finishEntry(e, edit, key, owner, result, next);
           return recordOf(e);
         });
+        // The attempt's slot goes back once the attempt is closed (now or before), whatever
+        // became of the job; an unknown job holds no slot worth keeping either.
+        const attempt = record?.attempts.find((a) => a.number === key.attempt);
+        if (maxRunning !== undefined && (!attempt || attempt.finished_at !== null)) {
+          await releaseSlotsOf(c, maxRunning, key.job_id, key.attempt);
+        }
         return record ?? null;
       }),
 
@@ -368,6 +436,9 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
             const closed = await changeJob(c, p.id, (e, edit) => recoverEntry(e, edit, as));
             abandoned.push(...(closed ?? []));
           }
+        }
+        if (maxRunning !== undefined) {
+          for (const a of abandoned) await releaseSlotsOf(c, maxRunning, a.job_id, a.attempt);
         }
         return abandoned;
       }),
