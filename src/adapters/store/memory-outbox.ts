@@ -2,8 +2,9 @@
  * The outbox of the in-memory store: the same contract as the SQLite outbox (the same contract
  * suite runs against both). Synchronous inside, so every method is atomic.
  */
+import { summarizeDeliveries } from './outbox-summary.ts';
 import type { Clock } from '../../ports/store.ts';
-import type { Delivery, Outbox, OutboxItem, SinkSummary } from '../../ports/outbox.ts';
+import type { Delivery, Outbox, OutboxItem } from '../../ports/outbox.ts';
 
 interface Row extends Delivery {
   lease: { owner: string; expires: number } | null;
@@ -108,26 +109,6 @@ export function createMemoryOutbox(
         }
       }),
     deliveriesOf: (jobId) => use(() => rows.filter((r) => r.job_id === jobId).map(copy)),
-    summary: () =>
-      use(() => {
-        const by = new Map<string, SinkSummary>();
-        for (const r of rows) {
-          if (r.state === 'delivered') continue;
-          const s = by.get(r.sink) ?? {
-            sink: r.sink,
-            pending: 0,
-            dead: 0,
-            oldest_pending_at: null,
-            last_error: null,
-          };
-          if (r.state === 'pending') {
-            s.pending++;
-            s.oldest_pending_at ??= r.created_at;
-          } else s.dead++;
-          if (r.last_error !== null) s.last_error = r.last_error;
-          by.set(r.sink, s);
-        }
-        return [...by.values()].sort((a, b) => (a.sink < b.sink ? -1 : 1));
-      }),
+    summary: () => use(() => summarizeDeliveries(rows)),
   };
 }

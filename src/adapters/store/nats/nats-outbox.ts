@@ -10,7 +10,8 @@
  * the deliveries inside the job's entry (moved out by a sweeper) or publishing both in one
  * JetStream atomic batch (server 2.12+) would close that gap.
  */
-import type { Delivery, Outbox, OutboxItem, SinkSummary } from '../../../ports/outbox.ts';
+import type { Delivery, Outbox, OutboxItem } from '../../../ports/outbox.ts';
+import { summarizeDeliveries } from '../outbox-summary.ts';
 import type { Clock } from '../../../ports/store.ts';
 import { casUpdate, createOnce, hashKey, isConflict, type Conn } from './connection.ts';
 import type { JobEntry, JobSummary } from './job-entry.ts';
@@ -155,26 +156,6 @@ export function createNatsOutbox(clock: Clock, use: Use): Outbox {
         ),
       ),
 
-    summary: () =>
-      use((c) => {
-        const by = new Map<string, SinkSummary>();
-        for (const r of rows(c)) {
-          if (r.state === 'delivered') continue;
-          const s = by.get(r.sink) ?? {
-            sink: r.sink,
-            pending: 0,
-            dead: 0,
-            oldest_pending_at: null,
-            last_error: null,
-          };
-          if (r.state === 'pending') {
-            s.pending++;
-            s.oldest_pending_at ??= r.created_at;
-          } else s.dead++;
-          if (r.last_error !== null) s.last_error = r.last_error;
-          by.set(r.sink, s);
-        }
-        return Promise.resolve([...by.values()].sort((a, b) => (a.sink < b.sink ? -1 : 1)));
-      }),
+    summary: () => use((c) => Promise.resolve(summarizeDeliveries(rows(c)))),
   };
 }
