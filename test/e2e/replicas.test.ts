@@ -103,6 +103,29 @@ describe('replicas on NATS', () => {
     }
   }, 30_000);
 
+  it('nats-server restarted mid-run: the replicas reconnect and every job still ends', async () => {
+    const [a, b] = replicas as [ForgeProcess, ForgeProcess];
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++)
+      ids.push(
+        await replicas[i % 3]!.submit(`sleep 1500; print after the restart ${i}`, {
+          max_retries: 2,
+        }),
+      );
+    await until(
+      async () =>
+        (await Promise.all(ids.map((id) => a.job(id)))).filter((j) => j.status === 'RUNNING')
+          .length,
+      (n) => n > 0,
+      'a job running',
+    );
+    await nats.restart();
+    const jobs = await Promise.all(ids.map((id) => b.waitFor(id, undefined, 90_000)));
+    for (const job of jobs) expect(['SUCCEEDED', 'FAILED', 'CANCELLED']).toContain(job.status);
+    // Nothing is lost: every job ran to the end on some attempt.
+    expect(jobs.filter((j) => j.status === 'SUCCEEDED').length).toBe(jobs.length);
+  }, 120_000);
+
   // Last: it kills a replica.
   it('kill -9 of a replica mid-run: the others recover its jobs within the lease, none lost or stuck', async () => {
     const [a, b, c] = replicas as [ForgeProcess, ForgeProcess, ForgeProcess];
