@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNatsStore } from '../../src/adapters/store/nats/nats-store.ts';
 import { CLAIM_GRACE_MS } from '../../src/adapters/store/nats/run-slots.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
-import type { JobStore } from '../../src/ports/store.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
 import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
@@ -15,6 +14,7 @@ import {
   OWNER,
   UNKNOWN_ID,
   must,
+  reopenableHarness,
   spec,
   testClock,
   type TestClock,
@@ -33,18 +33,7 @@ function harness(clock: TestClock, route?: OutboxRoute): Promise<StoreHarness> {
   const prefix = `t${++tests}`;
   const open = () =>
     createNatsStore({ url: server.url, prefix, clock: clock.now, ...(route ? { route } : {}) });
-  const opened: JobStore[] = [open()];
-  return Promise.resolve({
-    store: opened[0] as JobStore,
-    reopen: () => {
-      const store = open();
-      opened.push(store);
-      return Promise.resolve(store);
-    },
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-    },
-  });
+  return reopenableHarness(open);
 }
 
 storeContract('nats store', harness, { durable: true });

@@ -5,10 +5,17 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/adapters/store/sqlite-store.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
-import type { JobStore } from '../../src/ports/store.ts';
 import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
-import { AGENT_FAILED, FAILED, LEASE_MS, OWNER, spec, type TestClock } from './store-fixtures.ts';
+import {
+  AGENT_FAILED,
+  FAILED,
+  LEASE_MS,
+  OWNER,
+  reopenableHarness,
+  spec,
+  type TestClock,
+} from './store-fixtures.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
 
 const dirs: string[] = [];
@@ -24,18 +31,7 @@ afterEach(() => {
 function harness(clock: TestClock, route?: OutboxRoute): Promise<StoreHarness> {
   const path = join(tempDir(), 'forge.db');
   const open = () => createSqliteStore({ path, clock: clock.now, ...(route ? { route } : {}) });
-  const opened: JobStore[] = [open()];
-  return Promise.resolve({
-    store: opened[0] as JobStore,
-    reopen: () => {
-      const store = open();
-      opened.push(store);
-      return Promise.resolve(store);
-    },
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-    },
-  });
+  return reopenableHarness(open);
 }
 
 storeContract('sqlite store', harness, { durable: true });

@@ -28,6 +28,23 @@ export interface StoreHarness {
   cleanup: () => Promise<void>;
 }
 
+/** A harness over a store that can be opened again on the same data (a file, a NATS prefix):
+ *  `reopen` opens another, and `cleanup` closes every one it handed out. */
+export function reopenableHarness(open: () => JobStore): Promise<StoreHarness> {
+  const opened: JobStore[] = [open()];
+  return Promise.resolve({
+    store: opened[0]!,
+    reopen: () => {
+      const store = open();
+      opened.push(store);
+      return Promise.resolve(store);
+    },
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+    },
+  });
+}
+
 export const LEASE_MS = 60_000;
 export const OWNER = 'server-a';
 export const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';

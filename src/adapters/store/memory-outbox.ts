@@ -2,7 +2,7 @@
  * The outbox of the in-memory store: the same contract as the SQLite outbox (the same contract
  * suite runs against both). Synchronous inside, so every method is atomic.
  */
-import { summarizeDeliveries } from './outbox-summary.ts';
+import { pendingDelivery, summarizeDeliveries } from './outbox-rows.ts';
 import type { Clock } from '../../ports/store.ts';
 import type { Delivery, Outbox, OutboxItem } from '../../ports/outbox.ts';
 
@@ -35,22 +35,7 @@ export function createMemoryOutbox(
         if (keys.has(unique)) return false;
         keys.add(unique);
       }
-      const now = clock();
-      rows.push({
-        id: nextId++,
-        sink: item.sink,
-        event: item.event,
-        job_id: item.job_id,
-        key,
-        payload: structuredClone(item.payload),
-        state: 'pending',
-        attempts: 0,
-        next_at: now,
-        last_error: null,
-        created_at: new Date(now).toISOString(),
-        delivered_at: null,
-        lease: null,
-      });
+      rows.push({ ...pendingDelivery(nextId++, item, clock()), lease: null });
       return true;
     });
 

@@ -11,7 +11,7 @@
  * JetStream atomic batch (server 2.12+) would close that gap.
  */
 import type { Delivery, Outbox, OutboxItem } from '../../../ports/outbox.ts';
-import { summarizeDeliveries } from '../outbox-summary.ts';
+import { pendingDelivery, summarizeDeliveries } from '../outbox-rows.ts';
 import type { Clock } from '../../../ports/store.ts';
 import { casUpdate, createOnce, hashKey, isConflict, type Conn } from './connection.ts';
 import type { JobEntry, JobSummary } from './job-entry.ts';
@@ -64,22 +64,7 @@ export async function addDeliveries(
   let id = await reserveIds(c, count);
   for (const [i, item] of items.entries()) {
     if (!kept[i]) continue;
-    const now = clock();
-    const row: DeliveryRow = {
-      id: id++,
-      sink: item.sink,
-      event: item.event,
-      job_id: item.job_id,
-      key: item.key ?? null,
-      payload: structuredClone(item.payload),
-      state: 'pending',
-      attempts: 0,
-      next_at: now,
-      last_error: null,
-      created_at: new Date(now).toISOString(),
-      delivered_at: null,
-      lease: null,
-    };
+    const row: DeliveryRow = { ...pendingDelivery(id++, item, clock()), lease: null };
     const revision = await c.outbox.create(rowKey(row.id), JSON.stringify(row));
     c.outboxView.apply(rowKey(row.id), row, revision);
   }

@@ -1,4 +1,23 @@
-import type { Delivery, SinkSummary } from '../../ports/outbox.ts';
+/** What the stores that hold deliveries as rows (memory, NATS) share: a new row, and the backlog. */
+import type { Delivery, OutboxItem, SinkSummary } from '../../ports/outbox.ts';
+
+/** A delivery as first stored: pending, due now, never tried. */
+export function pendingDelivery(id: number, item: OutboxItem, now: number): Delivery {
+  return {
+    id,
+    sink: item.sink,
+    event: item.event,
+    job_id: item.job_id,
+    key: item.key ?? null,
+    payload: structuredClone(item.payload),
+    state: 'pending',
+    attempts: 0,
+    next_at: now,
+    last_error: null,
+    created_at: new Date(now).toISOString(),
+    delivered_at: null,
+  };
+}
 
 /** The outbox's backlog per sink, from its deliveries in id order (the stores that keep them in
  *  memory share this; SQLite asks SQL). Sinks with nothing pending or dead are left out. */
