@@ -113,6 +113,16 @@ describe('POST /hooks/{source}', () => {
     expect(await store.take('test', 1000, 10)).toEqual([]);
   });
 
+  it('refuses a body over 2 MiB with 413 before checking anything, and queues nothing', async () => {
+    const { app, store } = setUp();
+    const huge = JSON.stringify({ action: 'opened', padding: 'x'.repeat(3 * 1024 * 1024) });
+    const res = await post(app, 'tasks', huge, {
+      'x-forgejo-signature': signatureFor('forgejo', SECRET, Buffer.from(huge)),
+    });
+    expect(res.status).toBe(413);
+    expect(await store.take('test', 1000, 10)).toEqual([]);
+  });
+
   it('says so for a source without a webhook secret, or none at all', async () => {
     const { app } = setUp();
     const quiet = await post(app, 'quiet', '{}', {});
