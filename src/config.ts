@@ -236,6 +236,9 @@ const storeSchema = z
       creds_file: z.string().min(1).optional(),
       /** Names the buckets and streams, so several Forge installations can share one NATS. */
       prefix: name.default('forge'),
+      /** Delete finished jobs (and their logs) this many days after they ended; unset, keep
+       *  everything. The buckets have no TTL: this is the only clean-up. */
+      retention_days: z.number().int().min(1).max(36_500).optional(),
     }),
   ])
   .default({ kind: 'sqlite' });
