@@ -35,6 +35,10 @@ export interface LaunchedWorker {
   /** Resolves when the platform reports the worker failed or is gone; never resolves while it is
    *  fine, never rejects. */
   readonly failed: Promise<LaunchFailure>;
+  /** What the platform last said about the worker, for a failure message when it never called
+   *  home in time (`pod Pending: 0/3 nodes are available: 3 Insufficient memory`, or the last
+   *  line the worker printed, which names the address it tried). Null when there is nothing. */
+  describe(): Promise<string | null>;
   /** Stops watching (the worker itself is stopped with `stop`). */
   dispose(): void;
 }
