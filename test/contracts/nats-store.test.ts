@@ -76,6 +76,54 @@ it('a cancel racing a runner on another server is never overwritten', async () =
   await close();
 });
 
+it('two servers claiming at the same instant never both get the job', async () => {
+  const { a, b, close } = pair();
+  for (let i = 0; i < 10; i++) {
+    const { job } = await a.create(spec());
+    await vi.waitFor(async () => expect(await b.get(job.id)).not.toBeNull());
+    const claims = await Promise.all([
+      a.claim('server-a', LEASE_MS, 'local'),
+      b.claim('server-b', LEASE_MS, 'local'),
+    ]);
+    expect(claims.filter((c) => c !== null)).toHaveLength(1);
+    const record = must(await a.get(job.id), 'record');
+    expect(record.attempts).toHaveLength(1);
+    await a.cancel(job.id, CANCELLED);
+  }
+  await close();
+});
+
+it('a lease renewal racing recovery of the same lease: exactly one of them wins', async () => {
+  const prefix = `t${++tests}`;
+  const clock = testClock();
+  const a = createNatsStore({ url: server.url, prefix, clock: clock.now });
+  const b = createNatsStore({ url: server.url, prefix, clock: clock.now });
+  for (let i = 0; i < 10; i++) {
+    const { job } = await a.create(spec());
+    const claim = must(await a.claim('server-a', 1_000, 'local'), 'claim');
+    const key = { job_id: job.id, attempt: claim.attempt };
+    await vi.waitFor(async () => expect(await b.get(job.id)).toMatchObject({ status: 'RUNNING' }));
+    clock.advance(1_001); // the lease has just expired: a may still renew, b may recover
+    const [renewed, abandoned] = await Promise.all([
+      a.renew(key, 'server-a', 60_000),
+      b.recover({ self: 'server-b', running: [], foreignOwners: false }),
+    ]);
+    const recovered = abandoned.some((x) => x.job_id === job.id);
+    expect(renewed).toBe(!recovered);
+    const record = must(await a.get(job.id), 'record');
+    if (renewed) {
+      expect(record.status).toBe('RUNNING');
+      expect(record.attempts[0]?.finished_at).toBeNull();
+      await a.cancel(job.id, CANCELLED);
+      await a.finish(key, 'server-a', OK, { status: 'SUCCEEDED' });
+    } else {
+      expect(record.attempts[0]?.failure?.category).toBe('interrupted');
+      if (record.status === 'PENDING') await a.cancel(job.id, CANCELLED);
+    }
+  }
+  await Promise.all([a.close(), b.close()]);
+});
+
 it('a server sees jobs another server created after it started, and can claim them', async () => {
   const { a, b, close } = pair();
   await b.ping(); // b is connected and watching before a creates anything

@@ -34,6 +34,7 @@ export async function openConn<J, S, D>(
   opts: NatsStoreOptions,
   summarize: (job: J) => S,
   onRemoteJob?: (summary: S) => void,
+  onJobChange?: (key: string, before: S | null, after: S | null) => void,
 ): Promise<Conn<J, S, D>> {
   const prefix = opts.prefix ?? 'forge';
   let nc: NatsConnection;
@@ -58,9 +59,16 @@ export async function openConn<J, S, D>(
       ['jobs', 'keys', 'outbox'].map((name) => kvm.create(`${prefix}_${name}`, { history: 1 })),
     );
     if (!jobs || !keys || !outbox) throw new Error('a bucket could not be opened');
+    const open = () => !nc.isClosed();
     const [jobView, outboxView] = await Promise.all([
-      openView<J, S>(jobs, '>', summarize, onRemoteJob && ((_key, s) => onRemoteJob(s))),
-      openView<D>(outbox, 'd.>', (d) => d),
+      openView<J, S>(jobs, {
+        keys: '>',
+        project: summarize,
+        ...(onRemoteJob ? { onRemote: (_key: string, s: S) => onRemoteJob(s) } : {}),
+        ...(onJobChange ? { onChange: onJobChange } : {}),
+        open,
+      }),
+      openView<D>(outbox, { keys: 'd.>', project: (d) => d, open }),
     ]);
     return { nc, jobs, keys, outbox, jobView, outboxView };
   } catch (err) {

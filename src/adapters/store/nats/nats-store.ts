@@ -57,6 +57,7 @@ import {
   type RecoverAs,
 } from './job-entry.ts';
 import { addDeliveries, createNatsOutbox, type DeliveryRow } from './nats-outbox.ts';
+import { createJobIndex } from './job-index.ts';
 import { byIdempotencyKey, idemKey, originIndexKey, pointOrigin, readEntry } from './job-keys.ts';
 import { releaseSlot, releaseSlotsOf, takeSlot, validateMaxRunning } from './run-slots.ts';
 
@@ -72,7 +73,6 @@ export interface NatsJobStoreOptions extends NatsStoreOptions {
 
 type C = Conn<JobEntry, JobSummary, DeliveryRow>;
 
-const byId = (a: JobSummary, b: JobSummary) => (a.job.id < b.job.id ? -1 : 1);
 const jobOf = (e: JobEntry): Job => structuredClone(e.job);
 
 /** The NATS store, which also says when another replica changed a job. */
@@ -99,16 +99,27 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   };
   let conn: Promise<C> | null = null;
   let closed = false;
+  // Rebuilt with each connection's view.
+  let index = createJobIndex();
   /** Errors thrown by the route, passed on as they are. */
   const routeErrors = new WeakSet<object>();
 
   const connection = (): Promise<C> => {
-    conn ??= openConn<JobEntry, JobSummary, DeliveryRow>(opts, summarize, onRemoteJob).catch(
-      (err: unknown) => {
-        conn = null;
-        throw err;
-      },
-    );
+    if (!conn) {
+      const fresh = createJobIndex();
+      conn = openConn<JobEntry, JobSummary, DeliveryRow>(opts, summarize, onRemoteJob, (k, b, a) =>
+        fresh.change(k, b, a),
+      ).then(
+        (c) => {
+          index = fresh;
+          return c;
+        },
+        (err: unknown) => {
+          conn = null;
+          throw err;
+        },
+      );
+    }
     return conn;
   };
   const use = async <T>(fn: (c: C) => Promise<T>): Promise<T> => {
@@ -166,7 +177,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     return result;
   };
 
-  const entries = (c: C) => [...c.jobView.entries.values()].map((v) => v.value);
+  const summary = (c: C, id: string) => c.jobView.entries.get(id)?.value;
 
   const outbox = createNatsOutbox(clock, use);
 
@@ -289,16 +300,21 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
 
     list: (filter) =>
       use((c) => {
-        const matches = entries(c)
-          .map((e) => e.job)
-          .filter((j) => !filter.statuses?.length || filter.statuses.includes(j.status))
-          .filter((j) => (filter.tags ?? []).every((t) => j.tags.includes(t)))
-          .sort((a, b) => (a.id < b.id ? 1 : -1));
-        const page = matches.slice(filter.offset, filter.offset + filter.limit);
-        return Promise.resolve({
-          jobs: page.map((j) => structuredClone(j)),
-          total: matches.length,
-        });
+        const tags = filter.tags ?? [];
+        const page: Job[] = [];
+        let total = 0;
+        for (const id of index.newestFirst(filter.statuses)) {
+          const job = summary(c, id)?.job;
+          if (!job || !tags.every((t) => job.tags.includes(t))) continue;
+          if (total >= filter.offset && page.length < filter.limit) page.push(structuredClone(job));
+          total++;
+          // Without tags the index counts the rest.
+          if (tags.length === 0 && page.length === filter.limit) {
+            total = index.count(filter.statuses);
+            break;
+          }
+        }
+        return Promise.resolve({ jobs: page, total });
       }),
 
     cancel: (id, failure) =>
@@ -322,10 +338,11 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     claim: (owner, leaseMs, sandbox) =>
       use(async (c) => {
         const now = clock();
-        const ready = entries(c)
-          .filter((e) => claimable(e, now))
-          .sort(byId);
-        for (const { job } of ready) {
+        const ready = index
+          .withStatus('PENDING')
+          .map((id) => summary(c, id))
+          .filter((e) => e !== undefined && claimable(e, now));
+        for (const { job } of ready as JobSummary[]) {
           if (maxRunning === undefined) {
             const claim = await changeJob(c, job.id, (e, edit) => {
               if (!claimable(e, edit.now)) return null;
@@ -396,10 +413,10 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           mine: new Set(running.map((r) => `${r.job_id}/${r.attempt}`)),
           foreignOwners,
         };
-        const suspects = entries(c)
-          .filter((e) => e.job.status === 'RUNNING' || e.open)
-          .filter((e) => leaseDead(e, now, as))
-          .sort(byId);
+        const suspects = [...new Set([...index.withStatus('RUNNING'), ...index.open()])]
+          .sort()
+          .map((id) => summary(c, id))
+          .filter((e) => e !== undefined && leaseDead(e, now, as)) as JobSummary[];
         // Plan every change first, so a route that throws for any job changes none of them.
         const plans: {
           id: string;
