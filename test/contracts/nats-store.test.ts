@@ -295,3 +295,24 @@ describe('maxRunning: a cap on open attempts across replicas', () => {
     await close();
   });
 });
+
+it("judges leases on the NATS server's clock, so a replica whose clock runs an hour fast recovers nothing early", async () => {
+  const prefix = `t${++tests}`;
+  const a = createNatsStore({ url: server.url, prefix });
+  const fast = createNatsStore({
+    url: server.url,
+    prefix,
+    localClock: () => Date.now() + 3_600_000,
+  });
+  const { job } = await a.create(spec());
+  must(await a.claim('server-a', 60_000, 'local'), 'claim');
+  await vi.waitFor(async () => expect(await fast.get(job.id)).toMatchObject({ status: 'RUNNING' }));
+  expect(await fast.recover({ self: 'server-fast', running: [], foreignOwners: false })).toEqual(
+    [],
+  );
+  // Its own times are the server's too.
+  const { job: mine } = await fast.create(spec());
+  expect(Math.abs(Date.parse(mine.created_at) - Date.now())).toBeLessThan(60_000);
+  expect(must(await fast.get(job.id), 'record').status).toBe('RUNNING');
+  await Promise.all([a.close(), fast.close()]);
+});

@@ -14,9 +14,9 @@
  *   the oldest claimable job there and compare-and-sets it to RUNNING, trying the next on a
  *   conflict, so a stale view costs a retry, never a double claim. list filters and pages the
  *   view; another server's latest writes may show a moment late.
- * - Leases are judged on the `clock` option (default this machine's wall clock). The issue asks
- *   for the server's clock (KV entry timestamps) so that servers with skewed clocks agree; that
- *   remains to do (a lease would be `entry.created + leaseMs`, renewals rewriting the entry).
+ * - Leases are judged on the NATS server's clock (server-clock.ts): each replica writes and reads
+ *   times as its own clock plus an offset measured against KV entry timestamps, so replicas with
+ *   skewed clocks agree on when a lease ran out. Tests pass a `clock` of their own.
  * - Outbox: see nats-outbox.ts; a change's deliveries are written just after its compare-and-set,
  *   not in one transaction. A route is run before anything is written, so one that throws (also
  *   for any of the jobs one recover call changes) leaves every job and delivery as it was.
@@ -58,12 +58,16 @@ import {
 } from './job-entry.ts';
 import { addDeliveries, createNatsOutbox, type DeliveryRow } from './nats-outbox.ts';
 import { createJobIndex } from './job-index.ts';
+import { serverClock } from './server-clock.ts';
 import { byIdempotencyKey, idemKey, originIndexKey, pointOrigin, readEntry } from './job-keys.ts';
 import { releaseSlot, releaseSlotsOf, takeSlot, validateMaxRunning } from './run-slots.ts';
 
 export interface NatsJobStoreOptions extends NatsStoreOptions {
-  /** The clock leases are judged on (default: this machine's wall clock). */
+  /** The clock leases are judged on, as is (tests). Default: the NATS server's clock, measured
+   *  against `localClock` (server-clock.ts). */
   clock?: Clock;
+  /** This machine's wall clock (default Date.now); tests skew it. */
+  localClock?: Clock;
   /** The deliveries each job change causes, stored right after the change. */
   route?: OutboxRoute;
   /** At most this many attempts open at once across every replica on this prefix (run-slots.ts);
@@ -84,7 +88,8 @@ export interface NatsJobStore extends JobStore {
 }
 
 export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
-  const clock = opts.clock ?? Date.now;
+  const server = opts.clock ? null : serverClock(opts.localClock ?? Date.now);
+  const clock = opts.clock ?? server!.now;
   const { maxRunning } = opts;
   validateMaxRunning(maxRunning);
   const remoteListeners = new Set<(job: Job) => void>();
@@ -109,16 +114,21 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
       const fresh = createJobIndex();
       conn = openConn<JobEntry, JobSummary, DeliveryRow>(opts, summarize, onRemoteJob, (k, b, a) =>
         fresh.change(k, b, a),
-      ).then(
-        (c) => {
+      )
+        .then(async (c) => {
           index = fresh;
+          try {
+            await server?.follow(c.keys);
+          } catch (err) {
+            await c.nc.close();
+            throw err;
+          }
           return c;
-        },
-        (err: unknown) => {
+        })
+        .catch((err: unknown) => {
           conn = null;
           throw err;
-        },
-      );
+        });
     }
     return conn;
   };
@@ -470,6 +480,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     close: async () => {
       if (closed) return;
       closed = true;
+      server?.stop();
       const pending = conn;
       if (!pending) return;
       try {
