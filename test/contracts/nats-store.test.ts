@@ -2,6 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNatsStore } from '../../src/adapters/store/nats/nats-store.ts';
+import type { JobEntry } from '../../src/adapters/store/nats/job-entry.ts';
 import { CLAIM_GRACE_MS } from '../../src/adapters/store/nats/run-slots.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
@@ -315,4 +316,37 @@ it("judges leases on the NATS server's clock, so a replica whose clock runs an h
   expect(Math.abs(Date.parse(mine.created_at) - Date.now())).toBeLessThan(60_000);
   expect(must(await fast.get(job.id), 'record').status).toBe('RUNNING');
   await Promise.all([a.close(), fast.close()]);
+});
+
+it('deliveries a replica staged with a change but died before moving are swept into the outbox once, in order', async () => {
+  const prefix = `t${++tests}`;
+  const route: OutboxRoute = ({ job, to }) => [
+    { sink: 'chat', event: to, job_id: job.id, payload: {} },
+  ];
+  const a = createNatsStore({ url: server.url, prefix, route });
+  const { job } = await a.create(spec());
+  // What a replica leaves when it dies between its compare-and-set and the move: the change
+  // written, its deliveries still staged in the entry.
+  const nc = await connect({ servers: server.url });
+  const jobs = await new Kvm(nc).open(`${prefix}_jobs`);
+  const kvEntry = must(await jobs.get(job.id), 'entry');
+  const entry = kvEntry.json<JobEntry>();
+  entry.job.revision++;
+  entry.job.updated_at = new Date(Date.now() - 60_000).toISOString();
+  entry.outbox = ['first', 'second'].map((event, i) => ({
+    token: `${job.id}.${entry.job.revision}.${i}`,
+    item: { sink: 'chat', event, job_id: job.id, payload: {} },
+  }));
+  await jobs.update(job.id, JSON.stringify(entry), kvEntry.revision);
+  const b = createNatsStore({ url: server.url, prefix, route });
+  await b.ping();
+  // Both replicas sweep at once; each delivery still lands once.
+  await Promise.all([a.take('worker-a', 60_000, 10), b.take('worker-b', 60_000, 10)]);
+  const events = (await b.deliveriesOf(job.id)).map((d) => d.event);
+  expect(events).toEqual(['PENDING', 'first', 'second']);
+  expect(
+    must(await jobs.get(job.id), 'entry').json<Record<string, unknown>>().outbox,
+  ).toBeUndefined();
+  await nc.close();
+  await Promise.all([a.close(), b.close()]);
 });

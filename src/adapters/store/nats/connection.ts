@@ -33,7 +33,7 @@ export interface Conn<Job, JobSummary, Delivery> {
 export async function openConn<J, S, D>(
   opts: NatsStoreOptions,
   summarize: (job: J) => S,
-  onRemoteJob?: (summary: S) => void,
+  onRemoteJob?: (summary: S, before: S | null) => void,
   onJobChange?: (key: string, before: S | null, after: S | null) => void,
 ): Promise<Conn<J, S, D>> {
   const prefix = opts.prefix ?? 'forge';
@@ -64,7 +64,9 @@ export async function openConn<J, S, D>(
       openView<J, S>(jobs, {
         keys: '>',
         project: summarize,
-        ...(onRemoteJob ? { onRemote: (_key: string, s: S) => onRemoteJob(s) } : {}),
+        ...(onRemoteJob
+          ? { onRemote: (_key: string, s: S, before: S | null) => onRemoteJob(s, before) }
+          : {}),
         ...(onJobChange ? { onChange: onJobChange } : {}),
         open,
       }),

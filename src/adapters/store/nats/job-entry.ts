@@ -8,6 +8,7 @@
 import { ForgeError } from '../../../domain/errors.ts';
 import type { Failure } from '../../../domain/failure.ts';
 import type { Attempt, Job, JobRecord, JobStatus } from '../../../domain/job.ts';
+import type { OutboxItem } from '../../../ports/outbox.ts';
 import { canTransition, nextAfterAttempt } from '../../../domain/lifecycle.ts';
 import type {
   AbandonedAttempt,
@@ -25,12 +26,24 @@ export interface JobEntry {
   /** Not claimable before this time (epoch ms, the store's clock). */
   not_before: number;
   idempotency_key: string | null;
+  /** Deliveries this entry's changes caused, written in the same compare-and-set as the change
+   *  and moved to the outbox just after (nats-outbox.ts); what a replica dying in between left
+   *  here is moved by whoever sweeps next. Absent in entries written before it existed. */
+  outbox?: StagedDelivery[];
+}
+
+/** A delivery waiting in its job's entry; `token` names it for exactly-once moving. */
+export interface StagedDelivery {
+  token: string;
+  item: OutboxItem;
 }
 
 /** What the store keeps of each job in memory (kv-view.ts) to pick, list and recover. */
 export interface JobSummary extends Pick<JobEntry, 'job' | 'lease' | 'not_before'> {
   /** Some attempt is still open. */
   open: boolean;
+  /** Deliveries staged in the entry, not yet moved to the outbox. */
+  staged: number;
 }
 
 export const summarize = (e: JobEntry): JobSummary => ({
@@ -38,7 +51,17 @@ export const summarize = (e: JobEntry): JobSummary => ({
   lease: e.lease,
   not_before: e.not_before,
   open: e.attempts.some((a) => a.finished_at === null),
+  staged: e.outbox?.length ?? 0,
 });
+
+/** Stages `items` (caused by the change just made) in the entry, named by the job's revision. */
+export function stage(e: JobEntry, items: readonly OutboxItem[]): void {
+  if (items.length === 0) return;
+  e.outbox = [
+    ...(e.outbox ?? []),
+    ...items.map((item, i) => ({ token: `${e.job.id}.${e.job.revision}.${i}`, item })),
+  ];
+}
 
 /** One change being made: its time, whether the entry changed, and the route's say. */
 export interface Edit {

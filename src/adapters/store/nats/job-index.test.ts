@@ -7,7 +7,13 @@ import { createJobIndex } from './job-index.ts';
 const STATUSES: JobStatus[] = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 const summary = (id: string, status: JobStatus, open: boolean) =>
-  ({ job: { id, status }, lease: null, not_before: 0, open }) as unknown as JobSummary;
+  ({
+    job: { id, status },
+    lease: null,
+    not_before: 0,
+    open,
+    staged: open ? 0 : 1,
+  }) as unknown as JobSummary;
 
 describe('job index', () => {
   it('agrees with a sort of every job, whatever the order of changes', () => {
@@ -43,6 +49,12 @@ describe('job index', () => {
               .sort(),
           );
         }
+        expect([...index.staged()].sort()).toEqual(
+          [...model.values()]
+            .filter((s) => s.staged > 0)
+            .map((s) => s.job.id)
+            .sort(),
+        );
         expect([...index.open()].sort()).toEqual(
           [...model.values()]
             .filter((s) => s.open)

@@ -18,6 +18,8 @@ export interface JobIndex {
   withStatus(status: JobStatus): readonly string[];
   /** Ids of jobs with an attempt still open (any status). */
   open(): ReadonlySet<string>;
+  /** Ids of jobs with deliveries staged in their entry. */
+  staged(): ReadonlySet<string>;
   /** Every id, newest first, filtered by status; for listing. */
   newestFirst(statuses: readonly JobStatus[] | undefined): Iterable<string>;
   count(statuses?: readonly JobStatus[]): number;
@@ -55,6 +57,7 @@ function drop(ids: string[], id: string): void {
 export function createJobIndex(): JobIndex {
   const byStatus = new Map<JobStatus, string[]>(STATUSES.map((s) => [s, []]));
   const open = new Set<string>();
+  const staged = new Set<string>();
   const ids = (status: JobStatus): string[] => {
     let list = byStatus.get(status);
     if (!list) byStatus.set(status, (list = []));
@@ -68,9 +71,12 @@ export function createJobIndex(): JobIndex {
       }
       if (after?.open) open.add(id);
       else open.delete(id);
+      if (after?.staged) staged.add(id);
+      else staged.delete(id);
     },
     withStatus: (status) => ids(status),
     open: () => open,
+    staged: () => staged,
     *newestFirst(statuses) {
       const lists = (statuses?.length ? [...new Set(statuses)] : STATUSES).map((s) => ids(s));
       // Merge the sorted arrays from their ends.

@@ -39,7 +39,7 @@ export interface ViewOptions<T, V> {
   project: (value: T) => V;
   /** Called for a newer entry the watch brought after loading, i.e. a write another store made
    *  (this store's own writes are applied first, so their watched copy is not newer). */
-  onRemote?: (key: string, value: V) => void;
+  onRemote?: (key: string, value: V, before: V | null) => void;
   /** Called for every change of the view, own or remote, before or after loading: `before` and
    *  `after` are null for a key that was absent or is deleted. Keeps indexes over the view. */
   onChange?: (key: string, before: V | null, after: V | null) => void;
@@ -117,8 +117,9 @@ export async function openView<T, V = T>(kv: KV, opts: ViewOptions<T, V>): Promi
     const own = inflight.get(e.key);
     if (own) await own.done;
     if (e.operation === 'PUT') {
+      const before = entries.get(e.key)?.value ?? null;
       if (apply(e.key, e.json<T>(), e.revision) && loaded && onRemote)
-        onRemote(e.key, entries.get(e.key)!.value);
+        onRemote(e.key, entries.get(e.key)!.value, before);
     } else {
       remove(e.key, e.revision);
     }

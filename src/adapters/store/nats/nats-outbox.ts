@@ -5,16 +5,19 @@
  * fails when it exists, so a key is stored once. Taking and settling compare-and-set each entry,
  * so two workers never hold one delivery. Picking reads the watch-fed view (kv-view.ts).
  *
- * Not one transaction with the job's change as on SQLite: the store writes a change's deliveries
- * right after the job's compare-and-set succeeded, so a crash between the two loses them. Writing
- * the deliveries inside the job's entry (moved out by a sweeper) or publishing both in one
- * JetStream atomic batch (server 2.12+) would close that gap.
+ * A job change and its deliveries are one write, as on SQLite: the change stages them inside the
+ * job's entry (job-entry.ts `stage`), in the same compare-and-set. Just after, the writer moves
+ * them here and takes them out of the entry (`moveStaged`); a writer that died in between leaves
+ * them staged, and `take` sweeps them. Moving is exactly-once per staged token: the token's flag
+ * key in `<prefix>_keys` records the delivery id it was given before the row is created, so a
+ * second mover finishes the first one's row instead of adding another. (JetStream's atomic batch
+ * publish, server 2.12+, could write both at once; the staging works on 2.9.)
  */
 import type { Delivery, Outbox, OutboxItem } from '../../../ports/outbox.ts';
 import { pendingDelivery, summarizeDeliveries } from '../outbox-rows.ts';
 import type { Clock } from '../../../ports/store.ts';
 import { casUpdate, createOnce, hashKey, isConflict, type Conn } from './connection.ts';
-import type { JobEntry, JobSummary } from './job-entry.ts';
+import type { JobEntry, JobSummary, StagedDelivery } from './job-entry.ts';
 
 export interface DeliveryRow extends Delivery {
   lease: { owner: string; expires: number } | null;
@@ -54,10 +57,7 @@ export async function addDeliveries(
   const kept: boolean[] = [];
   for (const item of items) {
     const key = item.key ?? null;
-    kept.push(
-      key === null ||
-        (await createOnce(c.keys, `dedupe.${hashKey(`${item.sink}\u0000${key}`)}`, '1')),
-    );
+    kept.push(key === null || (await createOnce(c.keys, dedupeKey(item), '1')));
   }
   const count = kept.filter(Boolean).length;
   if (count === 0) return kept;
@@ -71,11 +71,80 @@ export async function addDeliveries(
   return kept;
 }
 
+const dedupeKey = (item: OutboxItem) => `dedupe.${hashKey(`${item.sink}\u0000${item.key}`)}`;
+
+/** Creates row `id` for `item` unless it exists (a mover before us created it). */
+async function ensureRow(c: C, clock: Clock, id: number, item: OutboxItem): Promise<void> {
+  const row: DeliveryRow = { ...pendingDelivery(id, item, clock()), lease: null };
+  try {
+    const revision = await c.outbox.create(rowKey(id), JSON.stringify(row));
+    c.outboxView.apply(rowKey(id), row, revision);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}
+
+/** Moves one staged delivery to the outbox, once however many movers try. */
+async function moveOnce(c: C, clock: Clock, { token, item }: StagedDelivery): Promise<void> {
+  const flag = `moved.${hashKey(token)}`;
+  for (;;) {
+    const known = await c.keys.get(flag);
+    if (known?.operation === 'PUT') {
+      const id = Number(known.string());
+      if (id > 0) await ensureRow(c, clock, id, item);
+      return;
+    }
+    if (item.key != null && !(await createOnce(c.keys, dedupeKey(item), token))) {
+      const holder = await c.keys.get(dedupeKey(item));
+      // Another delivery already used this key: this one is dropped (flag 0), once.
+      if (holder?.operation === 'PUT' && holder.string() !== token) {
+        await createOnce(c.keys, flag, '0');
+        continue;
+      }
+    }
+    const id = await reserveIds(c, 1);
+    if (await createOnce(c.keys, flag, String(id))) {
+      await ensureRow(c, clock, id, item);
+      return;
+    }
+    // Another mover flagged it first (our id stays unused): finish theirs.
+  }
+}
+
+/**
+ * Moves a job's staged deliveries to the outbox, in order, then takes them out of the entry
+ * (only those, by token: a change made meanwhile keeps its own). Safe to run by any number of
+ * replicas at once.
+ */
+export async function moveStaged(
+  c: C,
+  clock: Clock,
+  jobId: string,
+  staged: readonly StagedDelivery[],
+): Promise<void> {
+  if (staged.length === 0) return;
+  for (const s of staged) await moveOnce(c, clock, s);
+  const moved = new Set(staged.map((s) => s.token));
+  await casUpdate<JobEntry, void>(
+    c.jobs,
+    jobId,
+    (e) => {
+      const left = (e.outbox ?? []).filter((s) => !moved.has(s.token));
+      if (left.length === (e.outbox ?? []).length) return { write: false, result: undefined };
+      if (left.length > 0) e.outbox = left;
+      else delete e.outbox;
+      return { write: true, result: undefined };
+    },
+    c.jobView,
+  );
+}
+
 /** Rows oldest first, from the view. */
 const rows = (c: C): DeliveryRow[] =>
   [...c.outboxView.entries.values()].map((e) => e.value).sort((a, b) => a.id - b.id);
 
-export function createNatsOutbox(clock: Clock, use: Use): Outbox {
+/** `sweep` moves deliveries staged in job entries whose writer died; `take` runs it first. */
+export function createNatsOutbox(clock: Clock, use: Use, sweep: (c: C) => Promise<void>): Outbox {
   const takeable = (r: DeliveryRow, now: number) =>
     r.state === 'pending' && r.next_at <= now && (r.lease === null || r.lease.expires < now);
 
@@ -84,6 +153,7 @@ export function createNatsOutbox(clock: Clock, use: Use): Outbox {
 
     take: (owner, leaseMs, limit) =>
       use(async (c) => {
+        await sweep(c);
         const now = clock();
         const pending = rows(c).filter((r) => r.state === 'pending');
         const blocked = (row: DeliveryRow) =>

@@ -17,9 +17,10 @@
  * - Leases are judged on the NATS server's clock (server-clock.ts): each replica writes and reads
  *   times as its own clock plus an offset measured against KV entry timestamps, so replicas with
  *   skewed clocks agree on when a lease ran out. Tests pass a `clock` of their own.
- * - Outbox: see nats-outbox.ts; a change's deliveries are written just after its compare-and-set,
- *   not in one transaction. A route is run before anything is written, so one that throws (also
- *   for any of the jobs one recover call changes) leaves every job and delivery as it was.
+ * - Outbox: a change's deliveries are staged in the job's entry by the same compare-and-set, then
+ *   moved to the outbox (nats-outbox.ts). A route is run before anything is written, so one that
+ *   throws (also for any of the jobs one recover call changes) leaves every job and delivery as
+ *   it was.
  * - With `maxRunning`, a claim also takes one of `maxRunning` slot keys in the keys bucket before
  *   writing the job, and finish/recover give it back when the attempt closes: a cap on open
  *   attempts across every replica (run-slots.ts).
@@ -50,13 +51,15 @@ import {
   recordOf,
   recoverEntry,
   retryEntry,
+  stage,
   summarize,
   type Edit,
+  type StagedDelivery,
   type JobSummary,
   type JobEntry,
   type RecoverAs,
 } from './job-entry.ts';
-import { addDeliveries, createNatsOutbox, type DeliveryRow } from './nats-outbox.ts';
+import { createNatsOutbox, moveStaged, type DeliveryRow } from './nats-outbox.ts';
 import { createJobIndex } from './job-index.ts';
 import { serverClock } from './server-clock.ts';
 import { byIdempotencyKey, idemKey, originIndexKey, pointOrigin, readEntry } from './job-keys.ts';
@@ -78,6 +81,8 @@ export interface NatsJobStoreOptions extends NatsStoreOptions {
 type C = Conn<JobEntry, JobSummary, DeliveryRow>;
 
 const jobOf = (e: JobEntry): Job => structuredClone(e.job);
+/** A writer normally moves its staged deliveries within milliseconds; after this, a sweep does. */
+const STAGED_GRACE_MS = 2_000;
 
 /** The NATS store, which also says when another replica changed a job. */
 export interface NatsJobStore extends JobStore {
@@ -93,7 +98,9 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   const { maxRunning } = opts;
   validateMaxRunning(maxRunning);
   const remoteListeners = new Set<(job: Job) => void>();
-  const onRemoteJob = (summary: JobSummary) => {
+  const onRemoteJob = (summary: JobSummary, before: JobSummary | null) => {
+    // Lease renewals, progress and moved deliveries leave the job as it was: not news.
+    if (before && before.job.revision === summary.job.revision) return;
     for (const listener of remoteListeners) {
       try {
         listener(structuredClone(summary.job));
@@ -171,25 +178,38 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   /** Applies `fn` to the job's entry by compare-and-set, then stores what the route said.
    *  `undefined` for an unknown job. */
   const changeJob = async <R>(c: C, id: string, fn: (e: JobEntry, edit: Edit) => R) => {
-    let items: OutboxItem[] = [];
+    let staged: StagedDelivery[] = [];
     const result = await casUpdate<JobEntry, R>(
       c.jobs,
       id,
       (e) => {
-        items = [];
+        const items: OutboxItem[] = [];
         const edit = newEdit(items);
         const value = fn(e, edit);
+        stage(e, items);
+        staged = items.length > 0 ? (e.outbox ?? []) : [];
         return { write: edit.dirty, result: value };
       },
       c.jobView,
     );
-    if (items.length > 0) await addDeliveries(c, clock, items);
+    await moveStaged(c, clock, id, staged);
     return result;
+  };
+
+  /** Moves what writers that died left staged (nats-outbox.ts); run before taking deliveries. */
+  const sweepStaged = async (c: C) => {
+    const now = clock();
+    for (const id of [...index.staged()]) {
+      const job = summary(c, id)?.job;
+      if (!job || now - Date.parse(job.updated_at) < STAGED_GRACE_MS) continue;
+      const entry = await readEntry(c, id);
+      if (entry?.outbox) await moveStaged(c, clock, id, entry.outbox);
+    }
   };
 
   const summary = (c: C, id: string) => c.jobView.entries.get(id)?.value;
 
-  const outbox = createNatsOutbox(clock, use);
+  const outbox = createNatsOutbox(clock, use, sweepStaged);
 
   /**
    * Claims `id` under the cap: takes a slot for the attempt about to open, then writes the job
@@ -218,6 +238,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
         const items: OutboxItem[] = [];
         const edit = newEdit(items, now);
         const attempt = claimEntry(entry, edit, owner, leaseMs, sandbox);
+        stage(entry, items);
         const done = c.jobView.writing(id);
         try {
           const revision = await c.jobs.update(id, JSON.stringify(entry), kvEntry.revision);
@@ -229,7 +250,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
         } finally {
           done();
         }
-        await addDeliveries(c, clock, items);
+        await moveStaged(c, clock, id, entry.outbox ?? []);
         return { job: jobOf(entry), attempt };
       } finally {
         if (!kept) await releaseSlot(c, slot);
@@ -282,6 +303,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           not_before: 0,
           idempotency_key: key ?? null,
         };
+        stage(entry, items);
         const done = c.jobView.writing(job.id);
         try {
           const revision = await c.jobs.create(job.id, JSON.stringify(entry));
@@ -290,7 +312,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           done();
         }
         if (job.origin) await pointOrigin(c, originKey(job.origin), job.id);
-        await addDeliveries(c, clock, items);
+        await moveStaged(c, clock, job.id, entry.outbox ?? []);
         return { job: structuredClone(job), created: true };
       }),
 
@@ -442,6 +464,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           const items: OutboxItem[] = [];
           const edit = newEdit(items, now);
           const closed = recoverEntry(entry, edit, as);
+          stage(entry, items);
           if (edit.dirty)
             plans.push({ id: job.id, entry, revision: kvEntry.revision, items, closed });
         }
@@ -455,7 +478,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
             } finally {
               done();
             }
-            await addDeliveries(c, clock, p.items);
+            if (p.items.length > 0) await moveStaged(c, clock, p.id, p.entry.outbox ?? []);
             abandoned.push(...p.closed);
           } catch (err) {
             if (!isConflict(err)) throw err;
