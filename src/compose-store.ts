@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { createFileLogs } from './adapters/logs/file-logs.ts';
-import { createNatsLogs } from './adapters/logs/nats-logs.ts';
-import { createNatsStore } from './adapters/store/nats/nats-store.ts';
+import type { Logger } from 'pino';
+import { createNatsLogs, type NatsLogs } from './adapters/logs/nats-logs.ts';
+import { createNatsStore, type NatsJobStore } from './adapters/store/nats/nats-store.ts';
 import { createSqliteStore } from './adapters/store/sqlite-store.ts';
 import type { ForgeConfig } from './config.ts';
 import type { Job } from './domain/job.ts';
@@ -30,10 +31,14 @@ export interface ComposedStore {
   close(): Promise<void>;
 }
 
+/** How often the NATS store's retention clean-up runs (the first run a minute after start). */
+const RETENTION_EVERY_MS = 3_600_000;
+
 export function composeStore(
   config: ForgeConfig,
   dataDir: string,
   route: OutboxRoute,
+  logger?: Logger,
 ): ComposedStore {
   if (config.store.kind === 'nats') {
     const { url, token, creds_file: credsFile, prefix } = config.store;
@@ -46,6 +51,9 @@ export function composeStore(
       maxRunning: config.limits.max_concurrent,
     });
     const logs = createNatsLogs(connection);
+    const stopRetention = config.store.retention_days
+      ? keepFor(config.store.retention_days, store, logs, logger)
+      : () => undefined;
     return {
       store,
       logs,
@@ -53,6 +61,7 @@ export function composeStore(
       exclusive: false,
       onRemoteChange: (listener) => store.onRemoteChange(listener),
       close: async () => {
+        stopRetention();
         await store.close();
         await logs.close();
       },
@@ -67,6 +76,35 @@ export function composeStore(
     exclusive: true,
     onRemoteChange: () => () => undefined,
     close: () => store.close(),
+  };
+}
+
+/** Deletes finished jobs older than `days` (and their logs) every hour, on every replica: each
+ *  deletion is a compare-and-set, so replicas running it at once delete each job once. */
+function keepFor(days: number, store: NatsJobStore, logs: NatsLogs, logger?: Logger): () => void {
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const ids = await store.purgeFinished(Date.now() - days * 86_400_000);
+      for (const id of ids) await logs.removeJob(id);
+      if (ids.length > 0) {
+        logger?.info({ deleted: ids.length, retention_days: days }, 'deleted finished jobs');
+      }
+    } catch (err) {
+      logger?.warn({ err }, 'retention clean-up failed; it runs again in an hour');
+    } finally {
+      running = false;
+    }
+  };
+  const first = setTimeout(() => void run(), 60_000);
+  const every = setInterval(() => void run(), RETENTION_EVERY_MS);
+  first.unref();
+  every.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(every);
   };
 }
 

@@ -98,7 +98,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const logger = opts.logger ?? pino({ level: opts.env.FORGE_LOG_LEVEL ?? 'info' });
   const dataDir = resolve(config.data_dir);
   const releaseLock = lockDataDir(dataDir);
-  const backend = composeStore(config, dataDir, composeOutboxRoute(config));
+  const backend = composeStore(config, dataDir, composeOutboxRoute(config), logger);
   const { store, logs } = backend;
   const bus = new EventBus(logger);
   // A change another replica made is news here too: a cancel reaches this runner, the live stream

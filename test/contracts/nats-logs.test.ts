@@ -51,6 +51,21 @@ describe('nats logs across replicas', () => {
     expect((await reader.read(key, 0, 100))?.bytes.toString()).toBe('one\ntwo\nthree\n');
   });
 
+  it("removes every log of a job, and only that job's", async () => {
+    const logs = natsLogs();
+    const other = { job_id: '01JOBLOGS0000000000000000D', attempt: 1 };
+    for (const k of [key, { ...key, attempt: 2 }, other]) {
+      const log = logs.open(k);
+      log.append(Buffer.from('bytes\n'));
+      log.close();
+    }
+    await logs.read(other, 0, 0);
+    await logs.removeJob(key.job_id);
+    expect(await logs.read(key, 0, 10)).toBeNull();
+    expect(await logs.read({ ...key, attempt: 2 }, 0, 10)).toBeNull();
+    expect((await logs.read(other, 0, 10))?.bytes.toString()).toBe('bytes\n');
+  });
+
   it('reports an unreachable server as unavailable, naming its URL', async () => {
     const logs = createNatsLogs({ url: 'nats://127.0.0.1:1' });
     const err = await logs.read(key, 0, 10).catch((e: unknown) => e);

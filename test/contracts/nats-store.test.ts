@@ -350,3 +350,38 @@ it('deliveries a replica staged with a change but died before moving are swept i
   await nc.close();
   await Promise.all([a.close(), b.close()]);
 });
+
+it('retention deletes finished jobs older than the cut-off, with their keys and deliveries, on every replica', async () => {
+  const prefix = `t${++tests}`;
+  const clock = testClock();
+  const route: OutboxRoute = ({ job, to }) => [
+    { sink: 'chat', event: to, job_id: job.id, payload: {} },
+  ];
+  const a = createNatsStore({ url: server.url, prefix, clock: clock.now, route });
+  const b = createNatsStore({ url: server.url, prefix, clock: clock.now, route });
+  const { job: done } = await a.create(spec(), 'old-key');
+  const claim = must(await a.claim(OWNER, LEASE_MS, 'local'), 'claim');
+  await a.finish({ job_id: done.id, attempt: claim.attempt }, OWNER, OK, { status: 'SUCCEEDED' });
+  const { job: cancelled } = await a.create(spec());
+  await a.cancel(cancelled.id, CANCELLED);
+  const { job: waiting } = await a.create(spec());
+  clock.advance(10 * 86_400_000);
+  const { job: recent } = await a.create(spec());
+  await a.cancel(recent.id, CANCELLED);
+  await vi.waitFor(async () => expect((await b.list({ limit: 10, offset: 0 })).total).toBe(4));
+
+  const removed = await a.purgeFinished(clock.now() - 86_400_000);
+  expect(removed.sort()).toEqual([done.id, cancelled.id].sort());
+  expect(await a.get(done.id)).toBeNull();
+  expect(await a.deliveriesOf(done.id)).toEqual([]);
+  // The other replica's view drops them too; what is newer or unfinished stays.
+  await vi.waitFor(async () =>
+    expect((await b.list({ limit: 10, offset: 0 })).jobs.map((j) => j.id).sort()).toEqual(
+      [waiting.id, recent.id].sort(),
+    ),
+  );
+  // The idempotency key is free again.
+  expect(await b.create(spec(), 'old-key')).toMatchObject({ created: true });
+  expect(await a.purgeFinished(clock.now() - 86_400_000)).toEqual([]);
+  await Promise.all([a.close(), b.close()]);
+});

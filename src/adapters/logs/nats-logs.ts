@@ -90,7 +90,13 @@ class LogWriter {
   }
 }
 
-export function createNatsLogs(opts: NatsLogsOptions): AttemptLogs & { close(): Promise<void> } {
+export interface NatsLogs extends AttemptLogs {
+  /** Deletes every log of the job (retention; see the store's `purgeFinished`). */
+  removeJob(jobId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createNatsLogs(opts: NatsLogsOptions): NatsLogs {
   const prefix = opts.prefix ?? 'forge';
   const stream = `${prefix}_logs`;
   const maxBytes = opts.maxBytesPerLog ?? Infinity;
@@ -298,6 +304,10 @@ export function createNatsLogs(opts: NatsLogsOptions): AttemptLogs & { close(): 
     },
     read,
     follow,
+    async removeJob(jobId) {
+      const l = await linked();
+      await l.jsm.streams.purge(stream, { filter: `${prefix}.logs.${jobId}.>` });
+    },
     async close() {
       await Promise.all([...writers.values()].map((w) => w.settled));
       const current = link;

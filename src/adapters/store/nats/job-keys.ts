@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ForgeError } from '../../../domain/errors.ts';
-import type { Job } from '../../../domain/job.ts';
+import { originKey, type Job } from '../../../domain/job.ts';
 import { createOnce, hashKey, isConflict, type Conn } from './connection.ts';
 import type { JobEntry, JobSummary } from './job-entry.ts';
 import type { DeliveryRow } from './nats-outbox.ts';
@@ -51,6 +51,26 @@ export async function pointOrigin(c: C, key: string, id: string): Promise<void> 
       return;
     } catch (err) {
       if (!isConflict(err)) throw err;
+    }
+  }
+}
+
+/** Drops the keys that name a job being deleted: its idempotency key, and its origin's pointer
+ *  when that still points at it. */
+export async function forgetKeysOf(c: C, entry: JobEntry): Promise<void> {
+  const { job } = entry;
+  if (entry.idempotency_key !== null) {
+    const e = await c.keys.get(idemKey(entry.idempotency_key));
+    if (e?.operation === 'PUT' && e.string() === job.id)
+      await c.keys.purge(idemKey(entry.idempotency_key));
+  }
+  if (job.origin) {
+    const key = originIndexKey(originKey(job.origin));
+    const e = await c.keys.get(key);
+    if (e?.operation === 'PUT' && e.string() === job.id) {
+      await c.keys.purge(key, { previousSeq: e.revision }).catch((err: unknown) => {
+        if (!isConflict(err)) throw err;
+      });
     }
   }
 }

@@ -71,6 +71,19 @@ export async function addDeliveries(
   return kept;
 }
 
+/** Per job, so the job's clean-up can find them. */
+const movedFlag = (jobId: string, token: string) => `moved.${jobId}.${hashKey(token)}`;
+
+/** Deletes the job's deliveries and the flags of their moving (retention). */
+export async function removeDeliveriesOf(c: C, jobId: string): Promise<void> {
+  for (const [key, e] of [...c.outboxView.entries]) {
+    if (e.value.job_id === jobId) await c.outbox.purge(key);
+  }
+  const flags: string[] = [];
+  for await (const key of await c.keys.keys(`moved.${jobId}.*`)) flags.push(key);
+  for (const key of flags) await c.keys.purge(key);
+}
+
 const dedupeKey = (item: OutboxItem) => `dedupe.${hashKey(`${item.sink}\u0000${item.key}`)}`;
 
 /** Creates row `id` for `item` unless it exists (a mover before us created it). */
@@ -85,8 +98,13 @@ async function ensureRow(c: C, clock: Clock, id: number, item: OutboxItem): Prom
 }
 
 /** Moves one staged delivery to the outbox, once however many movers try. */
-async function moveOnce(c: C, clock: Clock, { token, item }: StagedDelivery): Promise<void> {
-  const flag = `moved.${hashKey(token)}`;
+async function moveOnce(
+  c: C,
+  clock: Clock,
+  jobId: string,
+  { token, item }: StagedDelivery,
+): Promise<void> {
+  const flag = movedFlag(jobId, token);
   for (;;) {
     const known = await c.keys.get(flag);
     if (known?.operation === 'PUT') {
@@ -123,7 +141,7 @@ export async function moveStaged(
   staged: readonly StagedDelivery[],
 ): Promise<void> {
   if (staged.length === 0) return;
-  for (const s of staged) await moveOnce(c, clock, s);
+  for (const s of staged) await moveOnce(c, clock, jobId, s);
   const moved = new Set(staged.map((s) => s.token));
   await casUpdate<JobEntry, void>(
     c.jobs,

@@ -59,10 +59,22 @@ import {
   type JobEntry,
   type RecoverAs,
 } from './job-entry.ts';
-import { createNatsOutbox, moveStaged, type DeliveryRow } from './nats-outbox.ts';
+import {
+  createNatsOutbox,
+  moveStaged,
+  removeDeliveriesOf,
+  type DeliveryRow,
+} from './nats-outbox.ts';
 import { createJobIndex } from './job-index.ts';
 import { serverClock } from './server-clock.ts';
-import { byIdempotencyKey, idemKey, originIndexKey, pointOrigin, readEntry } from './job-keys.ts';
+import {
+  byIdempotencyKey,
+  forgetKeysOf,
+  idemKey,
+  originIndexKey,
+  pointOrigin,
+  readEntry,
+} from './job-keys.ts';
 import { releaseSlot, releaseSlotsOf, takeSlot, validateMaxRunning } from './run-slots.ts';
 
 export interface NatsJobStoreOptions extends NatsStoreOptions {
@@ -90,6 +102,11 @@ export interface NatsJobStore extends JobStore {
    *  the bucket's watch delivers it: how a cancel received elsewhere reaches this replica's runner
    *  at once, without polling. Returns the unsubscribe function. */
   onRemoteChange(listener: (job: Job) => void): () => void;
+  /** Deletes finished jobs (SUCCEEDED, FAILED, CANCELLED, nothing open or staged) last changed
+   *  before `before` (epoch ms), with their idempotency key, origin pointer and deliveries; the
+   *  retention the buckets' missing TTL leaves to Forge. Returns the deleted ids (so their logs
+   *  can go too). A job changed meanwhile (a retry) is kept. */
+  purgeFinished(before: number): Promise<string[]>;
 }
 
 export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
@@ -494,6 +511,39 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
       }),
 
     ...outbox,
+
+    purgeFinished: (before) =>
+      use(async (c) => {
+        const removed: string[] = [];
+        for (const status of ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const) {
+          for (const id of [...index.withStatus(status)]) {
+            const s = summary(c, id);
+            if (!s || s.open || s.staged > 0 || Date.parse(s.job.updated_at) >= before) continue;
+            const kvEntry = await c.jobs.get(id);
+            if (kvEntry?.operation !== 'PUT') continue;
+            const entry = kvEntry.json<JobEntry>();
+            if (entry.job.status !== status) continue;
+            try {
+              await c.jobs.purge(id, { previousSeq: kvEntry.revision });
+            } catch (err) {
+              if (isConflict(err)) continue; // changed since read: not this time
+              throw err;
+            }
+            await forgetKeysOf(c, entry);
+            await removeDeliveriesOf(c, id);
+            removed.push(id);
+          }
+        }
+        // Purge markers hold each deleted key's subject; drop the ones every watcher has seen.
+        // (`purgeDeletes` is on the bucket nats.js hands out, not on its KV interface; it keeps
+        // markers younger than 30 minutes so a watcher that was briefly away still sees them.)
+        await Promise.all(
+          [c.jobs, c.outbox, c.keys].map((kv) =>
+            (kv as unknown as { purgeDeletes(): Promise<unknown> }).purgeDeletes(),
+          ),
+        );
+        return removed;
+      }),
 
     ping: () =>
       use(async (c) => {
