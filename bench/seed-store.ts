@@ -17,7 +17,7 @@ const SOURCES = [
   '../src/adapters/store/sqlite-schema.ts',
   './seed-store.ts',
 ];
-const OUTPUT = Array.from(
+export const SEED_OUTPUT = Array.from(
   { length: 12 },
   (_, i) => `step ${i}: did a thing to a file, ran the tests, all green\n`,
 ).join('');
@@ -63,7 +63,7 @@ async function fill(path: string, jobs: number, log: (m: string) => void): Promi
   const store = createSqliteStore({ path });
   try {
     for (let i = 0; i < jobs; i++) {
-      const { job } = await store.create(spec(i));
+      const { job } = await store.create(benchSpec(i));
       if (i % 10 === 9) {
         await store.cancel(job.id, { category: 'cancelled', message: 'cancelled on request' });
         continue;
@@ -77,7 +77,7 @@ async function fill(path: string, jobs: number, log: (m: string) => void): Promi
         'seed',
         {
           exit_code: failed ? 1 : 0,
-          output: OUTPUT,
+          output: SEED_OUTPUT,
           truncated: false,
           failure: failed
             ? {
@@ -100,7 +100,8 @@ async function fill(path: string, jobs: number, log: (m: string) => void): Promi
   }
 }
 
-function spec(i: number): JobSpec {
+/** The spec of the i-th seeded job (shared with the NATS seed). */
+export function benchSpec(i: number): JobSpec {
   return {
     task: `fix the flaky test number ${i} in the date parser and make sure the suite passes`,
     agent: 'noop',

@@ -6,10 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
-import { countJobs, startBenchForge } from './forge.ts';
+import { countJobs, startBenchForge, type ForgeProcess } from './forge.ts';
 import { fmt, type Benchmark } from './benchmark.ts';
 import { median, now, pool, round, until } from './measure.ts';
 import { benchEnv, cpuMs } from './processes.ts';
+import { startNatsServer } from '../test/support/nats-server.ts';
 import { startRedis } from './redis.ts';
 import type { Scope } from './scope.ts';
 
@@ -26,6 +27,11 @@ export interface ThroughputResult {
   bullmq_submit_per_s: number;
   rounds: number;
   agent: string;
+  /** The same Forge rounds on the NATS store: one replica, and two replicas sharing the queue
+   *  (jobs submitted to both in turn, the cap of 8 held across them). */
+  nats_jobs_per_s: number;
+  nats_two_replicas_jobs_per_s: number;
+  nats_cpu_ms_per_job: number;
 }
 
 const NOOP = ['/bin/true'];
@@ -54,11 +60,16 @@ export const throughput: Benchmark<ThroughputResult> = {
     const redis = await startRedis(scope);
     const forge: Round[] = [];
     const bull: Round[] = [];
+    const nats: Round[] = [];
+    const nats2: Round[] = [];
     for (let r = 0; r < rounds; r++) {
-      forge.push(await scope.child((s) => forgeRound(s, jobs)));
+      forge.push(await scope.child((s) => forgeRound(s, jobs, null)));
       bull.push(await scope.child((s) => bullmqRound(s, redis, `bench-${r}`, jobs)));
+      nats.push(await scope.child((s) => forgeRound(s, jobs, 1)));
+      nats2.push(await scope.child((s) => forgeRound(s, jobs, 2)));
       log(
-        `round ${r + 1}/${rounds}: forge ${forge[r]!.jobsPerS.toFixed(1)}/s, bullmq ${bull[r]!.jobsPerS.toFixed(1)}/s`,
+        `round ${r + 1}/${rounds}: forge ${forge[r]!.jobsPerS.toFixed(1)}/s, bullmq ${bull[r]!.jobsPerS.toFixed(1)}/s, ` +
+          `nats ${nats[r]!.jobsPerS.toFixed(1)}/s, nats×2 ${nats2[r]!.jobsPerS.toFixed(1)}/s`,
       );
     }
     return {
@@ -73,6 +84,9 @@ export const throughput: Benchmark<ThroughputResult> = {
       bullmq_submit_per_s: round(median(bull.map((x) => x.submitPerS))),
       rounds,
       agent: NOOP.join(' '),
+      nats_jobs_per_s: round(median(nats.map((x) => x.jobsPerS))),
+      nats_two_replicas_jobs_per_s: round(median(nats2.map((x) => x.jobsPerS))),
+      nats_cpu_ms_per_job: round(median(nats.map((x) => x.cpuMsPerJob))),
     };
   },
   rows: (r) => [
@@ -86,6 +100,11 @@ export const throughput: Benchmark<ThroughputResult> = {
       value: `${fmt(r.forge_cpu_ms_per_job, '')} / ${fmt(r.bullmq_cpu_ms_per_job)}`,
     },
     {
+      figure: 'Forge on NATS: one replica / two replicas',
+      value: `${fmt(r.nats_jobs_per_s, '')} / ${fmt(r.nats_two_replicas_jobs_per_s, 'jobs/s')}`,
+    },
+    { figure: 'server CPU per job on NATS (one replica)', value: fmt(r.nats_cpu_ms_per_job) },
+    {
       figure: 'ratio Forge / BullMQ',
       value: fmt(r.ratio_forge_over_bullmq, ''),
       target: '≥ 1',
@@ -94,15 +113,37 @@ export const throughput: Benchmark<ThroughputResult> = {
   ],
 };
 
-async function forgeRound(scope: Scope, jobs: number): Promise<Round> {
-  const forge = await startBenchForge(scope, {
-    agents: { noop: NOOP },
-    maxConcurrent: CONCURRENCY,
-  });
-  const pid = forge.proc.pid!;
-  const cpu0 = await cpuMs(pid);
+/** One Forge round: on SQLite (`replicas` null), or on a fresh nats-server with that many
+ *  replicas (their CPU summed; nats-server's own is not counted). */
+async function forgeRound(scope: Scope, jobs: number, replicas: number | null): Promise<Round> {
+  let store: Record<string, unknown> | undefined;
+  if (replicas !== null) {
+    const nats = await startNatsServer();
+    scope.defer(() => nats.stop());
+    store = { kind: 'nats', url: nats.url };
+  }
+  const servers: ForgeProcess[] = [];
+  for (let i = 0; i < (replicas ?? 1); i++) {
+    servers.push(
+      await startBenchForge(scope, {
+        agents: { noop: NOOP },
+        maxConcurrent: CONCURRENCY,
+        ...(store ? { store } : {}),
+      }),
+    );
+  }
+  const forge = servers[0]!;
+  const cpu = async () => {
+    let sum = 0;
+    for (const s of servers) sum += await cpuMs(s.proc.pid!);
+    return sum;
+  };
+  const cpu0 = await cpu();
   const t0 = now();
-  await pool(jobs, IN_FLIGHT, () => forge.submit('no-op', { agent: 'noop' }));
+  let turn = 0;
+  await pool(jobs, IN_FLIGHT, () =>
+    servers[turn++ % servers.length]!.submit('no-op', { agent: 'noop' }),
+  );
   const submitted = now();
   await until(
     async () => (await countJobs(forge, 'PENDING,RUNNING')) === 0,
@@ -111,7 +152,7 @@ async function forgeRound(scope: Scope, jobs: number): Promise<Round> {
   const t1 = now();
   const ok = await countJobs(forge, 'SUCCEEDED');
   if (ok !== jobs) throw new Error(`only ${ok} of ${jobs} Forge jobs succeeded`);
-  const cpuMsPerJob = ((await cpuMs(pid)) - cpu0) / jobs;
+  const cpuMsPerJob = ((await cpu()) - cpu0) / jobs;
   return {
     jobsPerS: jobs / ((t1 - t0) / 1000),
     submitPerS: jobs / ((submitted - t0) / 1000),
