@@ -243,6 +243,113 @@ const storeSchema = z
   ])
   .default({ kind: 'sqlite' });
 
+/** A Kubernetes quantity (500m, 2, 4Gi); YAML numbers (cpu: 2) are taken as written. */
+const quantity = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/,
+        'not a Kubernetes quantity; use e.g. 500m, 2, 512Mi, 4Gi',
+      ),
+  );
+/** A DNS-1123 label: a namespace, a Secret or a service account name. */
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lower-case letters, digits and "-" (DNS-1123)');
+/** A DNS-1123 subdomain: most object names (Secrets, runtime classes). */
+const dnsName = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'use lower-case letters, digits, "-" and "." (DNS-1123)',
+  );
+/** Kubernetes resource requests or limits by resource name (cpu, memory, ephemeral-storage, …). */
+const resourceList = z.record(z.string().min(1), quantity);
+/** A Kubernetes Toleration, with the API's own field names. */
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+/** Environment variables the worker reads from the worker namespace's Secrets (not these names). */
+const RESERVED_WORKER_ENV = new Set(['FORGE_WORKER_TOKEN', 'HOME', 'TMPDIR']);
+const workerSecrets = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+    z.strictObject({ secret: dnsName, key: z.string().min(1) }),
+  )
+  .superRefine((secrets, ctx) => {
+    for (const name of Object.keys(secrets)) {
+      if (RESERVED_WORKER_ENV.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'Forge sets this variable in the worker itself; use another name',
+        });
+    }
+  })
+  .default({});
+
+/** Where attempts run: local processes, or a batch/v1 Job per attempt running `forge worker`. */
+const sandboxSchema = z
+  .discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({
+        kind: z.literal('local').default('local'),
+        isolation: z.enum(['auto', 'srt', 'none']).default('auto'),
+        allowed_domains: z.array(z.string()).default([]),
+      }),
+      z.strictObject({
+        kind: z.literal('kubernetes'),
+        /** The pod is the isolation (with the chart's NetworkPolicy); srt does not run in it. */
+        isolation: z
+          .literal('none', {
+            error:
+              'isolation is for the local sandbox; a Kubernetes pod is isolated by the cluster: remove it',
+          })
+          .default('none'),
+        allowed_domains: z.array(z.string()).default([]),
+        namespace: dnsLabel.default('forge-workers'),
+        image: z.string().min(1).default('ghcr.io/forge-dev/forge-worker:0.1.0'),
+        /** How the worker pods reach this Forge replica (the chart passes the pod IP). */
+        worker_url: z.url({
+          protocol: /^https?$/,
+          error: 'give the URL worker pods dial to reach this Forge, e.g. http://10.0.0.5:7700',
+        }),
+        /** A kubeconfig file; without it, KUBECONFIG, ~/.kube/config, then the in-cluster account. */
+        kubeconfig: z.string().min(1).optional(),
+        context: z.string().min(1).optional(),
+        service_account: dnsName.optional(),
+        image_pull_secrets: z.array(dnsName).default([]),
+        node_selector: z.record(z.string().min(1), z.string()).default({}),
+        tolerations: z.array(tolerationSchema).default([]),
+        runtime_class: dnsName.optional(),
+        resources: z
+          .strictObject({
+            requests: resourceList.default({ cpu: '500m', memory: '1Gi' }),
+            limits: resourceList.default({ cpu: '2', memory: '4Gi' }),
+          })
+          .prefault({}),
+        /** The emptyDir holding the workspace, the agent's home and its output. */
+        workspace_size: quantity.default('10Gi'),
+        /** How long a worker may take to call home before the attempt fails (`sandbox`). */
+        start_timeout: duration.default(5 * 60_000),
+        /** Worker environment variables read from Secrets in the namespace (model credentials). */
+        secrets: workerSecrets,
+      }),
+    ],
+    { error: 'use kind: local or kind: kubernetes' },
+  )
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -275,13 +382,7 @@ export const configSchema = z.strictObject({
       budget_usd: z.number().positive().default(5),
     })
     .prefault({}),
-  sandbox: z
-    .strictObject({
-      kind: z.enum(['local']).default('local'),
-      isolation: z.enum(['auto', 'srt', 'none']).default('auto'),
-      allowed_domains: z.array(z.string()).default([]),
-    })
-    .prefault({}),
+  sandbox: sandboxSchema,
   agents: z.record(name, agentSchema).default({}),
   forges: z.record(name, forgeSchema).default({}),
   repos: z.record(name, repoSchema).default({}),
@@ -329,6 +430,7 @@ export type McpServerConfig = ProfileConfig['mcp_servers'][string];
 export type IssueIntakeConfig = Extract<ForgeConfig['intake'][string], { kind: 'issues' }>;
 export type TelegramConfig = Extract<ForgeConfig['notify'][string], { kind: 'telegram' }>;
 export type WebhookNotifierConfig = Extract<ForgeConfig['notify'][string], { kind: 'webhook' }>;
+export type KubernetesSandboxConfig = Extract<ForgeConfig['sandbox'], { kind: 'kubernetes' }>;
 
 /** Replaces `${NAME}` with the environment's value; a missing variable is a problem to report. */
 function substitute(
