@@ -24,44 +24,50 @@ describe('job index', () => {
     });
     const filter = fc.subarray(STATUSES);
     fc.assert(
-      fc.property(fc.array(change, { maxLength: 200 }), filter, (changes, statuses) => {
-        const index = createJobIndex();
-        const model = new Map<string, JobSummary>();
-        for (const c of changes) {
-          const before = model.get(c.id) ?? null;
-          const after = c.status === null ? null : summary(c.id, c.status, c.open);
-          if (after) model.set(c.id, after);
-          else model.delete(c.id);
-          index.change(c.id, before, after);
-        }
-        const want = [...model.values()]
-          .filter((s) => statuses.length === 0 || statuses.includes(s.job.status))
-          .map((s) => s.job.id)
-          .sort()
-          .reverse();
-        expect([...index.newestFirst(statuses)]).toEqual(want);
-        expect(index.count(statuses)).toBe(want.length);
-        for (const status of STATUSES) {
-          expect(index.withStatus(status)).toEqual(
+      fc.property(
+        fc.array(change, { maxLength: 200 }),
+        filter,
+        fc.nat(50),
+        (changes, statuses, skip) => {
+          const index = createJobIndex();
+          const model = new Map<string, JobSummary>();
+          for (const c of changes) {
+            const before = model.get(c.id) ?? null;
+            const after = c.status === null ? null : summary(c.id, c.status, c.open);
+            if (after) model.set(c.id, after);
+            else model.delete(c.id);
+            index.change(c.id, before, after);
+          }
+          const want = [...model.values()]
+            .filter((s) => statuses.length === 0 || statuses.includes(s.job.status))
+            .map((s) => s.job.id)
+            .sort()
+            .reverse();
+          expect([...index.newestFirst(statuses)]).toEqual(want);
+          expect([...index.newestFirst(statuses, skip)]).toEqual(want.slice(skip));
+          expect(index.count(statuses)).toBe(want.length);
+          for (const status of STATUSES) {
+            expect(index.withStatus(status)).toEqual(
+              [...model.values()]
+                .filter((s) => s.job.status === status)
+                .map((s) => s.job.id)
+                .sort(),
+            );
+          }
+          expect([...index.staged()].sort()).toEqual(
             [...model.values()]
-              .filter((s) => s.job.status === status)
+              .filter((s) => s.staged > 0)
               .map((s) => s.job.id)
               .sort(),
           );
-        }
-        expect([...index.staged()].sort()).toEqual(
-          [...model.values()]
-            .filter((s) => s.staged > 0)
-            .map((s) => s.job.id)
-            .sort(),
-        );
-        expect([...index.open()].sort()).toEqual(
-          [...model.values()]
-            .filter((s) => s.open)
-            .map((s) => s.job.id)
-            .sort(),
-        );
-      }),
+          expect([...index.open()].sort()).toEqual(
+            [...model.values()]
+              .filter((s) => s.open)
+              .map((s) => s.job.id)
+              .sort(),
+          );
+        },
+      ),
     );
   });
 });

@@ -20,8 +20,8 @@ export interface JobIndex {
   open(): ReadonlySet<string>;
   /** Ids of jobs with deliveries staged in their entry. */
   staged(): ReadonlySet<string>;
-  /** Every id, newest first, filtered by status; for listing. */
-  newestFirst(statuses: readonly JobStatus[] | undefined): Iterable<string>;
+  /** Every id, newest first, filtered by status, from the `skip`-th match on; for listing. */
+  newestFirst(statuses: readonly JobStatus[] | undefined, skip?: number): Iterable<string>;
   count(statuses?: readonly JobStatus[]): number;
 }
 
@@ -56,6 +56,7 @@ function drop(ids: string[], id: string): void {
 
 export function createJobIndex(): JobIndex {
   const byStatus = new Map<JobStatus, string[]>(STATUSES.map((s) => [s, []]));
+  const all: string[] = [];
   const open = new Set<string>();
   const staged = new Set<string>();
   const ids = (status: JobStatus): string[] => {
@@ -68,6 +69,8 @@ export function createJobIndex(): JobIndex {
       if (before?.job.status !== after?.job.status) {
         if (before) drop(ids(before.job.status), id);
         if (after) insert(ids(after.job.status), id);
+        if (!before && after) insert(all, id);
+        if (before && !after) drop(all, id);
       }
       if (after?.open) open.add(id);
       else open.delete(id);
@@ -77,8 +80,17 @@ export function createJobIndex(): JobIndex {
     withStatus: (status) => ids(status),
     open: () => open,
     staged: () => staged,
-    *newestFirst(statuses) {
-      const lists = (statuses?.length ? [...new Set(statuses)] : STATUSES).map((s) => ids(s));
+    *newestFirst(statuses, skip = 0) {
+      const wanted = statuses?.length ? [...new Set(statuses)] : STATUSES;
+      // One sorted array holds them all: start at the page, no merge.
+      const single =
+        wanted.length === STATUSES.length ? all : wanted.length === 1 ? ids(wanted[0]!) : null;
+      if (single) {
+        for (let i = single.length - 1 - skip; i >= 0; i--) yield single[i]!;
+        return;
+      }
+      let skipped = 0;
+      const lists = wanted.map((s) => ids(s));
       // Merge the sorted arrays from their ends.
       const at = lists.map((l) => l.length - 1);
       for (;;) {
@@ -87,7 +99,9 @@ export function createJobIndex(): JobIndex {
           if (at[i]! >= 0 && (best < 0 || lists[i]![at[i]!]! > lists[best]![at[best]!]!)) best = i;
         }
         if (best < 0) return;
-        yield lists[best]![at[best]!--]!;
+        const id = lists[best]![at[best]!--]!;
+        if (skipped < skip) skipped++;
+        else yield id;
       }
     },
     count: (statuses) =>

@@ -350,6 +350,16 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     list: (filter) =>
       use((c) => {
         const tags = filter.tags ?? [];
+        if (tags.length === 0) {
+          // The index pages and counts on its own.
+          const page: Job[] = [];
+          for (const id of index.newestFirst(filter.statuses, filter.offset)) {
+            if (page.length >= filter.limit) break;
+            const job = summary(c, id)?.job;
+            if (job) page.push(structuredClone(job));
+          }
+          return Promise.resolve({ jobs: page, total: index.count(filter.statuses) });
+        }
         const page: Job[] = [];
         let total = 0;
         for (const id of index.newestFirst(filter.statuses)) {
@@ -357,11 +367,6 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           if (!job || !tags.every((t) => job.tags.includes(t))) continue;
           if (total >= filter.offset && page.length < filter.limit) page.push(structuredClone(job));
           total++;
-          // Without tags the index counts the rest.
-          if (tags.length === 0 && page.length === filter.limit) {
-            total = index.count(filter.statuses);
-            break;
-          }
         }
         return Promise.resolve({ jobs: page, total });
       }),
