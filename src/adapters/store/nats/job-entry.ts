@@ -44,6 +44,9 @@ export interface JobSummary extends Pick<JobEntry, 'job' | 'lease' | 'not_before
   open: boolean;
   /** Deliveries staged in the entry, not yet moved to the outbox. */
   staged: number;
+  /** The whole entry while the job is PENDING, so a claim can compare-and-set it without reading
+   *  it first (a stale copy only costs a conflict and a read). */
+  pending?: JobEntry;
 }
 
 export const summarize = (e: JobEntry): JobSummary => ({
@@ -52,6 +55,7 @@ export const summarize = (e: JobEntry): JobSummary => ({
   not_before: e.not_before,
   open: e.attempts.some((a) => a.finished_at === null),
   staged: e.outbox?.length ?? 0,
+  ...(e.job.status === 'PENDING' ? { pending: e } : {}),
 });
 
 /** Stages `items` (caused by the change just made) in the entry, named by the job's revision. */

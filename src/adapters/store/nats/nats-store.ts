@@ -243,9 +243,19 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     sandbox: string,
   ): Promise<Claim | null | 'full'> => {
     for (let i = 0; i < 10; i++) {
-      const kvEntry = await c.jobs.get(id);
-      if (kvEntry?.operation !== 'PUT') return null;
-      const entry = kvEntry.json<JobEntry>();
+      // First try the view's copy (one round trip fewer); after a conflict, read.
+      const viewed = i === 0 ? c.jobView.entries.get(id) : undefined;
+      let entry: JobEntry;
+      let read: number;
+      if (viewed?.value.pending) {
+        entry = structuredClone(viewed.value.pending);
+        read = viewed.revision;
+      } else {
+        const kvEntry = await c.jobs.get(id);
+        if (kvEntry?.operation !== 'PUT') return null;
+        entry = kvEntry.json<JobEntry>();
+        read = kvEntry.revision;
+      }
       const now = clock();
       if (!claimable(entry, now)) return null;
       const slot = await takeSlot(c, max, id, entry.job.attempt_count + 1, now);
@@ -258,7 +268,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
         stage(entry, items);
         const done = c.jobView.writing(id);
         try {
-          const revision = await c.jobs.update(id, JSON.stringify(entry), kvEntry.revision);
+          const revision = await c.jobs.update(id, JSON.stringify(entry), read);
           c.jobView.apply(id, entry, revision);
           kept = true;
         } catch (err) {
