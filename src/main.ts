@@ -8,6 +8,11 @@ import { resolve, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
+import { loadWorkerSecret } from './adapters/sandbox/remote/attempt-token.ts';
+import {
+  createRemoteAttempts,
+  type RemoteAttempts,
+} from './adapters/sandbox/remote/remote-attempts.ts';
 import { composeStore, storeChecks } from './compose-store.ts';
 import { createGitWorkspace } from './adapters/git/git-workspace.ts';
 import type { ForgeConfig } from './config.ts';
@@ -46,6 +51,8 @@ export interface Forge {
   store: JobStore;
   bus: EventBus;
   sandbox: Sandbox;
+  /** Live attempts of a remote sandbox, which its workers call home to. */
+  workerAttempts: RemoteAttempts;
   runner: Runner;
   logger: Logger;
   dataDir: string;
@@ -112,6 +119,11 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       failure: job.failure,
     }),
   );
+  // Remote workers call home with a token made from this secret; kept in the data dir so a
+  // restarted server still recognises the workers it started.
+  const workerAttempts = createRemoteAttempts(() =>
+    loadWorkerSecret(join(dataDir, 'worker-secret')),
+  );
   const sandbox = createSandbox(config, (msg) => logger.warn(msg));
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
@@ -176,6 +188,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     hooks: doors.hooks,
     metrics: createMetrics({ store, bus, logger }),
     healthDetails: () => doors.health(),
+    workerAttempts,
   });
   let server: ServerType | null = null;
 
@@ -184,6 +197,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     store,
     bus,
     sandbox,
+    workerAttempts,
     runner,
     logger,
     dataDir,

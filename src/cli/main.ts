@@ -1,5 +1,6 @@
 /** The `forge` command line. Talks to a running server over HTTP (except serve and doctor). */
 import { Command, Option } from 'commander';
+import { parseDuration } from '../domain/duration.ts';
 import { ApiError, ForgeClient, readSse } from './client.ts';
 import { doctorChecks } from './doctor.ts';
 import { EXIT, exitCodeForStatus } from './exit-codes.ts';
@@ -242,6 +243,34 @@ export function buildProgram(): Command {
         url: opts.url,
         ...(opts.token ? { token: opts.token } : {}),
         log: (line) => process.stderr.write(`${line}\n`),
+      });
+    });
+
+  program
+    .command('worker')
+    .description(
+      'run one attempt for a Forge server elsewhere (in a Kubernetes pod); the attempt token comes from FORGE_WORKER_TOKEN or --token-file, never the command line',
+    )
+    .option('--dir <dir>', "the attempt's directory in this worker", '/forge')
+    .option('--token-file <file>', 'read the attempt token from this file')
+    .option('--give-up-after <duration>', 'stop when Forge stays unreachable this long', '10m')
+    .action(async (o: { dir: string; tokenFile?: string; giveUpAfter: string }, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOpts>();
+      const giveUpAfterMs = parseDuration(o.giveUpAfter);
+      if (giveUpAfterMs === null) {
+        process.stderr.write(
+          `forge: --give-up-after "${o.giveUpAfter}" is no duration (e.g. 90s, 10m)\n`,
+        );
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      // Loaded only for this command: a worker needs none of the server, and the server none of it.
+      const { workerCommand } = await import('../worker/worker-command.ts');
+      process.exitCode = await workerCommand({
+        url: opts.url,
+        dir: o.dir,
+        giveUpAfterMs,
+        ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
       });
     });
 

@@ -97,6 +97,8 @@ function decide(s: AttemptState, agentFailure: Failure | null, backoffMs: number
   const { signal } = s.control.stop;
   const reason = signal.aborted ? (signal.reason as StopReason) : null;
   let fail = reason ? stopFailure(reason, s.job) : agentFailure;
+  // A sandbox that knows why the run ended (a remote worker lost or never started) says so.
+  if (!fail && s.exit?.failure) fail = s.exit.failure;
   if (!fail && s.exit && s.exit.exitCode !== 0) {
     fail = failure(
       'agent_error',

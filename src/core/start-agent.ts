@@ -133,6 +133,7 @@ async function startInSandbox(
         denyRead: deps.denyRead,
         labels: { jobId: job.id, attempt },
         stdinFile: invocation.stdinFile ?? null,
+        maxDurationMs: job.max_duration_ms,
       },
       control.stop.signal,
     );

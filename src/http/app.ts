@@ -10,6 +10,7 @@ import { errorBody, errorResponse } from './errors.ts';
 import type { WebhookReceiver } from '../intake/webhook-receiver.ts';
 import { eventRoutes } from './routes/events.ts';
 import { hookRoutes } from './routes/hooks.ts';
+import { workerRoutes, type WorkerAttempts } from './routes/worker.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openApiRoutes } from './openapi.ts';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   metrics?: Metrics;
   /** Extra details for GET /health (delivery backlog, intake errors); never fails the probe. */
   healthDetails?: () => Promise<Record<string, unknown>>;
+  /** Live remote attempts, for the worker protocol (absent: no remote sandbox, no worker routes). */
+  workerAttempts?: WorkerAttempts;
 }
 
 /** Routes and the methods they answer, so a wrong method gets 405 rather than 404. */
@@ -43,6 +46,9 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/metrics$/, ['GET']],
   [/^\/openapi\.json$/, ['GET']],
   [/^\/mcp$/, ['GET', 'POST', 'DELETE']],
+  [/^\/worker\/v1\/(attempt|workspace|control)$/, ['GET']],
+  [/^\/worker\/v1\/(output|exit)$/, ['POST']],
+  [/^\/worker\/v1\/result$/, ['PUT']],
 ];
 
 export function createApp(deps: HttpDeps): Hono {
@@ -82,6 +88,8 @@ export function createApp(deps: HttpDeps): Hono {
 
   // Forges sign their webhooks; they cannot send a bearer token.
   app.route('/', hookRoutes(deps.hooks ?? new Map()));
+  // Workers hold a token for their one attempt, never an API token.
+  if (deps.workerAttempts) app.route('/', workerRoutes(deps.workerAttempts));
   // The dashboard's files are public (it asks for a token and sends it with every API call); the
   // API description holds no data; MCP answers 401 with WWW-Authenticate itself.
   app.route('/', uiRoutes());

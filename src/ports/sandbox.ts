@@ -1,3 +1,5 @@
+import type { Failure } from '../domain/failure.ts';
+
 /** What the sandbox should run and how it may reach the world. */
 export interface SandboxSpec {
   /** argv; argv[0] is resolved on `env.PATH` by the sandbox (against `cwd` when it holds a `/`). */
@@ -20,6 +22,9 @@ export interface SandboxSpec {
   denyRead: string[];
   /** Identifies the attempt; lets `reap` verify a process is really this attempt's. */
   labels: SandboxLabels;
+  /** The attempt's wall-clock limit. Forge enforces it itself; a remote sandbox also sets the
+   *  platform's own hard deadline a little after it. */
+  maxDurationMs?: number;
 }
 
 /** Names one attempt of one job. */
@@ -32,6 +37,10 @@ export interface SandboxExit {
   /** null when killed by a signal. */
   exitCode: number | null;
   signal: string | null;
+  /** Set when the sandbox itself knows why the attempt ended badly (a worker that never started,
+   *  a pod evicted under it, the platform's deadline); it becomes the attempt's failure unless
+   *  Forge stopped the attempt itself. */
+  failure?: Failure;
 }
 
 export interface SandboxRun {

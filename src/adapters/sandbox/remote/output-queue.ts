@@ -1,0 +1,30 @@
+/** Chunks handed from the HTTP routes to the core's reader, once each and in order. */
+export class OutputQueue implements AsyncIterable<Buffer> {
+  private chunks: Buffer[] = [];
+  private ended = false;
+  private wake: (() => void) | null = null;
+
+  push(chunk: Buffer): void {
+    if (this.ended || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk) {
+        yield chunk;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+  }
+}
