@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validateKubeObject } from '../../../../test/support/kube-schema.ts';
 import {
   attemptLabels,
   jobManifest,
@@ -48,6 +49,10 @@ describe('jobManifest', () => {
   const spec = job.spec!;
   const pod = spec.template.spec!;
   const container = pod.containers[0]!;
+
+  it('is a valid batch/v1 Job by the published schema, strictly', () => {
+    expect(validateKubeObject(job)).toEqual([]);
+  });
 
   it('names and labels the Job, and its pods, for the attempt', () => {
     expect(job.metadata).toMatchObject({ name: jobName(labels), namespace: 'forge-workers' });
@@ -162,6 +167,7 @@ describe('jobManifest', () => {
 describe('tokenSecretManifest', () => {
   it('holds only the token, is labelled for the attempt, and is owned by the Job', () => {
     const secret = tokenSecretManifest(config, assignment, { name: jobName(labels), uid: 'u-1' });
+    expect(validateKubeObject(secret)).toEqual([]);
     expect(secret).toEqual({
       apiVersion: 'v1',
       kind: 'Secret',
