@@ -102,18 +102,25 @@ class StoppableWatch extends Watch {
   }
 }
 
+/** One run of a resource's informer, from start to stop; a restart after stop is a new one
+ *  (a fresh list, a fresh cache). */
+interface Session<T extends KubernetesObject> {
+  informer: ListWatch<T>;
+  watch: StoppableWatch;
+  /** Aborted by stop: cancels a pending restart. */
+  stopped: AbortController;
+  listed: Promise<void>;
+}
+
 /** One resource's informer, restarted after errors while it should run. */
 class ResourceWatch<T extends KubernetesObject> {
-  private readonly informer: ListWatch<T>;
-  private readonly watch: StoppableWatch;
-  private running = false;
+  private session: Session<T> | null = null;
   private delayMs: number;
-  private listed: Promise<void> = Promise.resolve();
-  private markListed: () => void = () => undefined;
-  private restart = new AbortController();
-
   private readonly opts: KubeWatchOptions;
-  readonly kind: WatchedKind;
+  private readonly kind: WatchedKind;
+  private readonly path: string;
+  private readonly listFn: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  private readonly dispatch: (event: WatchEvent) => void;
 
   constructor(
     opts: KubeWatchOptions,
@@ -124,74 +131,83 @@ class ResourceWatch<T extends KubernetesObject> {
   ) {
     this.opts = opts;
     this.kind = kind;
+    this.path = path;
+    this.listFn = listFn;
+    this.dispatch = dispatch;
     this.delayMs = opts.backoffMs ?? 1000;
-    this.watch = new StoppableWatch(opts.clients.config);
-    this.informer = new ListWatch<T>(
-      path,
-      this.watch,
+  }
+
+  start(): void {
+    if (this.session) return;
+    const watch = new StoppableWatch(this.opts.clients.config);
+    const stopped = new AbortController();
+    let markListed: () => void = () => undefined;
+    const listed = new Promise<void>((resolve) => (markListed = resolve));
+    const informer = new ListWatch<T>(
+      this.path,
+      watch,
       async () => {
-        const result = await listFn();
+        const result = await this.listFn();
         // Stopped while listing: ListWatch would go on to watch; an error makes it return.
-        if (!this.running) throw new Error('stopped');
+        if (stopped.signal.aborted) throw new Error('stopped');
         this.healthy();
-        this.markListed();
+        markListed();
         return result;
       },
       false,
       WORKER_SELECTOR,
     );
+    const session: Session<T> = { informer, watch, stopped, listed };
     for (const type of ['add', 'update', 'delete'] as const) {
-      this.informer.on(type, (object: T) => {
+      informer.on(type, (object: T) => {
         this.healthy();
-        dispatch({ kind, type, object });
+        this.dispatch({ kind: this.kind, type, object });
       });
     }
-    this.informer.on('error', (err: unknown) => this.failed(err));
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.restart = new AbortController();
-    this.listed = new Promise((resolve) => (this.markListed = resolve));
-    this.launch();
+    informer.on('error', (err: unknown) => {
+      // Nobody waits for a list that keeps failing: the caches are empty until it works.
+      markListed();
+      this.failed(session, err);
+    });
+    this.session = session;
+    this.launch(session);
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.restart.abort();
-    this.markListed();
-    await this.informer.stop();
-    this.watch.abortAll();
+    const session = this.session;
+    if (!session) return;
+    this.session = null;
+    session.stopped.abort();
+    await session.informer.stop();
+    session.watch.abortAll();
   }
 
   ready(): Promise<void> {
-    return this.listed;
+    return this.session?.listed ?? Promise.resolve();
   }
 
   list(): readonly T[] {
-    return this.informer.list(this.opts.namespace);
+    return this.session?.informer.list(this.opts.namespace) ?? [];
   }
 
-  private launch(): void {
-    this.informer.start().catch((err: unknown) => this.failed(err));
+  private launch(session: Session<T>): void {
+    session.informer.start().catch((err: unknown) => this.failed(session, err));
   }
 
   private healthy(): void {
     this.delayMs = this.opts.backoffMs ?? 1000;
   }
 
-  private failed(err: unknown): void {
-    if (!this.running) return; // stopping aborts the request, which reports an error
+  private failed(session: Session<T>, err: unknown): void {
+    // Stopping aborts the request, which reports an error too.
+    if (session.stopped.signal.aborted) return;
     const delay = this.delayMs;
     this.delayMs = Math.min(delay * 2, this.opts.maxBackoffMs ?? 30_000);
     this.opts.onError?.(
       `watching ${this.kind}s in namespace ${this.opts.namespace} failed (${apiMessage(err)}); retrying in ${delay} ms`,
     );
-    sleep(delay, undefined, { signal: this.restart.signal }).then(
-      () => {
-        if (this.running) this.launch();
-      },
+    sleep(delay, undefined, { signal: session.stopped.signal }).then(
+      () => this.launch(session),
       () => undefined, // stopped meanwhile
     );
   }
