@@ -8,6 +8,8 @@ import { resolve, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createLocalSandbox } from './adapters/sandbox/local-sandbox.ts';
+import { createKubeLauncher } from './adapters/sandbox/kubernetes/kube-launcher.ts';
+import { createRemoteSandbox } from './adapters/sandbox/remote/remote-sandbox.ts';
 import { loadWorkerSecret } from './adapters/sandbox/remote/attempt-token.ts';
 import {
   createRemoteAttempts,
@@ -68,10 +70,30 @@ export interface ForgeOptions {
   logger?: Logger;
 }
 
-/** The sandbox the configuration asks for (also used by `forge doctor`). */
-export function createSandbox(config: ForgeConfig, onWarning?: (msg: string) => void): Sandbox {
+/** The sandbox the configuration asks for (also used by `forge doctor`, which passes no
+ *  `workerAttempts`: it never starts an attempt). */
+export function createSandbox(
+  config: ForgeConfig,
+  onWarning?: (msg: string) => void,
+  workerAttempts?: RemoteAttempts,
+): Sandbox {
+  const sandbox = config.sandbox;
+  if (sandbox.kind === 'kubernetes') {
+    return createRemoteSandbox({
+      launcher: createKubeLauncher({ config: sandbox, ...(onWarning ? { onWarning } : {}) }),
+      attempts:
+        workerAttempts ??
+        createRemoteAttempts(() => {
+          throw new ForgeError('internal', 'this sandbox was made for checks only');
+        }),
+      workerUrl: sandbox.worker_url,
+      startTimeoutMs: sandbox.start_timeout,
+      // The worker reads these from its pod's environment (sandbox.secrets): never sent to it.
+      inheritEnv: Object.keys(sandbox.secrets),
+    });
+  }
   return createLocalSandbox({
-    isolation: config.sandbox.isolation,
+    isolation: sandbox.isolation,
     ...(onWarning ? { onWarning } : {}),
   });
 }
@@ -124,7 +146,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const workerAttempts = createRemoteAttempts(() =>
     loadWorkerSecret(join(dataDir, 'worker-secret')),
   );
-  const sandbox = createSandbox(config, (msg) => logger.warn(msg));
+  const sandbox = createSandbox(config, (msg) => logger.warn(msg), workerAttempts);
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
   const redactor = createRedactor(secrets);
