@@ -104,6 +104,25 @@ export interface JobQueue {
     running: readonly AttemptKey[];
     foreignOwners: boolean;
   }): Promise<AbandonedAttempt[]>;
+  /**
+   * Takes over, instead of interrupting, the RUNNING jobs whose lease is dead (as `recover`
+   * judges it, with `running` empty) and whose current attempt is open, ran in `sandbox` and has
+   * a sandbox handle: `self` holds their lease from now (`leaseMs`), nothing else changes (no
+   * status change, nothing routed). For sandboxes whose attempts outlive the server that started
+   * them (a worker pod that dials home), so a restarted server re-attaches to them; run it before
+   * `recover`, which then leaves them alone. Oldest first.
+   */
+  adopt(opts: {
+    self: string;
+    foreignOwners: boolean;
+    sandbox: string;
+    leaseMs: number;
+  }): Promise<AdoptedAttempt[]>;
+}
+
+/** A running attempt taken over by `adopt`. */
+export interface AdoptedAttempt extends Claim {
+  sandbox_ref: string;
 }
 
 /** What a running attempt has produced so far. */

@@ -381,6 +381,62 @@ export function queueContract(
       });
     });
 
+    describe('adopt', () => {
+      const adopt = (self: string, foreignOwners = false, sandbox = 'local') =>
+        store.adopt({ self, foreignOwners, sandbox, leaseMs: LEASE_MS });
+
+      it('takes over a running attempt whose runner died, leaving it open and the job RUNNING', async () => {
+        const { job } = await running();
+        const key = { job_id: job.id, attempt: 1 };
+        await store.setSandboxRef(key, 'pod:forge-1');
+        expect(await adopt('server-b')).toEqual([]); // the lease is alive
+        clock.advance(2 * LEASE_MS);
+        const adopted = await adopt('server-b');
+        expect(adopted).toEqual([
+          {
+            job: expect.objectContaining({ id: job.id, status: 'RUNNING' }) as unknown,
+            attempt: 1,
+            sandbox_ref: 'pod:forge-1',
+          },
+        ]);
+        // The new owner holds it: recovery leaves it, the old owner cannot renew or close it.
+        expect(
+          await store.recover({ self: 'server-c', running: [], foreignOwners: false }),
+        ).toEqual([]);
+        expect(await store.renew(key, OWNER, LEASE_MS)).toBe(false);
+        expect(await store.renew(key, 'server-b', LEASE_MS)).toBe(true);
+        const record = must(await store.get(job.id), 'record');
+        expect(record.status).toBe('RUNNING');
+        expect(record.attempts[0]?.finished_at).toBeNull();
+        const done = await store.finish(key, 'server-b', OK, { status: 'SUCCEEDED' });
+        expect(done?.status).toBe('SUCCEEDED');
+      });
+
+      it('at start-up with foreign owners, takes over what another server instance held', async () => {
+        const { job } = await running();
+        await store.setSandboxRef({ job_id: job.id, attempt: 1 }, 'pod:forge-1');
+        expect((await adopt('server-b', true)).map((a) => a.job.id)).toEqual([job.id]);
+      });
+
+      it('leaves attempts of another sandbox, without a handle, or of a cancelled job to recover', async () => {
+        const { job: handled } = await running();
+        await store.setSandboxRef({ job_id: handled.id, attempt: 1 }, 'pod:forge-1');
+        const { job: bare } = await running(); // no handle recorded
+        const { job: cancelled } = await running();
+        await store.setSandboxRef({ job_id: cancelled.id, attempt: 1 }, 'pod:forge-3');
+        await store.cancel(cancelled.id, CANCELLED);
+        clock.advance(2 * LEASE_MS);
+        expect(await adopt('server-b', false, 'kubernetes')).toEqual([]);
+        expect((await adopt('server-b')).map((a) => a.job.id)).toEqual([handled.id]);
+        const recovered = await store.recover({
+          self: 'server-b',
+          running: [],
+          foreignOwners: false,
+        });
+        expect(recovered.map((a) => a.job_id).sort()).toEqual([bare.id, cancelled.id].sort());
+      });
+    });
+
     it('recover never takes a lease its owner still runs, however late the renewal', async () => {
       const { job } = await running();
       const key = { job_id: job.id, attempt: 1 };

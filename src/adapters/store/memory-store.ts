@@ -18,6 +18,7 @@ import { createMemoryOutbox } from './memory-outbox.ts';
 import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
 import type {
   AbandonedAttempt,
+  AdoptedAttempt,
   AttemptKey,
   AttemptResult,
   Clock,
@@ -317,6 +318,23 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
           }
         }
         return abandoned;
+      }),
+
+    adopt: ({ self, foreignOwners, sandbox, leaseMs }) =>
+      use(() => {
+        const now = clock();
+        const adopted: AdoptedAttempt[] = [];
+        const sorted = [...jobs.values()].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
+        for (const e of sorted) {
+          if (e.job.status !== 'RUNNING' || !leaseDead(e, now, self, foreignOwners)) continue;
+          const n = e.job.attempt_count;
+          const open = e.attempts.find((a) => a.number === n && a.finished_at === null);
+          const ref = e.sandboxRefs.get(n);
+          if (open?.sandbox !== sandbox || ref === undefined) continue;
+          e.lease = { owner: self, expires: now + leaseMs };
+          adopted.push({ job: structuredClone(e.job), attempt: n, sandbox_ref: ref });
+        }
+        return adopted;
       }),
 
     enqueue: (items) => outbox.enqueue(items),

@@ -56,6 +56,10 @@ export const JOB_SQL = {
     WHERE a.finished_at IS NULL AND j.status <> 'RUNNING' AND (j.lease_owner IS NULL
       OR j.lease_expires_at < :now OR (:foreign = 1 AND j.lease_owner IS NOT :self))
     ORDER BY a.job_id, a.number`,
+  // Like a renewal, a take-over leaves revision alone; guarded by it, so a change since the read
+  // (a cancel) wins.
+  adoptLease: `UPDATE jobs SET lease_owner = :self, lease_expires_at = :expires
+    WHERE id = :id AND status = 'RUNNING' AND revision = :revision`,
   ping: `SELECT 1`,
 } as const;
 

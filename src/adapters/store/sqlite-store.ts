@@ -11,7 +11,13 @@ import type { Failure } from '../../domain/failure.ts';
 import { originKey, type JobRecord, type JobStatus } from '../../domain/job.ts';
 import { newJobId } from '../../domain/ids.ts';
 import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
-import type { AbandonedAttempt, AttemptResult, Clock, JobStore } from '../../ports/store.ts';
+import type {
+  AbandonedAttempt,
+  AdoptedAttempt,
+  AttemptResult,
+  Clock,
+  JobStore,
+} from '../../ports/store.ts';
 import type { OutboxRoute } from '../../ports/outbox.ts';
 import { JOB_SQL as SQL, listQueries } from './sqlite-job-queries.ts';
 import { createSqliteOutbox, insertItems, type SqliteAccess } from './sqlite-outbox.ts';
@@ -360,6 +366,31 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
             interrupt(row, at, { category: 'interrupted', message }, abandoned);
           }
           return abandoned;
+        }),
+      ),
+
+    adopt: ({ self, foreignOwners, sandbox, leaseMs }) =>
+      call(() =>
+        tx(() => {
+          const now = clock();
+          const guard = { now, self, foreign: foreignOwners ? 1 : 0 };
+          const adopted: AdoptedAttempt[] = [];
+          for (const row of stmt(SQL.stuckRunning).all(guard) as unknown as JobRow[]) {
+            const open = (stmt(SQL.openAttempts).all(row.id) as unknown as AttemptRow[]).find(
+              (a) => a.number === row.attempt_count,
+            );
+            if (open?.sandbox !== sandbox || open.sandbox_ref === null) continue;
+            const taken = stmt(SQL.adoptLease).run({
+              self,
+              expires: now + leaseMs,
+              id: row.id,
+              revision: row.revision,
+            });
+            if (Number(taken.changes) === 0) continue;
+            const job = toJob({ ...row, lease_owner: self, lease_expires_at: now + leaseMs });
+            adopted.push({ job, attempt: open.number, sandbox_ref: open.sandbox_ref });
+          }
+          return adopted;
         }),
       ),
 

@@ -258,3 +258,25 @@ export function recoverEntry(e: JobEntry, edit: Edit, as: RecoverAs): AbandonedA
   }
   return out;
 }
+
+/** Takes over the job's running attempt for `self` (see JobQueue.adopt); its sandbox handle, or
+ *  null when it is not one to adopt. */
+export function adoptEntry(
+  e: JobEntry,
+  edit: Edit,
+  as: { self: string; foreignOwners: boolean; sandbox: string; leaseMs: number },
+): string | null {
+  const dead = leaseDead(e, edit.now, {
+    self: as.self,
+    mine: new Set(),
+    foreignOwners: as.foreignOwners,
+  });
+  if (e.job.status !== 'RUNNING' || !dead) return null;
+  const n = e.job.attempt_count;
+  const open = openAttempt(e, n);
+  const ref = e.sandbox_refs[String(n)];
+  if (open?.sandbox !== as.sandbox || ref === undefined) return null;
+  e.lease = { owner: as.self, expires: edit.now + as.leaseMs };
+  edit.dirty = true;
+  return ref;
+}

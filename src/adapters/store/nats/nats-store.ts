@@ -32,7 +32,13 @@ import { ForgeError } from '../../../domain/errors.ts';
 import { newJobId } from '../../../domain/ids.ts';
 import { originKey, type Job, type JobStatus } from '../../../domain/job.ts';
 import type { OutboxItem, OutboxRoute } from '../../../ports/outbox.ts';
-import type { AbandonedAttempt, Claim, Clock, JobStore } from '../../../ports/store.ts';
+import type {
+  AbandonedAttempt,
+  AdoptedAttempt,
+  Claim,
+  Clock,
+  JobStore,
+} from '../../../ports/store.ts';
 import {
   casUpdate,
   createOnce,
@@ -42,6 +48,7 @@ import {
   type NatsStoreOptions,
 } from './connection.ts';
 import {
+  adoptEntry,
   cancelEntry,
   claimEntry,
   claimable,
@@ -523,6 +530,26 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           for (const a of abandoned) await releaseSlotsOf(c, maxRunning, a.job_id, a.attempt);
         }
         return abandoned;
+      }),
+
+    adopt: (as) =>
+      use(async (c) => {
+        const now = clock();
+        const candidates = index
+          .withStatus('RUNNING')
+          .map((id) => summary(c, id))
+          .filter((e) => e !== undefined && leaseDead(e, now, { ...as, mine: new Set() }));
+        const adopted: AdoptedAttempt[] = [];
+        for (const { job } of candidates as JobSummary[]) {
+          const taken = await changeJob(c, job.id, (e, edit) => {
+            const ref = adoptEntry(e, edit, as);
+            return ref === null
+              ? null
+              : { job: jobOf(e), attempt: e.job.attempt_count, sandbox_ref: ref };
+          });
+          if (taken) adopted.push(taken);
+        }
+        return adopted;
       }),
 
     ...outbox,
