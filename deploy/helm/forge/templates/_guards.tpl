@@ -1,0 +1,97 @@
+{{/*
+Refusals at render time, for values that would deploy something broken or unsafe. Each message
+says what to change. Included once, from the ConfigMap.
+*/}}
+{{- define "forge.guards" -}}
+{{- $kind := .Values.store.kind -}}
+{{- if not (has $kind (list "sqlite" "nats")) -}}
+{{- fail (printf "store.kind %q is not a store; use sqlite (one replica) or nats (several)" $kind) -}}
+{{- end -}}
+{{- if and (eq $kind "sqlite") (gt (int .Values.replicaCount) 1) -}}
+{{- fail (printf "replicaCount %v needs a shared store: SQLite serves one replica per data dir; set store.kind: nats (see values-nats.yaml) or replicaCount: 1" .Values.replicaCount) -}}
+{{- end -}}
+{{- if and (eq $kind "nats") (not .Values.store.nats.url) -}}
+{{- fail "store.nats.url is empty; give the NATS JetStream address, e.g. nats://nats.nats.svc.cluster.local:4222" -}}
+{{- end -}}
+{{- include "forge.tokenGuards" . -}}
+{{- range $key := list "server" "data_dir" "store" "sandbox" -}}
+{{- if hasKey (default (dict) $.Values.config) $key -}}
+{{- fail (printf "config.%s is set by the chart; use the chart's own values instead (server.*, store.*, workers.*; data_dir is /data)" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- include "forge.refuseLiteralSecrets" (list "config" .Values.config) -}}
+{{- range $name, $ref := .Values.secretEnv -}}
+{{- if not (and (kindIs "map" $ref) $ref.secret $ref.key) -}}
+{{- fail (printf "secretEnv.%s must be {secret: <Secret name>, key: <key>}: a reference, not a value" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- include "forge.cidrGuards" . -}}
+{{- end -}}
+
+{{- define "forge.tokenGuards" -}}
+{{- if not .Values.server.tokens -}}
+{{- fail "server.tokens is empty: Forge listens on every address in the pod and refuses to start without an API token; add one, e.g. {name: admin, role: admin, secretRef: {name: forge-api-tokens, key: admin}}" -}}
+{{- end -}}
+{{- range .Values.server.tokens -}}
+{{- if hasKey . "token" -}}
+{{- fail (printf "server.tokens %q has a literal token, which would be written into the ConfigMap; put it in a Secret and give secretRef: {name, key} instead" .name) -}}
+{{- end -}}
+{{- if not (and .name .secretRef .secretRef.name .secretRef.key) -}}
+{{- fail "each server.tokens entry needs a name and secretRef: {name: <Secret>, key: <key>}" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Secret-looking keys in `config` (token, secret, webhook_secret, and what Forge's own redaction
+treats as secret: *_KEY, *_TOKEN, *_SECRET, *_PASSWORD, …, Authorization and Cookie headers) must
+hold a ${NAME} reference; env_key (the NAME of a variable) is not a secret. A URL must not carry
+user:password@.
+*/}}
+{{- define "forge.isSecretKey" -}}
+{{- if and (ne . "env_key") (or (has (lower .) (list "authorization" "cookie")) (and (regexMatch "(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?)$|(^|_)(AUTH|PASS|PAT)$" .) (not (regexMatch "(?i)_(FILE|PATH|DIR)$" .)))) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "forge.refuseLiteralSecrets" -}}
+{{- $path := index . 0 -}}
+{{- $node := index . 1 -}}
+{{- $reference := "\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}" -}}
+{{- if kindIs "map" $node -}}
+{{- range $key, $value := $node -}}
+{{- $where := printf "%s.%s" $path $key -}}
+{{- if and (kindIs "string" $value) (include "forge.isSecretKey" $key) (not (regexMatch $reference $value)) -}}
+{{- fail (printf "%s holds a literal secret, which would be written into the ConfigMap; write ${NAME} and add NAME to secretEnv (a Secret reference)" $where) -}}
+{{- end -}}
+{{- include "forge.refuseLiteralSecrets" (list $where $value) -}}
+{{- end -}}
+{{- else if kindIs "slice" $node -}}
+{{- range $i, $value := $node -}}
+{{- include "forge.refuseLiteralSecrets" (list (printf "%s[%d]" $path $i) $value) -}}
+{{- end -}}
+{{- else if and (kindIs "string" $node) (regexMatch "://[^/@\\s]+:[^/@\\s]+@" $node) (not (regexMatch $reference $node)) -}}
+{{- fail (printf "%s has a password in its URL, which would be written into the ConfigMap; use ${NAME} with NAME in secretEnv" $path) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Model API CIDRs open worker egress to whatever they cover. Private, loopback, link-local (cloud
+metadata) and shared ranges would open the LAN, the cluster (its API server included) or the
+node; a prefix shorter than /8 is most of the internet.
+*/}}
+{{- define "forge.cidrGuards" -}}
+{{- range .Values.networkPolicy.modelApi.cidrs -}}
+{{- $cidr := toString . -}}
+{{- if not (regexMatch "^[0-9a-fA-F:.]+/[0-9]{1,3}$" $cidr) -}}
+{{- fail (printf "networkPolicy.modelApi.cidrs: %q is not a CIDR; write e.g. 160.79.104.0/23" $cidr) -}}
+{{- end -}}
+{{- $bits := int (last (splitList "/" $cidr)) -}}
+{{- if lt $bits 8 -}}
+{{- fail (printf "networkPolicy.modelApi.cidrs: %s is wider than /8 and would let agents reach most of the internet; list the model API's own ranges, or use networkPolicy.modelApi.proxy" $cidr) -}}
+{{- end -}}
+{{- if regexMatch "^(0\\.|10\\.|127\\.|169\\.254\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.)|^(::|[fF][cCdD]|[fF][eE][89aAbB])" $cidr -}}
+{{- fail (printf "networkPolicy.modelApi.cidrs: %s is a private, loopback or link-local range: it would let agents reach the LAN, the cluster (its API server too) or cloud metadata; for a model API inside your network use networkPolicy.modelApi.proxy" $cidr) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
