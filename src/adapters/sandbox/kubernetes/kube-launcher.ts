@@ -95,6 +95,7 @@ export function createKubeLauncher(opts: KubeLauncherOptions): KubeLauncher {
       dispose: () => {
         worker.dispose();
         set.delete(worker);
+        if (set.size === 0 && watched.get(key) === set) watched.delete(key);
       },
     };
   }
@@ -249,9 +250,9 @@ async function resume(clients: KubeClients, namespace: string, name: string): Pr
   });
 }
 
-/** Deletes the attempt's Job (its pods with it, in the background), its pods at once (so the
- *  worker stops now rather than when the garbage collector gets to it) and its token Secret.
- *  What is already gone is fine. */
+/** Deletes the attempt's Job (its pods with it, in the background), its token Secret, and its
+ *  pods at once (so the worker stops now rather than when the garbage collector gets to them).
+ *  What is already gone is fine; the pods are best effort (the collector deletes them anyway). */
 async function removeAttempt(
   clients: KubeClients,
   namespace: string,
@@ -260,23 +261,26 @@ async function removeAttempt(
   const gone = (err: unknown) => {
     if (statusOf(err) !== 404) throw err;
   };
-  const name = jobName(labels);
   await clients.batch
-    .deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' })
+    .deleteNamespacedJob({ name: jobName(labels), namespace, propagationPolicy: 'Background' })
     .catch(gone);
-  const values = attemptLabels(labels);
-  const pods = await clients.core.listNamespacedPod({
-    namespace,
-    labelSelector: `${WORKER_SELECTOR},${JOB_ID_LABEL}=${values[JOB_ID_LABEL]},${ATTEMPT_LABEL}=${values[ATTEMPT_LABEL]}`,
-  });
-  await Promise.all(
-    pods.items.map((pod) =>
-      clients.core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace }).catch(gone),
-    ),
-  );
   await clients.core
     .deleteNamespacedSecret({ name: tokenSecretName(labels), namespace })
     .catch(gone);
+  const values = attemptLabels(labels);
+  const pods = await clients.core
+    .listNamespacedPod({
+      namespace,
+      labelSelector: `${WORKER_SELECTOR},${JOB_ID_LABEL}=${values[JOB_ID_LABEL]},${ATTEMPT_LABEL}=${values[ATTEMPT_LABEL]}`,
+    })
+    .catch(() => ({ items: [] }));
+  await Promise.all(
+    pods.items.map((pod) =>
+      clients.core
+        .deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 function unavailable(what: string, err: unknown): ForgeError {
