@@ -132,7 +132,11 @@ export function tokenSecretManifest(
 }
 
 /** The attempt's Job, created suspended (see the order of creation above). */
-export function jobManifest(config: JobManifestConfig, assignment: WorkerAssignment): V1Job {
+export function jobManifest(
+  config: JobManifestConfig,
+  assignment: WorkerAssignment,
+  deadlineMarginSeconds = DEADLINE_MARGIN_SECONDS,
+): V1Job {
   const labels = attemptLabels(assignment.labels);
   return {
     apiVersion: 'batch/v1',
@@ -143,7 +147,7 @@ export function jobManifest(config: JobManifestConfig, assignment: WorkerAssignm
       backoffLimit: 0,
       completions: 1,
       parallelism: 1,
-      activeDeadlineSeconds: Math.ceil(assignment.maxDurationMs / 1000) + DEADLINE_MARGIN_SECONDS,
+      activeDeadlineSeconds: Math.ceil(assignment.maxDurationMs / 1000) + deadlineMarginSeconds,
       ttlSecondsAfterFinished: TTL_AFTER_FINISHED_SECONDS,
       template: {
         metadata: { labels },

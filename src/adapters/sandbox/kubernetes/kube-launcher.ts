@@ -46,6 +46,8 @@ export interface KubeLauncherOptions {
   settleMs?: number;
   /** First delay before a failed watch is restarted (default 1 s). */
   watchBackoffMs?: number;
+  /** Seconds between the attempt's max duration and the Job's deadline (default 60). */
+  deadlineMarginSeconds?: number;
 }
 
 export interface KubeLauncher extends WorkerLauncher {
@@ -201,7 +203,7 @@ export function createKubeLauncher(opts: KubeLauncherOptions): KubeLauncher {
     try {
       return await clients.batch.createNamespacedJob({
         namespace,
-        body: jobManifest(config, assignment),
+        body: jobManifest(config, assignment, opts.deadlineMarginSeconds),
       });
     } catch (err) {
       if (statusOf(err) !== 409)
