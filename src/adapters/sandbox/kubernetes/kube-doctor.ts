@@ -62,30 +62,31 @@ async function apiCheck(clients: KubeClients): Promise<DoctorCheck> {
 
 async function namespaceCheck(clients: KubeClients, namespace: string): Promise<DoctorCheck> {
   const name = 'kubernetes namespace';
+  const missing: DoctorCheck = {
+    name,
+    ok: false,
+    level: 'error',
+    detail: `namespace ${namespace} does not exist; create it (kubectl create namespace ${namespace}) or set sandbox.namespace`,
+  };
   try {
     await clients.core.readNamespace({ name: namespace });
     return { name, ok: true, level: 'ok', detail: `${namespace} exists` };
   } catch (err) {
-    const status = statusOf(err);
-    if (status === 404)
-      return {
-        name,
-        ok: false,
-        level: 'error',
-        detail: `namespace ${namespace} does not exist; create it (kubectl create namespace ${namespace}) or set sandbox.namespace`,
-      };
-    if (status === 403)
-      return {
-        name,
-        ok: true,
-        level: 'warn',
-        detail: `cannot read namespace ${namespace} (Forge's account may not get namespaces, which a namespaced Role cannot grant); make sure it exists`,
-      };
+    if (statusOf(err) === 404 && apiMessage(err).includes(`namespaces "${namespace}" not found`))
+      return missing;
+    // Forge's account may not get namespaces (a namespaced Role cannot grant it): what it can
+    // do in the namespace is the next best evidence.
+  }
+  try {
+    await clients.batch.listNamespacedJob({ namespace, limit: 1 });
+    return { name, ok: true, level: 'ok', detail: `${namespace}: Jobs can be listed there` };
+  } catch (err) {
+    if (statusOf(err) === 404) return missing;
     return {
       name,
       ok: false,
       level: 'error',
-      detail: `cannot read namespace ${namespace}: ${apiMessage(err)}`,
+      detail: `cannot list Jobs in namespace ${namespace}: ${apiMessage(err)}; check that it exists and that Forge's account may list Jobs there`,
     };
   }
 }
