@@ -10,12 +10,9 @@
  *      output, upload the work as a git bundle (result-bundle.ts), report the exit.
  * Resolves with the worker's exit code: 0 when it reported the agent's exit (whatever that was).
  */
-import { createReadStream } from 'node:fs';
-import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { createResultBundle } from '../adapters/sandbox/remote/result-bundle.ts';
-import { mapCommand, mapEnv } from '../adapters/sandbox/remote/path-map.ts';
+import { mapCommand } from '../adapters/sandbox/remote/path-map.ts';
 import {
   attemptSpecSchema,
   outputAnswerSchema,
@@ -24,7 +21,9 @@ import {
 } from '../adapters/sandbox/remote/protocol.ts';
 import { findExecutable } from '../lib/find-executable.ts';
 import { startAgentProcess, type AgentExit } from './agent-process.ts';
+import { agentEnv, layOut } from './attempt-layout.ts';
 import { OutputSender } from './output-sender.ts';
+import { uploadResult } from './result-upload.ts';
 import { ForgeUnreachable, TokenRefused, WorkerClient } from './worker-client.ts';
 import { fetchWorkspace } from './workspace-fetch.ts';
 
@@ -72,34 +71,112 @@ async function runAttempt(client: WorkerClient, opts: WorkerOptions): Promise<nu
       `Forge sent a spec this worker does not understand (${parsed.error.message}); run the same Forge version in the worker image`,
     );
   const spec = parsed.data;
+  // Forge takes three missed heartbeats for a dead worker: retries must come faster than that.
+  client.capBackoff(spec.heartbeat_ms / 2);
   opts.log(`running attempt ${spec.attempt} of job ${spec.job_id}`);
   const scratch = join(opts.dir, '.forge-worker');
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   const spool = join(scratch, 'output.log');
   await writeFile(spool, '', { flag: 'a' });
-  const note = (line: string) => writeFile(spool, `forge worker: ${line}\n`, { flag: 'a' });
-  await layOut(spec, opts.dir);
+  const cancel = cancellation(opts.log);
+  // Heartbeats (and cancel) from the start: fetching a large workspace must not look like a
+  // worker that died.
+  const sender = startSender(client, spec, spool, cancel.request);
+  opts.signal?.addEventListener('abort', cancel.request, { once: true });
+  if (opts.signal?.aborted) cancel.request();
+  const control = new AbortController();
+  const watching = watchControl(client, control.signal, cancel.request);
   const gitPath = opts.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const cwd = join(opts.dir, spec.cwd);
-  await fetchWorkspace(client, spec, cwd, scratch, gitPath);
+  try {
+    const exit = await prepareAndRun(client, spec, opts, { cwd, spool, scratch, gitPath }, cancel);
+    cancel.finished();
+    control.abort();
+    const outputBytes = await sender.drain();
+    if (spec.workspace && !exit.error)
+      await uploadResult(client, cwd, spec.workspace.head, scratch, gitPath, opts.log);
+    await reportExit(client, sender, { ...exit, output_bytes: outputBytes });
+    return WORKER_EXIT.ok;
+  } finally {
+    cancel.finished();
+    control.abort();
+    sender.stop();
+    await watching;
+  }
+}
 
-  const env = agentEnv(spec, opts);
+interface Places {
+  cwd: string;
+  spool: string;
+  scratch: string;
+  gitPath: string;
+}
+
+/** Lays out the attempt, fetches the workspace and runs the agent (unless cancelled first). */
+async function prepareAndRun(
+  client: WorkerClient,
+  spec: AttemptSpec,
+  opts: WorkerOptions,
+  at: Places,
+  cancel: Cancellation,
+): Promise<Exit> {
+  try {
+    await layOut(spec, opts.dir);
+    await fetchWorkspace(client, spec, at.cwd, at.scratch, at.gitPath);
+  } catch (err) {
+    if (err instanceof ForgeUnreachable || err instanceof TokenRefused) throw err;
+    const message = `the worker could not prepare the attempt: ${(err as Error).message}`;
+    return { exit_code: null, signal: null, error: { category: 'sandbox', message } };
+  }
+  if (cancel.requested()) return { exit_code: null, signal: 'SIGTERM' };
+  const env = agentEnv(spec, opts.dir, opts.env);
   for (const name of spec.inherit_env)
     if (env[name] === undefined && name !== 'PATH')
-      await note(
-        `${name} is not set in the worker's environment; the profile's Secret should provide it`,
+      await writeFile(
+        at.spool,
+        `forge worker: ${name} is not set in the worker's environment; the profile's Secret should provide it\n`,
+        { flag: 'a' },
       );
   const command = mapCommand(spec.command, spec.root, opts.dir);
+  return runAgent(spec, command, env, at, cancel);
+}
 
-  let cancelled = false;
-  let stopAgent: (() => void) | null = null;
-  const onCancel = () => {
-    if (cancelled) return;
-    cancelled = true;
-    opts.log('the attempt was cancelled; stopping the agent');
-    stopAgent?.();
+interface Cancellation {
+  request: () => void;
+  requested: () => boolean;
+  /** Called with the agent's stop once it runs (at once if a cancel came first). */
+  onStop: (stop: () => void) => void;
+  /** The attempt is over: a late cancel (or SIGTERM) has nothing left to stop. */
+  finished: () => void;
+}
+
+function cancellation(log: (line: string) => void): Cancellation {
+  let requested = false;
+  let over = false;
+  let stop: (() => void) | null = null;
+  return {
+    request() {
+      if (requested || over) return;
+      requested = true;
+      log('the attempt was cancelled; stopping the agent');
+      stop?.();
+    },
+    requested: () => requested,
+    onStop(fn) {
+      stop = fn;
+      if (requested) fn();
+    },
+    finished: () => (over = true),
   };
-  const sender = new OutputSender({
+}
+
+function startSender(
+  client: WorkerClient,
+  spec: AttemptSpec,
+  spool: string,
+  onCancel: () => void,
+): OutputSender {
+  return new OutputSender({
     spool,
     acked: spec.output_acked,
     heartbeatMs: spec.heartbeat_ms,
@@ -115,52 +192,6 @@ async function runAttempt(client: WorkerClient, opts: WorkerOptions): Promise<nu
       return outputAnswerSchema.parse({ acked: body.acked, cancel: body.cancel ?? false });
     },
   });
-  opts.signal?.addEventListener('abort', onCancel, { once: true });
-  if (opts.signal?.aborted) onCancel();
-  const control = new AbortController();
-  const watching = watchControl(client, control.signal, onCancel);
-  try {
-    const exit = await runAgent(spec, command, cwd, env, spool, scratch, sender, (stop) => {
-      stopAgent = stop;
-      if (cancelled) stop();
-    });
-    control.abort();
-    const outputBytes = await sender.drain();
-    if (spec.workspace)
-      await uploadResult(client, cwd, spec.workspace.head, scratch, gitPath, opts.log);
-    await reportExit(client, sender, { ...exit, output_bytes: outputBytes });
-    return WORKER_EXIT.ok;
-  } finally {
-    control.abort();
-    sender.stop();
-    await watching;
-  }
-}
-
-/** The spec's directories and files under `dir`. */
-async function layOut(spec: AttemptSpec, dir: string): Promise<void> {
-  for (const d of spec.dirs) {
-    await mkdir(join(dir, d.path), { recursive: true });
-    await chmod(join(dir, d.path), d.mode);
-  }
-  await mkdir(join(dir, spec.tmp_dir), { recursive: true });
-  for (const f of spec.files)
-    await writeFile(join(dir, f.path), Buffer.from(f.content_base64, 'base64'), { mode: f.mode });
-  if (spec.stdin_base64 !== null)
-    await writeFile(join(dir, '.forge-worker', 'stdin'), Buffer.from(spec.stdin_base64, 'base64'));
-}
-
-/** The agent's environment: the spec's (paths mapped), and the variables it names from ours. */
-function agentEnv(spec: AttemptSpec, opts: WorkerOptions): Record<string, string> {
-  const env = mapEnv(spec.env, spec.root, opts.dir);
-  for (const name of spec.inherit_env) {
-    const value = opts.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  env.TMPDIR = join(opts.dir, spec.tmp_dir);
-  env.FORGE_JOB_ID = spec.job_id;
-  env.FORGE_ATTEMPT = String(spec.attempt);
-  return env;
 }
 
 type Exit = Omit<ExitReport, 'exit_code' | 'signal'> & {
@@ -171,30 +202,26 @@ type Exit = Omit<ExitReport, 'exit_code' | 'signal'> & {
 async function runAgent(
   spec: AttemptSpec,
   command: string[],
-  cwd: string,
   env: Record<string, string>,
-  spool: string,
-  scratch: string,
-  sender: OutputSender,
-  onStarted: (stop: () => void) => void,
+  at: Places,
+  cancel: Cancellation,
 ): Promise<Exit> {
   const program = command[0] ?? '';
-  if (!findExecutable(program, env.PATH ?? '', cwd)) {
+  if (!findExecutable(program, env.PATH ?? '', at.cwd)) {
     const message = program.includes('/')
-      ? `agent program "${program}" is not an executable file in the worker (relative to ${cwd})`
+      ? `agent program "${program}" is not an executable file in the worker (relative to ${at.cwd})`
       : `agent program "${program}" was not found on the worker's PATH (${env.PATH ?? ''}); install it in the worker image`;
     return { exit_code: null, signal: null, error: { category: 'agent_not_found', message } };
   }
   const agent = startAgentProcess({
     command,
-    cwd,
+    cwd: at.cwd,
     env,
-    spool,
-    stdinFile: spec.stdin_base64 === null ? null : join(scratch, 'stdin'),
+    spool: at.spool,
+    stdinFile: spec.stdin_base64 === null ? null : join(at.scratch, 'stdin'),
   });
-  onStarted(() => agent.stop(CANCEL_KILL_GRACE_MS));
+  cancel.onStop(() => agent.stop(CANCEL_KILL_GRACE_MS));
   const exit: AgentExit = await agent.exited;
-  sender.poke();
   return { exit_code: exit.exitCode, signal: exit.signal };
 }
 
@@ -215,38 +242,6 @@ async function watchControl(
     } catch {
       return; // aborted, or Forge gone for good: the output sender notices that too
     }
-  }
-}
-
-async function uploadResult(
-  client: WorkerClient,
-  cwd: string,
-  startHead: string,
-  scratch: string,
-  gitPath: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const file = join(scratch, 'result.bundle');
-  try {
-    await createResultBundle(cwd, startHead, file, join(scratch, 'snapshot-index'), {
-      path: gitPath,
-    });
-  } catch (err) {
-    log(`could not bundle the agent's work: ${(err as Error).message}`);
-    return;
-  }
-  const size = (await stat(file)).size;
-  try {
-    await client.call('/result', {
-      method: 'PUT',
-      bodyFactory: () => Readable.toWeb(createReadStream(file)),
-      headers: { 'content-type': 'application/x-git-bundle', 'content-length': String(size) },
-      timeoutMs: 30 * 60_000,
-    });
-  } catch (err) {
-    if (err instanceof ForgeUnreachable || err instanceof TokenRefused) throw err;
-    // Refused as malformed: the exit is still worth reporting, with the output.
-    log(`Forge did not take the agent's work: ${(err as Error).message}`);
   }
 }
 

@@ -46,9 +46,11 @@ export class WorkerClient {
   private readonly opts: WorkerClientOptions;
   private readonly base: string;
   private failing = false;
+  private maxBackoffMs: number;
 
   constructor(opts: WorkerClientOptions) {
     this.opts = opts;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 2_000;
     this.base = `${opts.url.replace(/\/+$/, '')}/worker/v1`;
   }
 
@@ -67,8 +69,13 @@ export class WorkerClient {
       if (!this.failing) this.opts.log(`cannot reach Forge at ${this.opts.url}: ${why}; retrying`);
       this.failing = true;
       await sleep(backoff, undefined, signal ? { signal } : {}).catch(() => undefined);
-      backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 2_000);
+      backoff = Math.min(backoff * 2, this.maxBackoffMs);
     }
+  }
+
+  /** Caps the pause between tries, so retries keep within the heartbeat Forge expects. */
+  capBackoff(ms: number): void {
+    this.maxBackoffMs = Math.max(50, Math.min(this.maxBackoffMs, ms));
   }
 
   async json<T>(path: string, init: CallInit = {}, signal?: AbortSignal): Promise<T> {
