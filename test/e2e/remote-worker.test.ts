@@ -77,7 +77,10 @@ async function deadAddress(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-async function world(over: Partial<RemoteSandboxOptions> = {}): Promise<World> {
+async function world(
+  over: Partial<RemoteSandboxOptions> = {},
+  agentCommand: string[] = [process.execPath, SCRIPTED_AGENT],
+): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'forge-remote-'));
   const store = createMemoryStore();
   const bus = new EventBus(logger);
@@ -135,7 +138,7 @@ async function world(over: Partial<RemoteSandboxOptions> = {}): Promise<World> {
   };
   const agent = createCommandAgent({
     name: 'script',
-    command: [process.execPath, SCRIPTED_AGENT],
+    command: agentCommand,
     env: {},
     pathEnv: PATH,
   });
@@ -325,5 +328,14 @@ describe('remote worker', () => {
       Array.from({ length: 150 }, (_, i) => String(i)),
     );
     expect(await fullLog(w, id)).toContain('the end');
+  });
+
+  it("an agent missing from the worker's image fails as agent_not_found, naming the worker's PATH", async () => {
+    const w = await world({}, ['forge-no-such-agent']);
+    const id = await w.submit('print never runs');
+    await reaches(w, id, 'FAILED');
+    const failure = (await w.store.get(id))?.failure;
+    expect(failure?.category).toBe('agent_not_found');
+    expect(failure?.message).toContain(`"forge-no-such-agent" was not found on the worker's PATH`);
   });
 });

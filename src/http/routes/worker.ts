@@ -237,5 +237,36 @@ export function workerRoutes(attempts: WorkerAttempts): Hono<Env> {
       return c.json({ ok: true });
     },
   );
+  // The worker paths are this file's alone: a wrong method or path ends here, not in the API's
+  // bearer auth (a worker holds no API token).
+  app.all(`${PROTOCOL_PATH}/*`, (c) => {
+    const name = c.req.path.slice(PROTOCOL_PATH.length + 1);
+    const allow = ALLOW[name];
+    if (!allow)
+      return c.json(
+        errorBody(
+          'not_found',
+          `no worker route ${c.req.path}; is the worker the same version as Forge?`,
+        ),
+        404,
+      );
+    c.header('Allow', allow);
+    return c.json(
+      errorBody(
+        'method_not_allowed',
+        `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`,
+      ),
+      405,
+    );
+  });
   return app;
 }
+
+const ALLOW: Record<string, string> = {
+  attempt: 'GET',
+  workspace: 'GET',
+  control: 'GET',
+  output: 'POST',
+  exit: 'POST',
+  result: 'PUT',
+};

@@ -4,7 +4,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryLogs } from '../../logs/memory-logs.ts';
+import { createMemoryStore } from '../../store/memory-store.ts';
+import { loadConfig } from '../../../config.ts';
+import { EventBus } from '../../../core/events.ts';
+import { createApp } from '../../../http/app.ts';
 import { workerRoutes } from '../../../http/routes/worker.ts';
 import type { SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
 import { attemptToken } from './attempt-token.ts';
@@ -205,5 +211,36 @@ describe('remote sandbox', () => {
       category: 'max_duration',
       message: 'the Job hit its activeDeadlineSeconds',
     });
+  });
+});
+
+describe('worker routes in the app', () => {
+  it('take the attempt token where API tokens are required, and answer a wrong method with 405', async () => {
+    const h = harness();
+    const config = loadConfig(
+      {},
+      `
+server: {host: 127.0.0.1, port: 0, tokens: [{name: ops, token: admin-token-0123456789abcdef, role: admin}]}
+agents: {script: {kind: command, command: [/bin/true]}}
+`,
+    );
+    const app = createApp({
+      store: createMemoryStore(),
+      bus: new EventBus(pino({ level: 'silent' })),
+      config,
+      logs: createMemoryLogs(),
+      logger: pino({ level: 'silent' }),
+      workerAttempts: h.attempts,
+    });
+    const run = await h.sandbox.start(await attemptDir(), new AbortController().signal);
+    const auth = { authorization: `Bearer ${h.launched[0]!.token}` };
+    expect((await app.request('/worker/v1/attempt', { headers: auth })).status).toBe(200);
+    // The attempt token is no API token.
+    expect((await app.request('/jobs', { headers: auth })).status).toBe(401);
+    const wrong = await app.request('/worker/v1/attempt', { method: 'DELETE', headers: auth });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET');
+    h.fail({ category: 'interrupted', message: 'test over' });
+    await run.exited;
   });
 });
