@@ -65,7 +65,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
 }
 
 async function runAttempt(client: WorkerClient, opts: WorkerOptions): Promise<number> {
-  const parsed = attemptSpecSchema.safeParse(await client.json('/attempt'));
+  // Stopped before it has its spec (its pod deleted while Forge was out of reach): nothing to save.
+  const parsed = attemptSpecSchema.safeParse(await client.json('/attempt', {}, opts.signal));
   if (!parsed.success)
     throw new Error(
       `Forge sent a spec this worker does not understand (${parsed.error.message}); run the same Forge version in the worker image`,

@@ -19,6 +19,8 @@ export interface GitOptions {
   path?: string;
   /** Extra environment for this command (GIT_INDEX_FILE, an identity). */
   env?: Record<string, string>;
+  /** Deadline (default 5 minutes): an attempt's end waits for a result being applied. */
+  timeoutMs?: number;
 }
 
 /** Runs git; resolves with its trimmed stdout, rejects with an Error holding git's last words. */
@@ -43,7 +45,7 @@ export function git(args: string[], opts: GitOptions): Promise<string> {
     execFile(
       'git',
       args,
-      { cwd: opts.cwd, env, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: opts.cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: opts.timeoutMs ?? 300_000 },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout.trim());
         const said = stderr.trim().split('\n').slice(-5).join('\n') || err.message;
