@@ -18,6 +18,9 @@ export interface AttemptOutputOptions {
   /** Hides secrets in every line written, the agent's and Forge's own notes alike; also keeps
    *  the cuts of long lines from splitting a secret. */
   redactor: Redactor;
+  /** Continues an attempt a previous server ran (re-attach): its log's size so far (where live
+   *  offsets go on from) and its saved output tail. */
+  resumeAt?: { offset: number; tail: string };
 }
 
 /**
@@ -48,6 +51,10 @@ export class AttemptOutput {
     this.bus = opts.bus;
     this.jobId = opts.jobId;
     this.attempt = opts.attempt;
+    if (opts.resumeAt) {
+      this.offset = opts.resumeAt.offset;
+      if (opts.resumeAt.tail) this.tail.push(Buffer.from(opts.resumeAt.tail));
+    }
   }
 
   /** Routes the agent's lines through its adapter's parser from now on. */

@@ -12,7 +12,7 @@ import { failure, type Failure } from '../domain/failure.ts';
 import type { Job } from '../domain/job.ts';
 import type { AgentAdapter, AgentReport } from '../ports/agent.ts';
 import type { AttemptLogs } from '../ports/logs.ts';
-import type { Sandbox, SandboxExit } from '../ports/sandbox.ts';
+import type { Sandbox, SandboxExit, SandboxRun } from '../ports/sandbox.ts';
 import type { AttemptProgressLog, Claim, JobQueue, JobRecords } from '../ports/store.ts';
 import { AttemptOutput } from './attempt-output.ts';
 import { closeAttempt } from './close-attempt.ts';
@@ -78,6 +78,27 @@ export async function runAttempt(
   claim: Claim,
   control: AttemptControl,
 ): Promise<void> {
+  await driveAttempt(deps, claim, control, (s) => runAgent(deps, s), {});
+}
+
+/** How an attempt is driven: a fresh one (runAttempt), or one a previous server started and
+ *  this one re-attached to (resume-attempt.ts). */
+export interface DriveOptions {
+  /** Where the attempt's output continues (a re-attached attempt's log and tail so far). */
+  resumeAt?: { offset: number; tail: string };
+  /** When the attempt started, for its max duration (default now). */
+  startedAt?: number;
+}
+
+/** Sets up an attempt's state and watchdogs, runs `body` (start or re-attach, then pump the
+ *  output), and closes the attempt whatever happened. */
+export async function driveAttempt(
+  deps: AttemptDeps,
+  claim: Claim,
+  control: AttemptControl,
+  body: (s: AttemptState) => Promise<Failure | null>,
+  opts: DriveOptions,
+): Promise<void> {
   const { job, attempt } = claim;
   const { stop } = control;
   const dir = attemptDir(deps.dataDir, job.id, attempt);
@@ -99,6 +120,7 @@ export async function runAttempt(
       jobId: job.id,
       attempt,
       redactor: deps.redactor,
+      ...(opts.resumeAt ? { resumeAt: opts.resumeAt } : {}),
     }),
     touch: () => {
       clearTimeout(inactivity);
@@ -109,14 +131,15 @@ export async function runAttempt(
     },
   };
   // In force until the attempt is closed, including the wait for the agent's output to end.
+  const ranFor = Date.now() - (opts.startedAt ?? Date.now());
   const maxDuration = setTimeout(
     () => stop.abort('max_duration' satisfies StopReason),
-    job.max_duration_ms,
+    Math.max(0, job.max_duration_ms - ranFor),
   );
   state.touch();
   let agentFailure: Failure | null;
   try {
-    agentFailure = await runAgent(deps, state);
+    agentFailure = await body(state);
   } catch (err) {
     state.log.error({ err }, 'attempt failed unexpectedly');
     agentFailure = failure('sandbox', `Forge could not run the attempt: ${(err as Error).message}`);
@@ -140,6 +163,17 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   await deps.store
     .setSandboxRef({ job_id: s.job.id, attempt: s.attempt }, run.ref)
     .catch((err: unknown) => s.log.warn({ err }, 'could not record sandbox ref'));
+  await pumpOutput(deps, s, run);
+  return null;
+}
+
+/** Feeds the run's output to the attempt until it ends, saving progress as it goes; records the
+ *  exit. */
+export async function pumpOutput(
+  deps: AttemptDeps,
+  s: AttemptState,
+  run: SandboxRun,
+): Promise<void> {
   const saver = saveProgressPeriodically(deps, s);
   try {
     for await (const chunk of run.output) {
@@ -150,7 +184,6 @@ async function runAgent(deps: AttemptDeps, s: AttemptState): Promise<Failure | n
   } finally {
     clearInterval(saver);
   }
-  return null;
 }
 
 /** Saves output tail and cost to the store while the attempt runs, so `GET /jobs/{id}` shows

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryLogs } from '../adapters/logs/memory-logs.ts';
 import { createMemoryStore } from '../adapters/store/memory-store.ts';
 import type { JobStatus } from '../domain/job.ts';
+import type { AttemptLogs } from '../ports/logs.ts';
 import type { JobStore } from '../ports/store.ts';
 import { spec, testClock, type TestClock } from '../../test/contracts/store-fixtures.ts';
 import {
@@ -33,25 +34,36 @@ interface Harness {
   bus: EventBus;
 }
 
-function shared(): Harness {
-  const clock = testClock();
+/** `start`: the store clock's start (a re-attached attempt's max duration counts from its start
+ *  on the store's clock, so those tests start it at the real time). */
+function shared(start?: number): Harness {
+  const clock = testClock(start);
   const store = createMemoryStore({ clock: clock.now });
   return { store, clock, bus: new EventBus(logger) };
+}
+
+/** What a server restarted on the same machine keeps: its data dir and logs; and a sandbox whose
+ *  attempts outlive it. */
+interface Machine {
+  dataDir?: string;
+  logs?: AttemptLogs;
+  adoptable?: Set<string>;
 }
 
 function startRunner(
   h: Harness,
   owner: string,
   opts: Partial<RunnerOptions> = {},
+  machine: Machine = {},
 ): { runner: Runner; sandbox: ScriptedSandbox } {
-  const dataDir = mkdtempSync(join(tmpdir(), 'forge-runner-'));
-  const sandbox = createScriptedSandbox();
+  const dataDir = machine.dataDir ?? mkdtempSync(join(tmpdir(), 'forge-runner-'));
+  const sandbox = createScriptedSandbox(machine.adoptable ? { adoptable: machine.adoptable } : {});
   const agent = scriptedAgent();
   const runner = new Runner(
     {
       store: h.store,
       bus: h.bus,
-      logs: createMemoryLogs(),
+      logs: machine.logs ?? createMemoryLogs(),
       sandbox,
       repos: { logger, bus: h.bus } as unknown as RepoDeps,
       resolveAgent: () => agent,
@@ -214,6 +226,66 @@ describe('runner', () => {
       status: 'RUNNING',
       attempt_count: 2,
       attempts: [{ failure: { category: 'interrupted' } }, { finished_at: null }],
+    });
+  });
+
+  it('re-attaches to an attempt that outlived its server and finishes it, its output whole', async () => {
+    const h = shared(Date.now());
+    const machine: Machine = {
+      dataDir: mkdtempSync(join(tmpdir(), 'forge-runner-')),
+      logs: createMemoryLogs(),
+      adoptable: new Set(),
+    };
+    const a = startRunner(h, 'a', {}, machine);
+    const id = await submit(h);
+    const before = await a.sandbox.run(0);
+    const printed = new Promise<void>((resolve) =>
+      h.bus.subscribe((e) => {
+        if (e.type === 'attempt.output' && e.line === 'before the restart') resolve();
+      }),
+    );
+    before.print('before the restart');
+    await printed;
+    // Server a is gone (its lease runs out on the store's clock); its attempt still runs, and
+    // server b starts on the same machine.
+    machine.adoptable!.add(`scripted:${id}/1`);
+    h.clock.advance(2 * LEASE_MS);
+    const b = startRunner(h, 'b', {}, machine);
+    const after = await b.sandbox.run(0);
+    expect(after.spec.labels).toEqual({ jobId: id, attempt: 1 });
+    after.print('after the restart');
+    after.exit(0);
+    await reaches(h, id, 'SUCCEEDED');
+    const record = await h.store.get(id);
+    expect(record).toMatchObject({ attempt_count: 1, attempts: [{ number: 1, exit_code: 0 }] });
+    const log = await machine.logs!.read({ job_id: id, attempt: 1 }, 0, 1 << 20);
+    expect(log?.bytes.toString()).toMatch(
+      /before the restart\n(.*\n)?.*re-attached.*\n(.*\n)?after the restart/,
+    );
+    expect(record?.attempts[0]?.output).toContain('before the restart');
+    expect(record?.attempts[0]?.output).toContain('after the restart');
+  });
+
+  it('an attempt whose sandbox no longer has it is closed as interrupted and retried', async () => {
+    const h = shared(Date.now());
+    const machine: Machine = {
+      dataDir: mkdtempSync(join(tmpdir(), 'forge-runner-')),
+      logs: createMemoryLogs(),
+      adoptable: new Set(), // the pod is gone
+    };
+    // Server a, still stuck on its attempt, takes no other job.
+    const a = startRunner(h, 'a', { maxConcurrent: 1 }, machine);
+    const id = await submit(h, { max_retries: 1 });
+    await a.sandbox.run(0);
+    await h.store.setSandboxRef({ job_id: id, attempt: 1 }, `scripted:${id}/1`);
+    h.clock.advance(2 * LEASE_MS);
+    const b = startRunner(h, 'b', {}, machine);
+    const retried = await b.sandbox.run(0);
+    expect(retried.spec.labels).toEqual({ jobId: id, attempt: 2 });
+    const record = await h.store.get(id);
+    expect(record?.attempts[0]?.failure).toMatchObject({
+      category: 'interrupted',
+      message: expect.stringContaining('could not re-attach') as unknown,
     });
   });
 

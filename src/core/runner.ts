@@ -3,6 +3,7 @@ import type { AttemptDeps } from './run-attempt.ts';
 import type { AttemptControl, StopReason } from './stop-reason.ts';
 import { runAttempt } from './run-attempt.ts';
 import { recoverAbandoned } from './recovery.ts';
+import { resumeAttempt } from './resume-attempt.ts';
 import type { AttemptKey, Claim } from '../ports/store.ts';
 
 export interface RunnerOptions {
@@ -88,6 +89,19 @@ export class Runner {
         const now = Date.now();
         if (first || now - this.lastRecovery > this.opts.leaseMs / 2) {
           this.lastRecovery = now;
+          // Attempts that outlive their server are taken over first; recovery leaves them alone.
+          if (this.deps.sandbox.adopt) {
+            const adopted = await this.deps.store.adopt({
+              self: this.deps.owner,
+              foreignOwners: first && this.opts.exclusive,
+              sandbox: this.deps.sandbox.label,
+              leaseMs: this.opts.leaseMs,
+            });
+            for (const a of adopted) {
+              this.deps.logger.info({ jobId: a.job.id, attempt: a.attempt }, 're-attaching');
+              this.launch(a, (control) => resumeAttempt(this.deps, a, control));
+            }
+          }
           const running = [...this.running.values()].map((r) => r.key);
           await recoverAbandoned(this.deps, {
             foreignOwners: first && this.opts.exclusive,
@@ -111,7 +125,11 @@ export class Runner {
     }
   }
 
-  private launch(claim: Claim): void {
+  private launch(
+    claim: Claim,
+    run: (control: AttemptControl) => Promise<void> = (control) =>
+      runAttempt(this.deps, claim, control),
+  ): void {
     const jobId = claim.job.id;
     const key: AttemptKey = { job_id: jobId, attempt: claim.attempt };
     const control: AttemptControl = {
@@ -136,7 +154,7 @@ export class Runner {
       },
       Math.max(100, Math.floor(this.opts.leaseMs / 3)),
     );
-    const done = runAttempt(this.deps, claim, control)
+    const done = run(control)
       .catch((err: unknown) => this.deps.logger.error({ err, jobId }, 'attempt crashed'))
       .finally(() => {
         clearInterval(renew);

@@ -26,6 +26,8 @@ export async function startAgent(deps: AttemptDeps, s: AttemptState): Promise<St
   const profile = resolveProfile(job);
   try {
     s.ws = await prepareWorkspace(deps.repos, job, s.dir, profile.continueFrom, stop.signal);
+    // A server that re-attaches to this attempt after a restart finalizes from this.
+    await writeFile(join(s.dir, CHECKOUT_FILE), JSON.stringify(s.ws.checkout));
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return refused('workspace', `could not prepare the workspace: ${reason}`);
@@ -46,8 +48,11 @@ function refused(category: Failure['category'], message: string): Started {
   return { ok: false, failure: failure(category, message) };
 }
 
+/** Where the attempt's checkout (base branch and commit) is kept, beside its workspace. */
+export const CHECKOUT_FILE = 'checkout.json';
+
 /** The agent's command line for this attempt, with its prompt written to a private file. */
-async function prepareInvocation(
+export async function prepareInvocation(
   deps: AttemptDeps,
   s: AttemptState,
   profile: ResolvedProfile,
@@ -97,6 +102,18 @@ function resumableSession(previous: Attempt | null, allowed: boolean): string | 
   return category === 'interrupted' || category === 'inactivity' ? previous.session_id : null;
 }
 
+/** Reads the agent's reports (cost, turns, session) from its output; stops the attempt when its
+ *  cost passes the job's budget. */
+export function watchReports(s: AttemptState, invocation: AgentInvocation): void {
+  const { job, control } = s;
+  s.output.setParser(invocation.parser, (report) => {
+    Object.assign(s.reports, report);
+    const spent = job.cost_usd + (s.reports.cost_usd ?? 0);
+    if (job.budget_usd !== null && spent > job.budget_usd)
+      control.stop.abort('budget' satisfies StopReason);
+  });
+}
+
 async function startInSandbox(
   deps: AttemptDeps,
   s: AttemptState,
@@ -105,12 +122,7 @@ async function startInSandbox(
 ): Promise<Started> {
   const { job, attempt, control } = s;
   const privateDir = join(s.dir, 'private');
-  s.output.setParser(invocation.parser, (report) => {
-    Object.assign(s.reports, report);
-    const spent = job.cost_usd + (s.reports.cost_usd ?? 0);
-    if (job.budget_usd !== null && spent > job.budget_usd)
-      control.stop.abort('budget' satisfies StopReason);
-  });
+  watchReports(s, invocation);
   const env: Record<string, string> = {
     ...deps.baseEnv,
     HOME: join(privateDir, 'home'),

@@ -85,4 +85,21 @@ export interface Sandbox {
   reap(ref: string, labels: SandboxLabels): Promise<void>;
   /** Self-checks for `forge doctor`. */
   doctor(): Promise<DoctorCheck[]>;
+  /**
+   * Only for sandboxes whose attempts outlive the server that started them (a worker pod that
+   * dials home): re-attaches to a running attempt a previous server started, after the store's
+   * `adopt` gave this server its lease. The run's output continues from the first byte the
+   * previous server did not take in; `exited` and abort behave as for `start`. Null when the
+   * attempt is gone (then the runner closes it as interrupted).
+   */
+  adopt?(ref: string, attempt: AdoptedRun, signal: AbortSignal): Promise<SandboxRun | null>;
+}
+
+/** What a re-attached run needs from the attempt it continues. */
+export interface AdoptedRun {
+  labels: SandboxLabels;
+  /** The attempt's workspace, as `start` was given it in `cwd`. */
+  cwd: string;
+  /** The attempt's private temporary directory, as `start` was given it in `tmpDir`. */
+  tmpDir: string;
 }

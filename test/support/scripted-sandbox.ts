@@ -30,7 +30,13 @@ export interface ScriptedSandbox extends Sandbox {
   run: (n: number) => Promise<ScriptedRun>;
 }
 
-export function createScriptedSandbox(): ScriptedSandbox {
+export interface ScriptedSandboxOptions {
+  /** Its attempts outlive their server (like a worker pod): `adopt` re-attaches to the refs in
+   *  this set, as new runs in `runs`, and answers null for any other. */
+  adoptable?: Set<string>;
+}
+
+export function createScriptedSandbox(opts: ScriptedSandboxOptions = {}): ScriptedSandbox {
   const runs: ScriptedRun[] = [];
   const waiters = new Map<number, (run: ScriptedRun) => void>();
   const sandbox: ScriptedSandbox = {
@@ -49,6 +55,26 @@ export function createScriptedSandbox(): ScriptedSandbox {
     alive: () => Promise.resolve(false),
     doctor: () => Promise.resolve([]),
   };
+  const { adoptable } = opts;
+  if (adoptable) {
+    sandbox.adopt = (ref, attempt, signal) => {
+      if (!adoptable.has(ref)) return Promise.resolve(null);
+      const spec: SandboxSpec = {
+        command: [],
+        cwd: attempt.cwd,
+        env: {},
+        tmpDir: attempt.tmpDir,
+        writable: [],
+        allowedDomains: [],
+        denyRead: [],
+        labels: attempt.labels,
+      };
+      const run = scriptedRun(spec, signal);
+      runs.push(run.script);
+      waiters.get(runs.length - 1)?.(run.script);
+      return Promise.resolve(run.handle);
+    };
+  }
   return sandbox;
 }
 
