@@ -7,6 +7,7 @@
  * when the worker never called home). The token is never printed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatDuration } from '../domain/duration.ts';
 
 export interface WorkerClientOptions {
   /** Forge's address as this worker reaches it. */
@@ -64,7 +65,7 @@ export class WorkerClient {
       if (why instanceof Response) return why;
       if (Date.now() - this.lastAnswered > this.opts.giveUpAfterMs)
         throw new ForgeUnreachable(
-          `could not reach Forge at ${this.opts.url} for ${Math.round(this.opts.giveUpAfterMs / 1000)}s (${why}); giving up`,
+          `could not reach Forge at ${this.opts.url} for ${formatDuration(this.opts.giveUpAfterMs)} (${why}); giving up`,
         );
       if (!this.failing) this.opts.log(`cannot reach Forge at ${this.opts.url}: ${why}; retrying`);
       this.failing = true;

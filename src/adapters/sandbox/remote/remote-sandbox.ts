@@ -15,7 +15,7 @@
  * (it kills the agent and uploads its work) and ends the attempt within `cancelGraceMs` whatever
  * the worker does; the launcher then stops the worker and removes what it made.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ForgeError, isForgeError } from '../../../domain/errors.ts';
 import type { Sandbox, SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
@@ -62,7 +62,11 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
       const root = dirname(spec.cwd);
       const live = await prepare(spec, root);
       attempts.add(live);
-      live.whenEnded(() => attempts.remove(live));
+      live.whenEnded(() => {
+        attempts.remove(live);
+        // A copy of the whole repository: not worth keeping once the worker is done with it.
+        if (live.workspaceBundle) void rm(live.workspaceBundle, { force: true });
+      });
       const labels = spec.labels;
       let launched;
       try {
