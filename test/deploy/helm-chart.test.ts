@@ -27,6 +27,7 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
+import { jobManifest } from '../../src/adapters/sandbox/kubernetes/job-manifest.ts';
 import { loadConfig } from '../../src/config.ts';
 import { helm, toolsDir } from '../support/helm.ts';
 import { validateAgainst, validateKubeObject } from '../support/kube-schema.ts';
@@ -555,6 +556,104 @@ describe('forge.yaml in the ConfigMap', () => {
         expect(name, `${field} is not a \${NAME} reference`).toBeDefined();
         expect(fromSecrets.has(name!), `${name} is not set from a Secret`).toBe(true);
       }
+    },
+  );
+});
+
+/** A Kubernetes quantity as a number (cores, bytes): enough for the values compared here. */
+function quantity(value: string | number | undefined): number {
+  const match = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(String(value));
+  if (!match) throw new Error(`not a quantity this test reads: ${value}`);
+  const scale: Record<string, number> = {
+    '': 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+  };
+  return Number(match[1]) * scale[match[2] ?? '']!;
+}
+
+/** Pod Security Standard "restricted", the parts a Job from Forge could break. */
+function restrictedViolations(pod: V1PodSpec): string[] {
+  const problems: string[] = [];
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push('host namespaces');
+  if (pod.securityContext?.runAsNonRoot !== true) problems.push('pod runAsNonRoot');
+  if (pod.securityContext?.runAsUser === 0) problems.push('pod runs as uid 0');
+  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault')
+    problems.push('pod seccompProfile');
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    const sc = c.securityContext;
+    if (sc?.privileged) problems.push(`${c.name} privileged`);
+    if (sc?.allowPrivilegeEscalation !== false) problems.push(`${c.name} allowPrivilegeEscalation`);
+    if (!sc?.capabilities?.drop?.includes('ALL'))
+      problems.push(`${c.name} capabilities not dropped`);
+    if ((sc?.capabilities?.add ?? []).some((cap) => cap !== 'NET_BIND_SERVICE'))
+      problems.push(`${c.name} adds capabilities`);
+    if (sc?.runAsUser === 0) problems.push(`${c.name} runs as uid 0`);
+    if (c.ports?.some((p) => p.hostPort)) problems.push(`${c.name} hostPort`);
+  }
+  for (const v of pod.volumes ?? [])
+    if (!(
+      v.emptyDir ||
+      v.configMap ||
+      v.secret ||
+      v.projected ||
+      v.downwardAPI ||
+      v.persistentVolumeClaim
+    ))
+      problems.push(`volume ${v.name} of a kind restricted refuses`);
+  return problems;
+}
+
+describe('the worker Jobs Forge makes, in the namespace the chart prepares', () => {
+  it.each(Object.keys(VALUE_SETS))(
+    'are selected by the NetworkPolicy, fit the LimitRange and quota, and meet restricted (%s values)',
+    async (set) => {
+      const objects = await render(VALUE_SETS[set]);
+      const config = loadConfig(podEnv(only(objects, 'Deployment')), forgeYaml(objects));
+      if (config.sandbox.kind !== 'kubernetes') throw new Error('the chart must render kubernetes');
+      const job = jobManifest(config.sandbox, {
+        labels: { jobId: '01JD8X3Y4Z5A6B7C8D9E0F1G2H', attempt: 1 },
+        url: config.sandbox.worker_url,
+        token: 'stand-in-attempt-token-0123456789',
+        maxDurationMs: 3_600_000,
+      });
+      expect(validateKubeObject(job)).toEqual([]);
+      const template = job.spec!.template;
+      const pod = template.spec!;
+      expect(job.metadata?.namespace).toBe(only(objects, 'Role').metadata?.namespace);
+
+      const policy = only(objects, 'NetworkPolicy').spec!;
+      expect(template.metadata?.labels).toMatchObject(policy.podSelector!.matchLabels!);
+      // ...and the policy does not also catch Forge itself (it would cut it off from the API).
+      const forgeLabels = only(objects, 'Deployment').spec!.template.metadata!.labels!;
+      expect(forgeLabels).not.toMatchObject(policy.podSelector!.matchLabels!);
+
+      const account = all(objects, 'ServiceAccount').find(
+        (a) => a.metadata?.name === pod.serviceAccountName,
+      );
+      expect(account?.metadata?.namespace).toBe(job.metadata?.namespace);
+      expect(account?.automountServiceAccountToken).toBe(false);
+
+      const max = only(objects, 'LimitRange').spec!.limits[0]!.max!;
+      const hard = only(objects, 'ResourceQuota').spec!.hard!;
+      for (const c of pod.containers) {
+        for (const r of ['cpu', 'memory']) {
+          const limit = quantity(c.resources?.limits?.[r]);
+          const request = quantity(c.resources?.requests?.[r]);
+          expect(limit, `${c.name} ${r} limit`).toBeLessThanOrEqual(quantity(max[r]));
+          expect(request, `${c.name} ${r} request`).toBeLessThanOrEqual(limit);
+          expect(limit, `${c.name} ${r} limit`).toBeLessThanOrEqual(quantity(hard[`limits.${r}`]));
+          expect(request).toBeLessThanOrEqual(quantity(hard[`requests.${r}`]));
+        }
+      }
+      expect(restrictedViolations(pod)).toEqual([]);
     },
   );
 });
