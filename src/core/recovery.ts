@@ -40,3 +40,18 @@ export async function recoverAbandoned(
   }
   return abandoned.length;
 }
+
+/** Asks the sandbox to remove what it holds for attempts the store no longer has open. */
+export async function collectOrphans(deps: {
+  store: Pick<JobRecords, 'get'>;
+  sandbox: Sandbox;
+  logger: Logger;
+}): Promise<number> {
+  if (!deps.sandbox.collectOrphans) return 0;
+  const removed = await deps.sandbox.collectOrphans(async ({ jobId, attempt }) => {
+    const record = await deps.store.get(jobId);
+    return !!record?.attempts.some((a) => a.number === attempt && a.finished_at === null);
+  });
+  if (removed > 0) deps.logger.info({ removed }, 'removed sandbox leftovers of finished attempts');
+  return removed;
+}

@@ -9,6 +9,7 @@ import { createMemoryLogs } from '../adapters/logs/memory-logs.ts';
 import { createMemoryStore } from '../adapters/store/memory-store.ts';
 import type { JobStatus } from '../domain/job.ts';
 import type { AttemptLogs } from '../ports/logs.ts';
+import type { SandboxLabels } from '../ports/sandbox.ts';
 import type { JobStore } from '../ports/store.ts';
 import { spec, testClock, type TestClock } from '../../test/contracts/store-fixtures.ts';
 import {
@@ -48,6 +49,8 @@ interface Machine {
   dataDir?: string;
   logs?: AttemptLogs;
   adoptable?: Set<string>;
+  held?: Map<string, SandboxLabels>;
+  collected?: () => void;
 }
 
 function startRunner(
@@ -57,7 +60,11 @@ function startRunner(
   machine: Machine = {},
 ): { runner: Runner; sandbox: ScriptedSandbox } {
   const dataDir = machine.dataDir ?? mkdtempSync(join(tmpdir(), 'forge-runner-'));
-  const sandbox = createScriptedSandbox(machine.adoptable ? { adoptable: machine.adoptable } : {});
+  const sandbox = createScriptedSandbox({
+    ...(machine.adoptable ? { adoptable: machine.adoptable } : {}),
+    ...(machine.held ? { held: machine.held } : {}),
+    ...(machine.collected ? { collected: machine.collected } : {}),
+  });
   const agent = scriptedAgent();
   const runner = new Runner(
     {
@@ -287,6 +294,27 @@ describe('runner', () => {
       category: 'interrupted',
       message: expect.stringContaining('could not re-attach') as unknown,
     });
+  });
+
+  it('removes what the sandbox holds for attempts that are no longer open, and only that', async () => {
+    const h = shared();
+    const a = startRunner(h, 'a');
+    const done = await submit(h);
+    const first = await a.sandbox.run(0);
+    first.exit(0);
+    await reaches(h, done, 'SUCCEEDED');
+    const live = await submit(h);
+    await a.sandbox.run(1);
+    const held = new Map<string, SandboxLabels>([
+      [`${done}/1`, { jobId: done, attempt: 1 }],
+      [`${live}/1`, { jobId: live, attempt: 1 }],
+      ['01UNKNOWNJOB0000000000000/1', { jobId: '01UNKNOWNJOB0000000000000', attempt: 1 }],
+    ]);
+    let round: () => void = () => {};
+    const collected = new Promise<void>((resolve) => (round = resolve));
+    startRunner(h, 'b', {}, { held, collected: () => round() });
+    await collected;
+    expect([...held.keys()]).toEqual([`${live}/1`]);
   });
 
   it('a stalled event loop or a clock jump never makes the runner recover its own running job', async () => {

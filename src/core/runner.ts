@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttemptDeps } from './run-attempt.ts';
 import type { AttemptControl, StopReason } from './stop-reason.ts';
 import { runAttempt } from './run-attempt.ts';
-import { recoverAbandoned } from './recovery.ts';
+import { collectOrphans, recoverAbandoned } from './recovery.ts';
 import { resumeAttempt } from './resume-attempt.ts';
 import type { AttemptKey, Claim } from '../ports/store.ts';
 
@@ -107,6 +107,7 @@ export class Runner {
             foreignOwners: first && this.opts.exclusive,
             running,
           });
+          await collectOrphans(this.deps);
           first = false;
         }
         while (!this.stopping && this.running.size < this.opts.maxConcurrent) {

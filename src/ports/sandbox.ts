@@ -93,6 +93,13 @@ export interface Sandbox {
    * attempt is gone (then the runner closes it as interrupted).
    */
   adopt?(ref: string, attempt: AdoptedRun, signal: AbortSignal): Promise<SandboxRun | null>;
+  /**
+   * Only for sandboxes that hold things on a platform (Jobs, Secrets, claims): removes what it
+   * holds for attempts that are not live (`live` asks the store whether the attempt is still
+   * open), e.g. left by a server that died before cleaning up. Returns how many it removed.
+   * Never throws.
+   */
+  collectOrphans?(live: (labels: SandboxLabels) => Promise<boolean>): Promise<number>;
 }
 
 /** What a re-attached run needs from the attempt it continues. */

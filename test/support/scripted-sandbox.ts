@@ -4,7 +4,13 @@
  * milliseconds, without processes.
  */
 import type { AgentAdapter } from '../../src/ports/agent.ts';
-import type { Sandbox, SandboxExit, SandboxRun, SandboxSpec } from '../../src/ports/sandbox.ts';
+import type {
+  Sandbox,
+  SandboxExit,
+  SandboxLabels,
+  SandboxRun,
+  SandboxSpec,
+} from '../../src/ports/sandbox.ts';
 
 export interface ScriptedRun {
   spec: SandboxSpec;
@@ -34,6 +40,10 @@ export interface ScriptedSandboxOptions {
   /** Its attempts outlive their server (like a worker pod): `adopt` re-attaches to the refs in
    *  this set, as new runs in `runs`, and answers null for any other. */
   adoptable?: Set<string>;
+  /** What it holds on its platform, by attempt (`job/attempt`): `collectOrphans` removes the
+   *  entries whose attempt is not live, and calls `collected` after each round. */
+  held?: Map<string, SandboxLabels>;
+  collected?: () => void;
 }
 
 export function createScriptedSandbox(opts: ScriptedSandboxOptions = {}): ScriptedSandbox {
@@ -55,6 +65,19 @@ export function createScriptedSandbox(opts: ScriptedSandboxOptions = {}): Script
     alive: () => Promise.resolve(false),
     doctor: () => Promise.resolve([]),
   };
+  const { held } = opts;
+  if (held) {
+    sandbox.collectOrphans = async (live) => {
+      let removed = 0;
+      for (const [key, labels] of [...held]) {
+        if (await live(labels)) continue;
+        held.delete(key);
+        removed++;
+      }
+      opts.collected?.();
+      return removed;
+    };
+  }
   const { adoptable } = opts;
   if (adoptable) {
     sandbox.adopt = (ref, attempt, signal) => {
