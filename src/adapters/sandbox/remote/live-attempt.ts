@@ -47,8 +47,7 @@ export class LiveAttempt {
   private resolveExit!: (exit: SandboxExit) => void;
   private cancelWaiters = new Set<() => void>();
   private applying: Promise<void> = Promise.resolve();
-  private resultApplied = false;
-  private timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly opts: LiveAttemptOptions;
   private readonly onEnd: (() => void)[] = [];
 
@@ -107,11 +106,6 @@ export class LiveAttempt {
     const applied = this.applying.then(() => this.opts.applyResult(file));
     this.applying = applied.catch(() => undefined);
     await applied;
-    this.resultApplied = true;
-  }
-
-  get hasResult(): boolean {
-    return this.resultApplied;
   }
 
   /** The worker's exit report; refused (false) while output it reports is still missing. */
@@ -180,8 +174,11 @@ export class LiveAttempt {
   }
 
   private later(ms: number, fn: () => void): void {
-    const timer = setTimeout(fn, ms);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
     timer.unref();
-    this.timers.push(timer);
+    this.timers.add(timer);
   }
 }

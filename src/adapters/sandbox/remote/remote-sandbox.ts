@@ -17,6 +17,7 @@
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { formatDuration } from '../../../domain/duration.ts';
 import { ForgeError, isForgeError } from '../../../domain/errors.ts';
 import type { Sandbox, SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
 import { requireDirectory } from '../spec-checks.ts';
@@ -26,7 +27,7 @@ import { LiveAttempt } from './live-attempt.ts';
 import type { AttemptSpec } from './protocol.ts';
 import type { RemoteAttempts } from './remote-attempts.ts';
 import { applyResultBundle } from './result-bundle.ts';
-import type { WorkerLauncher } from './worker-launcher.ts';
+import type { LaunchedWorker, WorkerLauncher } from './worker-launcher.ts';
 import { createWorkspaceBundle, describeWorkspace } from './workspace-bundle.ts';
 
 export interface RemoteSandboxOptions {
@@ -59,53 +60,21 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
     kind: launcher.kind,
     label: launcher.label,
     async start(spec, signal) {
-      const root = dirname(spec.cwd);
-      const live = await prepare(spec, root);
+      const live = await prepare(spec, dirname(spec.cwd));
       attempts.add(live);
       live.whenEnded(() => {
         attempts.remove(live);
         // A copy of the whole repository: not worth keeping once the worker is done with it.
         if (live.workspaceBundle) void rm(live.workspaceBundle, { force: true });
       });
-      const labels = spec.labels;
-      let launched;
-      try {
-        launched = await launcher.launch({
-          labels,
-          url: opts.workerUrl,
-          token: attemptToken(attempts.secret(), labels),
-          maxDurationMs: spec.maxDurationMs ?? opts.defaultMaxDurationMs ?? 24 * 3_600_000,
-        });
-      } catch (err) {
-        await live.end({ exitCode: null, signal: null });
-        if (isForgeError(err)) throw err;
-        throw new ForgeError(
-          'unavailable',
-          `could not launch the worker: ${(err as Error).message}`,
-        );
-      }
-      const { ref } = launched;
-      void launched.failed.then((failure) => live.end({ exitCode: null, signal: null, failure }));
-      live.startDeadline(opts.startTimeoutMs, async () => {
-        const said = await launched.describe().catch(() => null);
-        return `the worker did not call home to ${opts.workerUrl} within ${Math.round(opts.startTimeoutMs / 1000)}s; check that it can reach that address (DNS, NetworkPolicy, sandbox.worker_url)${said ? `; ${launcher.kind} says: ${said}` : ''}`;
-      });
-      live.watchHeartbeats();
-      live.whenEnded(() => {
-        signal.removeEventListener('abort', onAbort);
-        launched.dispose();
-        void launcher.stop(ref, labels);
-      });
-      const onAbort = () => live.cancel();
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      const run: SandboxRun = {
-        ref,
+      const launched = await launch(live, spec);
+      watch(live, launched, signal);
+      return {
+        ref: launched.ref,
         output: live.output,
         exited: live.exited,
-        notices: [`running in a ${launcher.label} worker (${ref})`],
-      };
-      return run;
+        notices: [`running in a ${launcher.label} worker (${launched.ref})`],
+      } satisfies SandboxRun;
     },
     async alive(labels) {
       if (attempts.get(labels)) return true;
@@ -119,6 +88,40 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
     },
     doctor: () => launcher.doctor(),
   };
+
+  async function launch(live: LiveAttempt, spec: SandboxSpec): Promise<LaunchedWorker> {
+    try {
+      return await launcher.launch({
+        labels: live.labels,
+        url: opts.workerUrl,
+        token: attemptToken(attempts.secret(), live.labels),
+        maxDurationMs: spec.maxDurationMs ?? opts.defaultMaxDurationMs ?? 24 * 3_600_000,
+      });
+    } catch (err) {
+      await live.end({ exitCode: null, signal: null });
+      if (isForgeError(err)) throw err;
+      throw new ForgeError('unavailable', `could not launch the worker: ${(err as Error).message}`);
+    }
+  }
+
+  /** Ends the attempt on the launcher's word, the start deadline, silence or a stop; stops the
+   *  worker once it ended. */
+  function watch(live: LiveAttempt, launched: LaunchedWorker, signal: AbortSignal): void {
+    const onAbort = () => live.cancel();
+    void launched.failed.then((failure) => live.end({ exitCode: null, signal: null, failure }));
+    live.startDeadline(opts.startTimeoutMs, async () => {
+      const said = await launched.describe().catch(() => null);
+      return `the worker did not call home to ${opts.workerUrl} within ${formatDuration(opts.startTimeoutMs)}; check that it can reach that address (DNS, NetworkPolicy, the sandbox's worker URL)${said ? `; ${launcher.kind} says: ${said}` : ''}`;
+    });
+    live.watchHeartbeats();
+    live.whenEnded(() => {
+      signal.removeEventListener('abort', onAbort);
+      launched.dispose();
+      void launcher.stop(launched.ref, live.labels);
+    });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
 
   /** Everything the worker will fetch, made before it is launched. */
   async function prepare(spec: SandboxSpec, root: string): Promise<LiveAttempt> {
