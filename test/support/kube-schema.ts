@@ -172,6 +172,7 @@ function checkObject(schema: KubeSchema, value: unknown, path: string, errors: s
   }
   if (properties) {
     for (const [key, v] of Object.entries(value)) {
+      if (v === undefined) continue;
       const sub = properties[key];
       if (sub) check(sub, v, join(path, key), errors);
       else if (!schema['x-kubernetes-preserve-unknown-fields'])
