@@ -2,7 +2,7 @@
 // mirror against a git smart-HTTP server on loopback, a fake forge for pull requests) with the
 // remote sandbox, its worker routes served on loopback, the process launcher standing in for a
 // pod, the real `forge worker`, and the scripted agent.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,9 +245,15 @@ describe('remote worker', () => {
   it('runs the attempt in a worker: output arrives live, the work is pushed by Forge, and no forge token reaches the worker', async () => {
     const w = await world();
     const id = await w.submit(
-      'print started; env ANTHROPIC_API_KEY; env FORGE_WORKER_TOKEN; write NOTES.md written in the worker; sleep 1500; print done',
+      'print started; pid; env ANTHROPIC_API_KEY; env FORGE_WORKER_TOKEN; write NOTES.md written in the worker; sleep 1500; print done',
     );
-    await line(w, id, (l) => l === 'started');
+    const pidLine = await line(w, id, (l) => l.startsWith('pid '));
+    // The agent's whole environment, read while it runs.
+    const environ = (await readFile(`/proc/${pidLine.slice(4)}/environ`, 'utf8')).split('\0');
+    expect(environ).toContain(`ANTHROPIC_API_KEY=${SECRET_KEY}`);
+    expect(environ.filter((e) => e.startsWith('FORGE_WORKER_TOKEN='))).toEqual([]);
+    expect(environ.join('\n')).not.toContain(git.token);
+    expect(environ.join('\n')).not.toContain(SERVER_KEY);
     expect((await w.store.get(id))?.status).toBe('RUNNING');
     // What a worker is given: the spec holds neither the server's model key nor the git token.
     const worker = await w.launcher.worker(0);
