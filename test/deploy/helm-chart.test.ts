@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type {
   V1ConfigMap,
@@ -710,6 +711,59 @@ describe('values the chart refuses', () => {
     ],
   ])('refuses %s, saying what to do', async (_what, args, message) => {
     expect(await refusal(args)).toMatch(message);
+  });
+
+  it.each([
+    [
+      'a worker limit above the LimitRange maximum',
+      ['--set', 'workers.resources.limits.cpu=8'],
+      /workers\.resources\.limits\.cpu \(8\) is above limitRange\.max\.cpu \(4\): the namespace would refuse every worker pod/,
+    ],
+    [
+      'a worker request above the whole quota',
+      ['--set', 'workers.resources.requests.memory=30Gi,limitRange.max.memory=64Gi'],
+      /workers\.resources\.requests\.memory \(30Gi\) is above quota\.requests\.memory \(20Gi\)/,
+    ],
+    [
+      'a quantity the chart cannot read',
+      ['--set', 'workers.resources.limits.cpu=lots'],
+      /"lots" is not a Kubernetes quantity this chart reads; write e\.g\. 500m/,
+    ],
+  ])('refuses %s, which no worker pod could pass', async (_what, args, message) => {
+    expect(await refusal(args)).toMatch(message);
+  });
+
+  it('compares worker memory with the LimitRange as Kubernetes reads quantities', async () => {
+    const memory = fc
+      .tuple(
+        fc.integer({ min: 1, max: 4096 }),
+        fc.constantFrom('', 'k', 'M', 'G', 'Ki', 'Mi', 'Gi'),
+      )
+      .map(([n, unit]) => `${n}${unit}`);
+    await fc.assert(
+      fc.asyncProperty(memory, memory, async (limit, max) => {
+        const result = await helm([
+          'template',
+          'forge',
+          CHART,
+          '--set',
+          `workers.resources.requests.memory=1,workers.resources.limits.memory=${limit}`,
+          '--set',
+          `limitRange.max.memory=${max},quota.enabled=false`,
+        ]);
+        expect(result.code === 0, `${limit} against ${max}: ${result.stderr}`).toBe(
+          quantity(limit) <= quantity(max),
+        );
+      }),
+      {
+        numRuns: 25,
+        examples: [
+          ['1Gi', '1024Mi'],
+          ['1G', '1000M'],
+          ['1025Mi', '1Gi'],
+        ],
+      },
+    );
   });
 
   it('accepts secrets written as ${NAME} references, and codex env_key (a name, not a secret)', async () => {

@@ -27,6 +27,7 @@ first, the refusal is what it reports (not a template error further on).
 {{- end -}}
 {{- end -}}
 {{- include "forge.cidrGuards" . -}}
+{{- include "forge.resourceGuards" . -}}
 {{- end -}}
 
 {{- define "forge.tokenGuards" -}}
@@ -94,5 +95,48 @@ node; a prefix shorter than /8 is most of the internet.
 {{- if regexMatch "^(0\\.|10\\.|127\\.|169\\.254\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.)|^(::|[fF][cCdD]|[fF][eE][89aAbB])" $cidr -}}
 {{- fail (printf "networkPolicy.modelApi.cidrs: %s is a private, loopback or link-local range: it would let agents reach the LAN, the cluster (its API server too) or cloud metadata; for a model API inside your network use networkPolicy.modelApi.proxy" $cidr) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A worker whose resources the worker namespace cannot admit would never start: the Job controller
+is refused (FailedCreate) and the attempt fails only at workers.startTimeout. Refused here instead.
+*/}}
+{{- define "forge.resourceGuards" -}}
+{{- $w := .Values.workers.resources -}}
+{{- range $r := list "cpu" "memory" -}}
+{{- $limit := index (default (dict) $w.limits) $r -}}
+{{- $request := index (default (dict) $w.requests) $r -}}
+{{- if and $.Values.limitRange.enabled $limit (index $.Values.limitRange.max $r) -}}
+{{- if gt (float64 (include "forge.quantity" $limit)) (float64 (include "forge.quantity" (index $.Values.limitRange.max $r))) -}}
+{{- fail (printf "workers.resources.limits.%s (%v) is above limitRange.max.%s (%v): the namespace would refuse every worker pod; lower the one or raise the other" $r $limit $r (index $.Values.limitRange.max $r)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $.Values.quota.enabled $limit -}}
+{{- if gt (float64 (include "forge.quantity" $limit)) (float64 (include "forge.quantity" (index $.Values.quota.limits $r))) -}}
+{{- fail (printf "workers.resources.limits.%s (%v) is above quota.limits.%s (%v): not even one worker pod would fit the ResourceQuota; lower the one or raise the other" $r $limit $r (index $.Values.quota.limits $r)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $.Values.quota.enabled $request -}}
+{{- if gt (float64 (include "forge.quantity" $request)) (float64 (include "forge.quantity" (index $.Values.quota.requests $r))) -}}
+{{- fail (printf "workers.resources.requests.%s (%v) is above quota.requests.%s (%v): not even one worker pod would fit the ResourceQuota; lower the one or raise the other" $r $request $r (index $.Values.quota.requests $r)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A Kubernetes quantity (500m, 2, 4Gi, 1.5G) as a plain number of cores or bytes. */}}
+{{- define "forge.quantity" -}}
+{{- $q := toString . -}}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $q -}}
+{{- $suffix := trimPrefix $number $q -}}
+{{- $scale := dict "" 1.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
+{{- if or (not $number) (not (or (eq $suffix "m") (hasKey $scale $suffix))) -}}
+{{- fail (printf "%q is not a Kubernetes quantity this chart reads; write e.g. 500m, 2, 512Mi, 4Gi" $q) -}}
+{{- end -}}
+{{- if eq $suffix "m" -}}
+{{- divf (float64 $number) 1000 -}}
+{{- else -}}
+{{- mulf (float64 $number) (get $scale $suffix) -}}
 {{- end -}}
 {{- end -}}
