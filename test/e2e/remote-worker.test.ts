@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createMemoryLogs } from '../../src/adapters/logs/memory-logs.ts';
 import { createCommandAgent } from '../../src/adapters/agents/command-agent.ts';
 import { createGitWorkspace } from '../../src/adapters/git/git-workspace.ts';
@@ -173,6 +173,10 @@ async function world(
     { maxConcurrent: 2, leaseMs: 60_000, pollIntervalMs: 20, exclusive: false },
   );
   runner.start();
+  // What the workers said is what a person would read in the pods' logs.
+  onTestFailed(() => {
+    for (const wk of launcher.workers) console.error(wk.stderr.join('\n'));
+  });
   cleanups.push(async () => {
     if (process.env.DEBUG_REMOTE)
       for (const wk of launcher.workers) console.log(wk.stderr.join('\n'));
