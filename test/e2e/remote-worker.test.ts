@@ -178,8 +178,6 @@ async function world(
     for (const wk of launcher.workers) console.error(wk.stderr.join('\n'));
   });
   cleanups.push(async () => {
-    if (process.env.DEBUG_REMOTE)
-      for (const wk of launcher.workers) console.log(wk.stderr.join('\n'));
     await runner.stop(0);
     await launcher.stopAll();
     (server as unknown as { closeAllConnections(): void }).closeAllConnections();
