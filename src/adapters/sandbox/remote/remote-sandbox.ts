@@ -111,7 +111,7 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
     void launched.failed.then((failure) => live.end({ exitCode: null, signal: null, failure }));
     live.startDeadline(opts.startTimeoutMs, async () => {
       const said = await launched.describe().catch(() => null);
-      return `the worker did not call home to ${opts.workerUrl} within ${formatDuration(opts.startTimeoutMs)}; check that it can reach that address (DNS, NetworkPolicy, the sandbox's worker URL)${said ? `; ${launcher.kind} says: ${said}` : ''}`;
+      return `the worker did not call home to ${opts.workerUrl} within ${formatDuration(opts.startTimeoutMs)}; check that it can reach that address (DNS, NetworkPolicy, sandbox.worker_url)${said ? `; ${launcher.kind} says: ${said}` : ''}`;
     });
     live.watchHeartbeats();
     live.whenEnded(() => {
