@@ -1,5 +1,6 @@
 import {
   ApiException,
+  AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
   KubeConfig,
@@ -585,6 +586,77 @@ describe('fake Kubernetes: API answers', () => {
       },
     ]);
     expect(fake.requests.at(-1)?.query).toMatchObject({ watch: 'true', resourceVersion: '1' });
+  });
+});
+
+describe('fake Kubernetes: cluster surroundings', () => {
+  it('runs no pod while a Job is suspended and starts one when a JSON patch resumes it', async () => {
+    const { fake, batch, core } = await start();
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: job('held', "console.log('resumed')", {}, { suspend: true }),
+    });
+    const suspended = await fake.waitFor(() => condition(jobOf(fake, 'held'), 'Suspended'));
+    expect(suspended).toMatchObject({ reason: 'JobSuspended' });
+    expect(podOf(fake, 'held')).toBeUndefined();
+    expect(jobOf(fake, 'held')?.status?.startTime).toBeUndefined();
+
+    await batch.patchNamespacedJob({
+      name: 'held',
+      namespace: NS,
+      body: [{ op: 'add', path: '/spec/suspend', value: false }],
+    });
+    const done = await fake.waitFor(
+      () => condition(jobOf(fake, 'held'), 'Complete') && jobOf(fake, 'held'),
+    );
+    expect(done.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Suspended', status: 'False', reason: 'JobResumed' }),
+    );
+    expect(fake.podOutput(podOf(fake, 'held')!.metadata.name)).toBe('resumed\n');
+    const events = await core.listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: 'involvedObject.name=held',
+    });
+    expect(events.items.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['Suspended', 'Resumed', 'SuccessfulCreate', 'Completed']),
+    );
+  });
+
+  it('serves namespaces: only the configured ones exist when namespaces is set', async () => {
+    const { batch, core } = await start({ namespaces: [NS] });
+    expect((await core.readNamespace({ name: NS })).status?.phase).toBe('Active');
+    const missing = await apiError(core.readNamespace({ name: 'elsewhere' }));
+    expect(missing).toMatchObject({
+      code: 404,
+      body: { message: 'namespaces "elsewhere" not found' },
+    });
+    const create = await apiError(
+      batch.createNamespacedJob({ namespace: 'elsewhere', body: job('x', '') }),
+    );
+    expect(create).toMatchObject({
+      code: 404,
+      body: { message: 'namespaces "elsewhere" not found' },
+    });
+  });
+
+  it('refuses forbidden verbs with 403 and says so in access reviews', async () => {
+    const { kc, core } = await start({ forbid: [{ verb: 'delete', group: '', resource: 'pods' }] });
+    const denied = await apiError(core.deleteNamespacedPod({ name: 'any', namespace: NS }));
+    expect(denied.code).toBe(403);
+    expect(denied.body.message).toBe(
+      'pods "any" is forbidden: User "system:serviceaccount:forge:forge" cannot delete resource "pods" in API group "" in the namespace "forge"',
+    );
+    const auth = kc.makeApiClient(AuthorizationV1Api);
+    const ask = (verb: string) =>
+      auth.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { namespace: NS, verb, group: '', resource: 'pods' } },
+        },
+      });
+    expect((await ask('delete')).status?.allowed).toBe(false);
+    expect((await ask('list')).status?.allowed).toBe(true);
   });
 });
 

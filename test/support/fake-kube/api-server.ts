@@ -5,6 +5,7 @@
  * the request log, failNext, and cutting open watches.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { forbidden, isDenied, review, verbOf, type Denial } from './access.ts';
 import type { LogBuffer } from './log-buffer.ts';
 import type { ObjectStore } from './object-store.ts';
 import { applyPatch } from './patch.ts';
@@ -12,6 +13,7 @@ import { servePodLog } from './pod-logs.ts';
 import type { Pod } from './pod-types.ts';
 import {
   apiVersionOf,
+  NAMESPACES,
   PODS,
   type KubeObject,
   type PropagationPolicy,
@@ -43,8 +45,10 @@ export interface ApiServerOptions {
   types: ResourceType[];
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token?: string;
-  /** When set, creating in any other namespace is 404 as on a cluster without it. */
+  /** When set, only Namespace objects in the store exist (creating elsewhere is 404); otherwise any does. */
   namespaces?: string[];
+  /** Requests (and access reviews) to refuse with 403. */
+  forbid?: Denial[];
   bookmarkIntervalMs: number;
   deleteObject(
     type: ResourceType,
@@ -115,8 +119,23 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         gitVersion: 'v1.33.0-fake',
         platform: 'linux/amd64',
       });
+    if (
+      method === 'POST' &&
+      url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews'
+    ) {
+      return sendJson(res, 201, review(opts.forbid ?? [], body));
+    }
     const route = parseRoute(url.pathname, opts.types);
     const q = url.searchParams;
+    const verb = verbOf(method, route.name !== undefined, isWatch(q));
+    const asked = {
+      verb,
+      group: route.type.group,
+      resource: route.type.plural,
+      ...(route.sub ? { subresource: route.sub } : {}),
+    };
+    if (isDenied(opts.forbid ?? [], asked))
+      throw forbidden(route.type, verb, route.namespace, route.name, route.sub);
     if (method === 'GET' && route.name && route.sub === 'log' && route.type === PODS) {
       const pod = get(route) as Pod;
       return servePodLog(req, res, pod, opts.podLogs(pod.metadata.name), q);
@@ -142,8 +161,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   function get(route: Route): KubeObject {
     const obj = opts.store.get(route.type, route.namespace ?? '', route.name ?? '');
-    if (!obj) throw notFound(route.type, route.name ?? '');
-    return obj;
+    if (obj) return obj;
+    if (route.type === NAMESPACES && !opts.namespaces) return ensureNamespace(route.name ?? '');
+    throw notFound(route.type, route.name ?? '');
+  }
+
+  /** Without opts.namespaces every namespace exists: its object is made when first needed. */
+  function ensureNamespace(name: string): KubeObject {
+    const existing = opts.store.get(NAMESPACES, '', name);
+    if (existing) return existing;
+    return opts.store.create(NAMESPACES, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    });
   }
 
   function matcher(q: URLSearchParams): (o: KubeObject) => boolean {
@@ -245,9 +276,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       );
     const obj = typed(route, body);
     if (
-      opts.namespaces &&
       route.namespace !== undefined &&
-      !opts.namespaces.includes(route.namespace)
+      (opts.namespaces
+        ? !opts.store.get(NAMESPACES, '', route.namespace)
+        : !ensureNamespace(route.namespace))
     ) {
       throw new KubeError(404, `namespaces "${route.namespace}" not found`, 'NotFound', {
         name: route.namespace,

@@ -11,16 +11,26 @@
  *   await fake.close();
  */
 import { listenOnLoopback } from '../loopback.ts';
+import type { Denial } from './access.ts';
 import { createApiServer, type InvalidRequest, type RecordedRequest } from './api-server.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { JobController } from './job-controller.ts';
 import { Kubelet, type ImageSpec } from './kubelet.ts';
 import { now, ObjectStore, randomSuffix } from './object-store.ts';
 import type { Job, Pod } from './pod-types.ts';
-import { BUILT_IN, EVENTS, JOBS, PODS, type KubeObject, type ResourceType } from './resources.ts';
+import {
+  BUILT_IN,
+  EVENTS,
+  JOBS,
+  NAMESPACES,
+  PODS,
+  type KubeObject,
+  type ResourceType,
+} from './resources.ts';
 import { parseQuantity } from './scheduler.ts';
 
 export type { ImageSpec } from './kubelet.ts';
+export type { Denial } from './access.ts';
 export type { InvalidRequest, RecordedRequest } from './api-server.ts';
 export type { KubeObject, ResourceType } from './resources.ts';
 export type { Pod, Job } from './pod-types.ts';
@@ -33,8 +43,10 @@ export interface FakeKubeOptions {
   nodeLabels?: Record<string, string>;
   /** Require `Authorization: Bearer <token>` (401 otherwise). */
   token?: string;
-  /** Namespaces that exist; creating elsewhere is 404. Default: any namespace exists. */
+  /** Namespaces that exist (more can be created through the API); creating elsewhere is 404. Default: any namespace exists. */
   namespaces?: string[];
+  /** Requests to refuse with 403 Forbidden, e.g. { verb: 'delete', group: '', resource: 'pods' }; access reviews agree. */
+  forbid?: Denial[];
   /** Changes kept for watches; a watch from an older resourceVersion gets 410 Expired (default 1000). */
   watchWindow?: number;
   bookmarkIntervalMs?: number;
@@ -118,10 +130,14 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     types: [...BUILT_IN, ...(opts.resources ?? [])],
     ...(opts.token ? { token: opts.token } : {}),
     ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
+    ...(opts.forbid ? { forbid: opts.forbid } : {}),
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
     deleteObject: (type, ns, name, o) => gc.delete(type, ns, name, o),
     podLogs: (name) => kubelet.logs.get(name),
   });
+  for (const name of opts.namespaces ?? ['default']) {
+    store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
   const { url, close } = await listenOnLoopback(api.server);
 
   return {

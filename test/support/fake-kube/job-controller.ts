@@ -59,7 +59,11 @@ export class JobController {
     if (!owner) return;
     const t = this.tracking.get(owner.uid);
     const phase = (c.object as Pod).status?.phase;
-    if (t && c.type === 'DELETED' && phase !== 'Succeeded' && phase !== 'Failed')
+    // A pod deleted before it finished counts as failed, unless the Job's suspension deleted it.
+    const suspended = (
+      this.opts.store.get(JOBS, meta.namespace ?? '', owner.name) as Job | undefined
+    )?.spec.suspend;
+    if (t && c.type === 'DELETED' && phase !== 'Succeeded' && phase !== 'Failed' && !suspended)
       t.failed.add(meta.uid ?? '');
     this.later(meta.namespace ?? '', owner.name);
   }
@@ -88,46 +92,8 @@ export class JobController {
         !['Succeeded', 'Failed'].includes(p.status?.phase ?? '') && !p.metadata.deletionTimestamp,
     );
     const spec = job.spec;
-    if (!status.startTime) {
-      status.startTime = now();
-      if (spec.activeDeadlineSeconds !== undefined) {
-        t.timers.push(
-          setTimeout(() => this.sync(namespace, name), spec.activeDeadlineSeconds * 1000),
-        );
-      }
-    }
-    const completions = spec.completions ?? 1;
-    const overDeadline =
-      spec.activeDeadlineSeconds !== undefined &&
-      Date.now() - Date.parse(status.startTime) >= spec.activeDeadlineSeconds * 1000;
-    if (t.succeeded.size >= completions) {
-      status.conditions = [
-        cond(
-          'SuccessCriteriaMet',
-          'CompletionsReached',
-          'Reached expected number of succeeded pods',
-        ),
-        cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
-      ];
-      status.completionTime = now();
-      this.opts.event(job, 'Normal', 'Completed', 'Job completed');
-    } else if (overDeadline || t.failed.size > (spec.backoffLimit ?? 6)) {
-      const [reason, message] = overDeadline
-        ? ['DeadlineExceeded', 'Job was active longer than specified deadline']
-        : ['BackoffLimitExceeded', 'Job has reached the specified backoff limit'];
-      status.conditions = [cond('FailureTarget', reason, message), cond('Failed', reason, message)];
-      for (const p of active)
-        this.opts.deleteObject(PODS, namespace, p.metadata.name, {
-          propagationPolicy: 'Background',
-        });
-      this.opts.event(job, 'Warning', reason, message);
-    } else if (!spec.suspend) {
-      this.startPods(
-        job,
-        t,
-        Math.min(spec.parallelism ?? 1, completions - t.succeeded.size) - active.length,
-      );
-    }
+    if (spec.suspend) this.suspend(job, status, active);
+    else this.advance(job, status, t, active);
     const done = finished(status);
     const counts = {
       active: done ? 0 : active.length,
@@ -148,6 +114,76 @@ export class JobController {
     this.opts.store.mutate(JOBS, namespace, name, (o) => void (o.status = status));
     if (done && spec.ttlSecondsAfterFinished !== undefined) {
       t.timers.push(setTimeout(() => this.expire(job), spec.ttlSecondsAfterFinished * 1000));
+    }
+  }
+
+  /** A suspended Job runs no pods: active ones are deleted and the Suspended condition says so. */
+  private suspend(job: Job, status: JobStatus, active: Pod[]): void {
+    if (!isTrue(status, 'Suspended')) {
+      status.conditions = upsert(
+        status.conditions,
+        cond('Suspended', 'JobSuspended', 'Job suspended'),
+      );
+      this.opts.event(job, 'Normal', 'Suspended', 'Job suspended');
+    }
+    for (const p of active) {
+      this.opts.deleteObject(PODS, job.metadata.namespace ?? '', p.metadata.name, {
+        propagationPolicy: 'Background',
+      });
+    }
+  }
+
+  /** Starts the clock (again, after a resume), then completes, fails, or makes pods. */
+  private advance(job: Job, status: JobStatus, t: Tracking, active: Pod[]): void {
+    const { namespace = '', name } = job.metadata;
+    const spec = job.spec;
+    const resumed = isTrue(status, 'Suspended');
+    if (resumed) {
+      status.conditions = upsert(status.conditions, {
+        ...cond('Suspended', 'JobResumed', 'Job resumed'),
+        status: 'False',
+      });
+      this.opts.event(job, 'Normal', 'Resumed', 'Job resumed');
+    }
+    if (!status.startTime || resumed) {
+      status.startTime = now();
+      if (spec.activeDeadlineSeconds !== undefined) {
+        t.timers.push(
+          setTimeout(() => this.sync(namespace, name), spec.activeDeadlineSeconds * 1000),
+        );
+      }
+    }
+    const completions = spec.completions ?? 1;
+    const overDeadline =
+      spec.activeDeadlineSeconds !== undefined &&
+      Date.now() - Date.parse(status.startTime) >= spec.activeDeadlineSeconds * 1000;
+    if (t.succeeded.size >= completions) {
+      const message = 'Reached expected number of succeeded pods';
+      status.conditions = upsert(
+        upsert(status.conditions, cond('SuccessCriteriaMet', 'CompletionsReached', message)),
+        cond('Complete', 'CompletionsReached', message),
+      );
+      status.completionTime = now();
+      this.opts.event(job, 'Normal', 'Completed', 'Job completed');
+    } else if (overDeadline || t.failed.size > (spec.backoffLimit ?? 6)) {
+      const [reason, message] = overDeadline
+        ? ['DeadlineExceeded', 'Job was active longer than specified deadline']
+        : ['BackoffLimitExceeded', 'Job has reached the specified backoff limit'];
+      status.conditions = upsert(
+        upsert(status.conditions, cond('FailureTarget', reason, message)),
+        cond('Failed', reason, message),
+      );
+      for (const p of active)
+        this.opts.deleteObject(PODS, namespace, p.metadata.name, {
+          propagationPolicy: 'Background',
+        });
+      this.opts.event(job, 'Warning', reason, message);
+    } else {
+      this.startPods(
+        job,
+        t,
+        Math.min(spec.parallelism ?? 1, completions - t.succeeded.size) - active.length,
+      );
     }
   }
 
@@ -211,6 +247,21 @@ export class JobController {
     this.unsubscribe();
     for (const uid of [...this.tracking.keys()]) this.forget(uid);
   }
+}
+
+function isTrue(status: JobStatus, type: string): boolean {
+  return (status.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+}
+
+/** Replaces the condition of the same type, keeping its lastTransitionTime when its status holds. */
+function upsert(conditions: Condition[] | undefined, next: Condition): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === next.type);
+  if (i < 0) return [...list, next];
+  const old = list[i]!;
+  if (old.status === next.status && old.reason === next.reason) return list;
+  list[i] = next;
+  return list;
 }
 
 function finished(status: JobStatus): boolean {

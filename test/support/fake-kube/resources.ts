@@ -93,6 +93,17 @@ export const SECRETS = core('secrets', 'Secret', {
   normalize: secretStringData,
 });
 export const CONFIGMAPS = core('configmaps', 'ConfigMap');
+export const NAMESPACES = core('namespaces', 'Namespace', {
+  namespaced: false,
+  prepare: (obj) => {
+    obj.metadata.labels = {
+      ...obj.metadata.labels,
+      'kubernetes.io/metadata.name': obj.metadata.name,
+    };
+    obj.spec = { finalizers: ['kubernetes'] };
+    obj.status = { phase: 'Active' };
+  },
+});
 export const EVENTS = core('events', 'Event');
 export const JOBS: ResourceType = {
   group: 'batch',
@@ -107,4 +118,4 @@ export const JOBS: ResourceType = {
   prepare: defaultJob,
 };
 
-export const BUILT_IN: ResourceType[] = [PODS, SECRETS, CONFIGMAPS, EVENTS, JOBS];
+export const BUILT_IN: ResourceType[] = [NAMESPACES, PODS, SECRETS, CONFIGMAPS, EVENTS, JOBS];
