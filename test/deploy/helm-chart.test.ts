@@ -709,6 +709,19 @@ describe('values the chart refuses', () => {
       ['--set', 'secretEnv.FORGEJO_TOKEN=abc'],
       /secretEnv\.FORGEJO_TOKEN must be \{secret: .*, key: .*\}/,
     ],
+    [
+      'two API tokens whose names share a variable',
+      [
+        '--set-json',
+        'server.tokens=[{"name":"ci-bot","secretRef":{"name":"t","key":"a"}},{"name":"ci_bot","secretRef":{"name":"t","key":"b"}}]',
+      ],
+      /two tokens map to the variable FORGE_TOKEN_CI_BOT .*rename one/,
+    ],
+    [
+      'a secretEnv name the chart sets itself',
+      ['--set-json', 'secretEnv={"FORGE_DATA_DIR":{"secret":"s","key":"k"}}'],
+      /secretEnv\.FORGE_DATA_DIR: the chart sets this variable itself/,
+    ],
   ])('refuses %s, saying what to do', async (_what, args, message) => {
     expect(await refusal(args)).toMatch(message);
   });

@@ -21,7 +21,11 @@ first, the refusal is what it reports (not a template error further on).
 {{- end -}}
 {{- end -}}
 {{- include "forge.refuseLiteralSecrets" (list "config" .Values.config) -}}
+{{- $chartEnv := list "FORGE_CONFIG" "FORGE_LOG_LEVEL" "FORGE_POD_IP" "FORGE_NATS_TOKEN" "HOME" "TMPDIR" "FORGE_HOST" "FORGE_PORT" "FORGE_DATA_DIR" "FORGE_ISOLATION" -}}
 {{- range $name, $ref := .Values.secretEnv -}}
+{{- if or (has $name $chartEnv) (hasPrefix "FORGE_TOKEN_" $name) -}}
+{{- fail (printf "secretEnv.%s: the chart sets this variable itself (or Forge reads it as an override); use another name in the ${...} reference" $name) -}}
+{{- end -}}
 {{- if not (and (kindIs "map" $ref) $ref.secret $ref.key) -}}
 {{- fail (printf "secretEnv.%s must be {secret: <Secret name>, key: <key>}: a reference, not a value" $name) -}}
 {{- end -}}
@@ -34,7 +38,13 @@ first, the refusal is what it reports (not a template error further on).
 {{- if not .Values.server.tokens -}}
 {{- fail "server.tokens is empty: Forge listens on every address in the pod and refuses to start without an API token; add one, e.g. {name: admin, role: admin, secretRef: {name: forge-api-tokens, key: admin}}" -}}
 {{- end -}}
+{{- $envNames := list -}}
 {{- range .Values.server.tokens -}}
+{{- $env := include "forge.tokenEnv" (toString .name) -}}
+{{- if has $env $envNames -}}
+{{- fail (printf "server.tokens: two tokens map to the variable %s (names are upper-cased, other characters become _); rename one" $env) -}}
+{{- end -}}
+{{- $envNames = append $envNames $env -}}
 {{- if hasKey . "token" -}}
 {{- fail (printf "server.tokens %q has a literal token, which would be written into the ConfigMap; put it in a Secret and give secretRef: {name, key} instead" .name) -}}
 {{- end -}}
