@@ -215,6 +215,36 @@ export function buildProgram(): Command {
   }
 
   program
+    .command('follow-up')
+    .description("queue the next piece of work on a finished job's branch (same pull request)")
+    .argument('<id>')
+    .argument('<message...>', 'what to do next')
+    .option('--budget <usd>', 'most USD the follow-up may spend', Number)
+    .option('--max-turns <n>', 'most agent turns per attempt', Number)
+    .option('--model <model>', 'model, for agents that take one')
+    .action(
+      async (
+        id: string,
+        words: string[],
+        o: { budget?: number; maxTurns?: number; model?: string },
+        cmd: Command,
+      ) => {
+        const { client, opts } = clientFor(cmd);
+        const job = await client.request<{ id: string; status: string; parent_id: string }>(
+          'POST',
+          `/jobs/${encodeURIComponent(id)}/follow-up`,
+          {
+            message: words.join(' '),
+            ...(o.budget !== undefined ? { budget_usd: o.budget } : {}),
+            ...(o.maxTurns !== undefined ? { max_turns: o.maxTurns } : {}),
+            ...(o.model ? { model: o.model } : {}),
+          },
+        );
+        print(opts.json ? job : `${job.id} ${job.status} (follows ${job.parent_id})`);
+      },
+    );
+
+  program
     .command('doctor')
     .description('check config, sandbox and agents')
     .option('-c, --config <file>', 'config file')

@@ -107,6 +107,8 @@ export const submitAnswerSchema = z.strictObject({
   created_at: timestamp,
 });
 
+export const followUpAnswerSchema = submitAnswerSchema.extend({ parent_id: z.string() });
+
 export const outputSchema = z.strictObject({
   attempt: z.number().int(),
   status: jobStatusSchema,

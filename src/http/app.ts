@@ -38,7 +38,7 @@ export interface HttpDeps {
 const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/jobs$/, ['GET', 'POST']],
   [/^\/jobs\/[^/]+$/, ['GET']],
-  [/^\/jobs\/[^/]+\/(cancel|retry)$/, ['POST']],
+  [/^\/jobs\/[^/]+\/(cancel|retry|follow-up)$/, ['POST']],
   [/^\/jobs\/[^/]+\/(output|events|log)$/, ['GET']],
   [/^\/health$/, ['GET']],
   [/^\/hooks\/[^/]+$/, ['POST']],

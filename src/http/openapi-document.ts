@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MAX_TASK_CHARS, submitRequestSchema } from '../core/submit-job.ts';
 import { JOB_STATUSES } from '../domain/job.ts';
 import * as api from './api-schemas.ts';
+import { followUpSchema } from '../core/follow-up.ts';
 import { MAX_FILTER_CHARS, MAX_FILTER_VALUES } from './routes/jobs.ts';
 
 type Json = Record<string, unknown>;
@@ -19,6 +20,8 @@ function componentSchemas(): Record<string, Json> {
   const named: Record<string, z.ZodType> = {
     SubmitRequest: submitRequestSchema,
     SubmitAnswer: api.submitAnswerSchema,
+    FollowUpRequest: followUpSchema,
+    FollowUpAnswer: api.followUpAnswerSchema,
     Failure: api.failureSchema,
     JobStatus: api.jobStatusSchema,
     JobRepo: api.jobRepoSchema,
@@ -172,6 +175,22 @@ function jobPaths(): Json {
         responses: {
           '200': json(ref('JobRecord'), 'Queued again.'),
           ...errors(401, 403, 404, 409, 503),
+        },
+      },
+    },
+    '/jobs/{id}/follow-up': {
+      post: {
+        operationId: 'followUpJob',
+        summary:
+          "Queue the next piece of work on a finished job's branch: its task and summary plus a new instruction",
+        parameters: [jobId],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('FollowUpRequest') } },
+        },
+        responses: {
+          '202': json(ref('FollowUpAnswer'), 'Queued.'),
+          ...errors(400, 401, 403, 404, 409, 503),
         },
       },
     },

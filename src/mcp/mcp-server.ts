@@ -6,6 +6,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { followUpJob } from '../core/follow-up.ts';
 import { cancelJob, getJob, retryJob } from '../core/job-actions.ts';
 import { submitJob } from '../core/submit-job.ts';
 import { ForgeError } from '../domain/errors.ts';
@@ -160,6 +161,27 @@ export function createMcpServer(deps: McpDeps, caller: McpCaller): McpServer {
       inputSchema: { id: jobId },
     },
     ({ id }) => write(async () => jobRecord(await retryJob(deps, id))),
+  );
+
+  server.registerTool(
+    'follow_up_job',
+    {
+      description:
+        "Queue the next piece of work on a finished job's branch (same pull request): its task and summary plus your instruction.",
+      inputSchema: {
+        id: jobId,
+        message: z.string().describe('what to do next, in words'),
+        budget_usd: z.number().optional().describe('most USD the follow-up may spend'),
+        max_turns: z.number().int().optional().describe('most agent turns per attempt'),
+        model: z.string().optional().describe('model, for agents that take one'),
+      },
+    },
+    ({ id, ...fields }) =>
+      write(async () => {
+        const body = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+        const job = await followUpJob(deps, id, body);
+        return { id: job.id, status: job.status, created_at: job.created_at, parent_id: id };
+      }),
   );
 
   server.registerTool(

@@ -136,6 +136,43 @@ describe('jobs with a repository', () => {
     expect(forgejo.violations).toEqual([]);
   }, 120_000);
 
+  it('a follow-up through the API continues the branch: its commit lands on the same pull request', async () => {
+    const first = await run('write PART1.md one');
+    expect(first.status).toBe('SUCCEEDED');
+    const res = await forge.api<{ id: string; parent_id: string }>(
+      'POST',
+      `/jobs/${first.id}/follow-up`,
+      { message: 'write PART2.md two' },
+    );
+    expect(res.status).toBe(202);
+    expect(res.body.parent_id).toBe(first.id);
+    const second = await forge.waitFor(res.body.id, undefined, 30_000);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', parent_id: first.id });
+    const [a, b] = [first.result, second.result] as Array<{
+      branch: string;
+      pr_number: number;
+      commit: string;
+    }>;
+    expect(b!.branch).toBe(a!.branch);
+    expect(b!.pr_number).toBe(a!.pr_number);
+    expect(await git.git('me/app', ['rev-parse', `${b!.commit}~1`])).toBe(a!.commit);
+    expect(await git.git('me/app', ['show', `${b!.commit}:PART1.md`])).toBe('one');
+    expect(forgejo.pulls('me/app').filter((p) => p.head === a!.branch)).toHaveLength(1);
+    // The prompt carried the earlier task and the new instruction.
+    const log = (await forge.api<string>('GET', `/jobs/${second.id}/log`)).body;
+    expect(second.task).toContain('write PART1.md one');
+    expect(second.task).toContain('write PART2.md two');
+    expect(log).not.toContain('Traceback');
+    // A job still running cannot be followed up; an unknown one is 404.
+    const busy = await forge.submit('sleep 60000', { repo: 'app' });
+    expect((await forge.api('POST', `/jobs/${busy}/follow-up`, { message: 'x' })).status).toBe(409);
+    await forge.api('POST', `/jobs/${busy}/cancel`);
+    expect(
+      (await forge.api('POST', '/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV/follow-up', { message: 'x' }))
+        .status,
+    ).toBe(404);
+  }, 60_000);
+
   it('never lets the token reach the workspace remote, the log or the agent', async () => {
     const job = await run('env FORGE_TEST_MARKER; write a.txt a');
     const ws = join(forge.dataDir, 'jobs', job.id, 'attempt-1', 'workspace');

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { ForgeError } from '../../domain/errors.ts';
 import { JOB_STATUSES, type JobStatus } from '../../domain/job.ts';
+import { followUpJob } from '../../core/follow-up.ts';
 import { cancelJob, getJob, retryJob } from '../../core/job-actions.ts';
 import { submitJob } from '../../core/submit-job.ts';
 import type { AttemptKey, ListFilter } from '../../ports/store.ts';
@@ -107,6 +108,16 @@ export function jobRoutes(deps: HttpDeps): Hono {
   app.post('/jobs/:id/retry', async (c) =>
     c.json(jobRecord(await retryJob(deps, c.req.param('id')))),
   );
+
+  /** The next piece of work on a finished job's branch (core/follow-up.ts). */
+  app.post('/jobs/:id/follow-up', async (c) => {
+    const body = readJsonBody(await c.req.text());
+    const job = await followUpJob(deps, c.req.param('id'), body);
+    return c.json(
+      { id: job.id, status: job.status, created_at: job.created_at, parent_id: job.parent_id },
+      202,
+    );
+  });
 
   /** What Forge told the world about the job (issue comments, chat, webhooks), and how it went. */
   app.get('/jobs/:id/deliveries', async (c) => {
