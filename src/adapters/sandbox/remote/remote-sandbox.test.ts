@@ -13,6 +13,7 @@ import { EventBus } from '../../../core/events.ts';
 import { createApp } from '../../../http/app.ts';
 import { workerRoutes } from '../../../http/routes/worker.ts';
 import type { SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
+import { collectAttemptFiles } from './attempt-files.ts';
 import { attemptToken } from './attempt-token.ts';
 import type { AttemptSpec } from './protocol.ts';
 import { createRemoteAttempts } from './remote-attempts.ts';
@@ -211,6 +212,25 @@ describe('remote sandbox', () => {
       category: 'max_duration',
       message: 'the Job hit its activeDeadlineSeconds',
     });
+  });
+});
+
+describe('what a worker can be sent', () => {
+  it('refuses prepared files over the limit, saying where they are', async () => {
+    const spec = await attemptDir();
+    const root = join(spec.cwd, '..');
+    await expect(collectAttemptFiles(root, spec.writable, 10)).rejects.toThrow(
+      /over .* MiB, more than a worker is sent/,
+    );
+  });
+
+  it('refuses a writable directory outside the attempt directory', async () => {
+    const h = harness();
+    const spec = await attemptDir();
+    const refused = h.sandbox.start({ ...spec, writable: ['/etc'] }, new AbortController().signal);
+    await expect(refused).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(refused).rejects.toThrow('/etc is outside the attempt directory');
+    expect(h.launched).toHaveLength(0);
   });
 });
 
