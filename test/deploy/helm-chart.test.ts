@@ -201,23 +201,46 @@ describe('helm lint and schema validation', () => {
 });
 
 describe("the orchestrator's permissions", () => {
-  /** What the Kubernetes backend calls (kube-launcher, kube-watch, worker-description; the same
-   *  list kube-doctor checks), and nothing more. */
+  /** What the Kubernetes backend calls (kube-launcher, kube-watch, worker-description), the
+   *  list kube-doctor checks, and nothing more. */
   const INTENDED_RULES = [
     {
       apiGroups: ['batch'],
       resources: ['jobs'],
       verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'],
     },
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'delete'] },
     { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
     {
       apiGroups: [''],
       resources: ['secrets'],
-      verbs: ['create', 'get', 'list', 'update', 'delete'],
+      verbs: ['create', 'list', 'update', 'delete'],
     },
     { apiGroups: [''], resources: ['events'], verbs: ['list'] },
   ];
+
+  it('grant exactly the permissions forge doctor checks the backend needs', async () => {
+    // kube-doctor.ts keeps the backend's list of [verb, group, resource, subresource?]; reading
+    // it here makes a new call there fail this test until the Role grants it.
+    const source = readFileSync(
+      join(ROOT, 'src/adapters/sandbox/kubernetes/kube-doctor.ts'),
+      'utf8',
+    );
+    const block = /const NEEDED[^=]*=\s*\[([\s\S]*?)\n\];/.exec(source)?.[1];
+    expect(block, 'kube-doctor.ts no longer has a NEEDED list this test can read').toBeDefined();
+    const needed = [...block!.matchAll(/\['(\w+)', '([\w.]*)', '(\w+)'(?:, '(\w+)')?\]/g)].map(
+      ([, verb, group, resource, sub]) => `${verb} ${group}/${resource}${sub ? `/${sub}` : ''}`,
+    );
+    expect(needed.length).toBeGreaterThan(10);
+    const granted = (only(await render(), 'Role').rules ?? []).flatMap((rule) =>
+      (rule.apiGroups ?? []).flatMap((group) =>
+        (rule.resources ?? []).flatMap((resource) =>
+          rule.verbs.map((verb) => `${verb} ${group}/${resource}`),
+        ),
+      ),
+    );
+    expect(new Set(granted)).toEqual(new Set(needed));
+  });
 
   it.each(Object.keys(VALUE_SETS))(
     'are one Role in the worker namespace, bound to its own account, nothing cluster-wide (%s values)',
