@@ -3,6 +3,7 @@ import {
   AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   makeInformer,
   PatchStrategy,
@@ -657,6 +658,115 @@ describe('fake Kubernetes: cluster surroundings', () => {
       });
     expect((await ask('delete')).status?.allowed).toBe(false);
     expect((await ask('list')).status?.allowed).toBe(true);
+  });
+});
+
+describe('fake Kubernetes: watches and custom resources', () => {
+  it('sends BOOKMARKs when allowed and ends a watch after timeoutSeconds', async () => {
+    const { kc, core } = await start({ bookmarkIntervalMs: 20 });
+    await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'seen' } } });
+    const events: Array<{ type: string; rv?: string }> = [];
+    await new Promise<void>((resolve, reject) => {
+      void new Watch(kc).watch(
+        `/api/v1/namespaces/${NS}/secrets`,
+        { allowWatchBookmarks: true, timeoutSeconds: 1 },
+        (type, object: { metadata?: { resourceVersion?: string } }) =>
+          events.push({ type, rv: object.metadata?.resourceVersion }),
+        (err: unknown) =>
+          err ? reject(err instanceof Error ? err : new Error(JSON.stringify(err))) : resolve(),
+      );
+    });
+    expect(events[0]?.type).toBe('ADDED');
+    expect(events.filter((e) => e.type === 'BOOKMARK').length).toBeGreaterThan(0);
+    expect(events.find((e) => e.type === 'BOOKMARK')?.rv).toBe(events[0]?.rv);
+  });
+
+  it('deletes a running pod gracefully: deletionTimestamp first, then gone once the process exits', async () => {
+    const { fake, core } = await start();
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'lone' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'main',
+              image: IMAGE,
+              command: [
+                'node',
+                '-e',
+                "process.on('SIGTERM', () => process.exit(3)); console.log('up'); setInterval(() => {}, 1000)",
+              ],
+            },
+          ],
+        },
+      },
+    });
+    await fake.waitFor(() => fake.podOutput('lone').includes('up'));
+    const answer = await core.deleteNamespacedPod({ name: 'lone', namespace: NS });
+    expect(answer.metadata?.deletionTimestamp).toBeDefined();
+    const last = await fake.waitFor(() =>
+      terminated(fake.pods(NS).find((p) => p.metadata.name === 'lone')),
+    );
+    expect(last).toMatchObject({ exitCode: 3, reason: 'Error' });
+    await fake.waitFor(() => fake.pods(NS).length === 0);
+  });
+
+  it('serves resource types added through opts.resources (custom resources) with the same verbs', async () => {
+    const sandboxes = {
+      group: 'agents.x-k8s.io',
+      version: 'v1alpha1',
+      plural: 'sandboxes',
+      kind: 'Sandbox',
+      namespaced: true,
+      hasSpec: true,
+      defaultPropagation: 'Background' as const,
+      validate: (o: { spec?: unknown }) => (o.spec === undefined ? ['spec: Required value'] : []),
+    };
+    const { fake, kc } = await start({ resources: [sandboxes] });
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const params = {
+      group: sandboxes.group,
+      version: sandboxes.version,
+      namespace: NS,
+      plural: 'sandboxes',
+    };
+    const made = (await custom.createNamespacedCustomObject({
+      ...params,
+      body: {
+        apiVersion: 'agents.x-k8s.io/v1alpha1',
+        kind: 'Sandbox',
+        metadata: { name: 'sb' },
+        spec: { podTemplate: {} },
+      },
+    })) as { metadata: { generation: number } };
+    expect(made.metadata.generation).toBe(1);
+    const list = (await custom.listNamespacedCustomObject(params)) as {
+      kind: string;
+      items: unknown[];
+    };
+    expect(list).toMatchObject({
+      kind: 'SandboxList',
+      items: [
+        expect.objectContaining({ metadata: expect.objectContaining({ name: 'sb' }) as unknown }),
+      ],
+    });
+    const bad = await apiError(
+      custom.createNamespacedCustomObject({
+        ...params,
+        body: {
+          apiVersion: 'agents.x-k8s.io/v1alpha1',
+          kind: 'Sandbox',
+          metadata: { name: 'nospec' },
+        },
+      }),
+    );
+    expect(bad).toMatchObject({
+      code: 422,
+      body: { message: 'Sandbox.agents.x-k8s.io "nospec" is invalid: spec: Required value' },
+    });
+    fake.invalid.length = 0; // asserted above
   });
 });
 

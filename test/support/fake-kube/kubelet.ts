@@ -218,6 +218,7 @@ export class Kubelet {
       if (!this.opts.images[c.image]) return this.failPull(run, pod, c);
     }
     run.root ||= await mkdtemp(join(tmpdir(), `fake-kubelet-${run.name}-`));
+    if (!this.runs.has(run.uid)) return void (await rm(run.root, { recursive: true, force: true }));
     const volumes = await mountVolumes(pod, run.root, this.lookup(run.namespace));
     if (!volumes.ok) {
       this.opts.event(pod, 'Warning', 'FailedMount', volumes.message);
