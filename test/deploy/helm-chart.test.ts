@@ -180,6 +180,21 @@ describe('helm lint and schema validation', () => {
         problems.push(...errors.map((e) => `${where}: ${e}`));
       }
       expect(problems).toEqual([]);
+      // What of apps/v1 and RBAC the part-by-part check above cannot see.
+      const deployment = only(objects, 'Deployment');
+      expect(Object.keys(deployment.spec!).sort()).toEqual(
+        ['replicas', 'selector', 'strategy', 'template'].sort(),
+      );
+      expect(['Recreate', 'RollingUpdate']).toContain(deployment.spec!.strategy!.type);
+      expect(deployment.spec!.template.metadata?.labels).toMatchObject(
+        deployment.spec!.selector.matchLabels!,
+      );
+      expect(Object.keys(only(objects, 'Role')).sort()).toEqual(
+        ['apiVersion', 'kind', 'metadata', 'rules'].sort(),
+      );
+      expect(Object.keys(only(objects, 'RoleBinding')).sort()).toEqual(
+        ['apiVersion', 'kind', 'metadata', 'roleRef', 'subjects'].sort(),
+      );
       // Anything else would have skipped the schema check above.
       expect(new Set(objects.map((o) => `${o.apiVersion} ${o.kind}`))).toEqual(
         new Set([
