@@ -4,6 +4,14 @@ says what to change. Every template includes them first: whichever template helm
 first, the refusal is what it reports (not a template error further on).
 */}}
 {{- define "forge.guards" -}}
+{{- include "forge.storeGuards" . -}}
+{{- include "forge.tokenGuards" . -}}
+{{- include "forge.configGuards" . -}}
+{{- include "forge.cidrGuards" . -}}
+{{- include "forge.resourceGuards" . -}}
+{{- end -}}
+
+{{- define "forge.storeGuards" -}}
 {{- $kind := .Values.store.kind -}}
 {{- if not (has $kind (list "sqlite" "nats")) -}}
 {{- fail (printf "store.kind %q is not a store; use sqlite (one replica) or nats (several)" $kind) -}}
@@ -14,7 +22,10 @@ first, the refusal is what it reports (not a template error further on).
 {{- if and (eq $kind "nats") (not .Values.store.nats.url) -}}
 {{- fail "store.nats.url is empty; give the NATS JetStream address, e.g. nats://nats.nats.svc.cluster.local:4222" -}}
 {{- end -}}
-{{- include "forge.tokenGuards" . -}}
+{{- end -}}
+
+{{/* `config` must leave the chart's keys alone and hold no secret; secretEnv only references. */}}
+{{- define "forge.configGuards" -}}
 {{- range $key := list "server" "data_dir" "store" "sandbox" -}}
 {{- if hasKey (default (dict) $.Values.config) $key -}}
 {{- fail (printf "config.%s is set by the chart; use the chart's own values instead (server.*, store.*, workers.*; data_dir is /data)" $key) -}}
@@ -30,8 +41,6 @@ first, the refusal is what it reports (not a template error further on).
 {{- fail (printf "secretEnv.%s must be {secret: <Secret name>, key: <key>}: a reference, not a value" $name) -}}
 {{- end -}}
 {{- end -}}
-{{- include "forge.cidrGuards" . -}}
-{{- include "forge.resourceGuards" . -}}
 {{- end -}}
 
 {{- define "forge.tokenGuards" -}}
