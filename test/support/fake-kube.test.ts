@@ -156,6 +156,7 @@ describe('fake Kubernetes: Jobs run as local processes', () => {
     const list = await batch.listNamespacedJob({
       namespace: NS,
       labelSelector: 'app in (forge,other),app!=x',
+      limit: 1,
     });
     expect(list.items.map((j) => j.metadata?.name)).toEqual(['hello']);
     expect(Number(list.metadata?.resourceVersion)).toBeGreaterThan(0);
@@ -570,6 +571,16 @@ describe('fake Kubernetes: API answers', () => {
     const { fake, kc, core } = await start({ watchWindow: 2 });
     for (const name of ['a', 'b', 'c', 'd'])
       await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name } } });
+    const first = await core.listNamespacedSecret({ namespace: NS, limit: 3 });
+    expect(first.items.map((s) => s.metadata?.name)).toEqual(['a', 'b', 'c']);
+    expect(first.metadata?.remainingItemCount).toBe(1);
+    const rest = await core.listNamespacedSecret({
+      namespace: NS,
+      limit: 3,
+      _continue: first.metadata?._continue,
+    });
+    expect(rest.items.map((s) => s.metadata?.name)).toEqual(['d']);
+    expect(rest.metadata?._continue).toBeUndefined();
     const events: Array<{ type: string; object: { code?: number; reason?: string } }> = [];
     await new Promise<void>((resolve, reject) => {
       void new Watch(kc).watch(
@@ -820,6 +831,18 @@ describe('fake Kubernetes: informers', () => {
       const watches = fake.requests.filter((r) => r.query.watch === 'true');
       expect(watches.map((w) => w.query.labelSelector)).toEqual(['app=forge', 'app=forge']);
       expect(Number(watches[1]?.query.resourceVersion)).toBeGreaterThan(0);
+
+      // After an apiserver restart the informer's version is too old: 410, a fresh list, a new watch.
+      const lists = () =>
+        fake.requests.filter((r) => r.path.endsWith('/pods') && !r.query.watch).length;
+      fake.expireWatches();
+      await batch.createNamespacedJob({
+        namespace: NS,
+        body: job('after-410', "console.log('z')"),
+      });
+      await arrived('update after-410 Succeeded');
+      expect(lists()).toBe(2);
+      expect(seen.filter((s) => s.startsWith('error'))).toEqual([]);
     } finally {
       await informer.stop();
     }

@@ -189,12 +189,34 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       route.namespace === undefined
         ? opts.store.list(route.type)
         : opts.store.list(route.type, route.namespace);
+    // In key order (namespace/name) as from etcd, paged by limit and continue.
+    const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const after = q.get('continue')
+      ? Buffer.from(q.get('continue') ?? '', 'base64url').toString()
+      : '';
+    let page = all
+      .filter(matches)
+      .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
+      .filter((o) => keyOf(o) > after);
+    const limit = Number(q.get('limit') ?? 0);
+    const remaining = limit > 0 ? page.length - limit : 0;
+    if (remaining > 0) page = page.slice(0, limit);
+    const last = page.at(-1);
+    const meta = {
+      resourceVersion: opts.store.resourceVersion,
+      ...(remaining > 0 && last
+        ? {
+            continue: Buffer.from(keyOf(last)).toString('base64url'),
+            remainingItemCount: remaining,
+          }
+        : {}),
+    };
     // List items carry no apiVersion/kind on the wire, as from a real apiserver.
-    const items = all.filter(matches).map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+    const items = page.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
     return {
       kind: `${route.type.kind}List`,
       apiVersion: apiVersionOf(route.type),
-      metadata: { resourceVersion: opts.store.resourceVersion },
+      metadata: meta,
       items,
     };
   }

@@ -71,6 +71,8 @@ export interface FakeKube {
   failNext(method: string, path: RegExp, status: number, message?: string): void;
   /** Ends every open watch ('destroy': drops the connection instead); returns how many. */
   cutWatches(how?: 'end' | 'destroy'): number;
+  /** As after an apiserver restart: the watch history is gone (so resuming from any version handed out so far is 410 Expired) and open watches end. */
+  expireWatches(): void;
   setSchedulable(schedulable: boolean): void;
   oomKill(podName: string): void;
   evict(podName: string, message?: string): void;
@@ -147,6 +149,10 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     invalid: api.invalid,
     failNext: api.failNext,
     cutWatches: api.cutWatches,
+    expireWatches() {
+      store.compact();
+      api.cutWatches('end');
+    },
     setSchedulable(schedulable) {
       node.schedulable = schedulable;
       kubelet.reschedule();

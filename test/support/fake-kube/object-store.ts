@@ -145,6 +145,16 @@ export class ObjectStore {
     return this.commit('DELETED', type, k, structuredClone(old));
   }
 
+  /**
+   * Forgets the whole history, as the watch cache of a restarted apiserver does: a watch from any
+   * resourceVersion handed out so far is then 410 Expired, while a fresh list's version works.
+   */
+  compact(): void {
+    this.rv += 1; // the cluster moved on meanwhile (leases, other kinds)
+    this.compacted = this.rv;
+    this.history = [];
+  }
+
   /** Changes after `rv`, or a 410 error when the history no longer reaches back that far. */
   changesSince(rv: number): Change[] {
     if (rv < this.compacted) throw expired(String(rv), this.compacted + 1);
