@@ -97,6 +97,10 @@ export const jobRecordSchema = jobSchema.extend({
   cost_usd: z.number().meta({ description: 'Includes what a running attempt has spent so far.' }),
   turns: z.number().int(),
   attempts: z.array(attemptSchema),
+  follow_ups: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'Ids of the jobs that follow this one up, oldest first.' }),
 });
 
 export const jobListSchema = z.strictObject({ jobs: z.array(jobSchema), total: z.number().int() });

@@ -144,6 +144,13 @@ function jobPaths(): Json {
           }),
           intQuery('limit', 1, 'Page size.', { maximum: 100, default: 20 }),
           intQuery('offset', 0, 'Jobs to skip.', { default: 0 }),
+          {
+            name: 'parent_id',
+            in: 'query',
+            required: false,
+            description: 'Only the follow-ups of this job.',
+            schema: { type: 'string', maxLength: MAX_FILTER_CHARS },
+          },
         ],
         responses: { '200': json(ref('JobList'), 'A page of jobs.'), ...errors(400, 401, 503) },
       },

@@ -17,6 +17,8 @@ export interface ListFilter {
   statuses?: JobStatus[];
   /** A job matches when it carries every tag listed. */
   tags?: string[];
+  /** Only the follow-ups of this job (jobs whose `parent_id` it is). */
+  parent_id?: string;
   limit: number;
   offset: number;
 }

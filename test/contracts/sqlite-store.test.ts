@@ -79,8 +79,9 @@ it('every state change appends an event to the job log table, in order', async (
   ]);
 });
 
-/** Undoes the v3 migration on a current database (a database from before origins and the outbox). */
-const TO_V2 = `DROP INDEX jobs_origin; DROP TABLE outbox; ALTER TABLE jobs DROP COLUMN origin;
+/** Undoes the v4 and v3 migrations on a current database (a database from before origins, the
+ *  outbox and follow-up listing). */
+const TO_V2 = `DROP INDEX jobs_parent; DROP INDEX jobs_origin; DROP TABLE outbox; ALTER TABLE jobs DROP COLUMN origin;
   ALTER TABLE jobs DROP COLUMN origin_key; ALTER TABLE jobs DROP COLUMN parent_id;
   PRAGMA user_version = 2;`;
 

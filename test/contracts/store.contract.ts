@@ -127,6 +127,26 @@ export function storeContract(
         expect(filtered).toMatchObject({ total: 2, jobs: [{ id: ci.id }] });
       });
 
+      it('list keeps only the follow-ups of a job when asked', async () => {
+        const { job: parent } = await store.create(spec());
+        const { job: first } = await store.create(spec({ parent_id: parent.id }));
+        await store.create(spec({ parent_id: first.id }));
+        const { job: second } = await store.create(
+          spec({ parent_id: parent.id, tags: ['second'] }),
+        );
+        const of = (parent_id: string, more: object = {}) =>
+          store.list({ parent_id, limit: 10, offset: 0, ...more });
+        expect(await of(parent.id)).toMatchObject({
+          total: 2,
+          jobs: [{ id: second.id }, { id: first.id }],
+        });
+        expect(await of(parent.id, { tags: ['second'], statuses: ['PENDING'] })).toMatchObject({
+          total: 1,
+          jobs: [{ id: second.id }],
+        });
+        expect(await of(second.id)).toEqual({ total: 0, jobs: [] });
+      });
+
       it('list pages with limit and offset while total counts every match', async () => {
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) ids.push((await store.create(spec({ task: `t${i}` }))).job.id);

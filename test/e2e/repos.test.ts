@@ -158,6 +158,14 @@ describe('jobs with a repository', () => {
     expect(await git.git('me/app', ['rev-parse', `${b!.commit}~1`])).toBe(a!.commit);
     expect(await git.git('me/app', ['show', `${b!.commit}:PART1.md`])).toBe('one');
     expect(forgejo.pulls('me/app').filter((p) => p.head === a!.branch)).toHaveLength(1);
+    // Each job shows the chain.
+    const parent = await forge.api<{ follow_ups?: string[] }>('GET', `/jobs/${first.id}`);
+    expect(parent.body.follow_ups).toEqual([second.id]);
+    const children = await forge.api<{ jobs: { id: string }[] }>(
+      'GET',
+      `/jobs?parent_id=${first.id}`,
+    );
+    expect(children.body.jobs.map((j) => j.id)).toEqual([second.id]);
     // The prompt carried the earlier task and the new instruction.
     const log = (await forge.api<string>('GET', `/jobs/${second.id}/log`)).body;
     expect(second.task).toContain('write PART1.md one');

@@ -179,6 +179,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
           .map((e) => e.job)
           .filter((j) => !filter.statuses?.length || filter.statuses.includes(j.status))
           .filter((j) => (filter.tags ?? []).every((t) => j.tags.includes(t)))
+          .filter((j) => filter.parent_id === undefined || j.parent_id === filter.parent_id)
           .sort((a, b) => (a.id < b.id ? 1 : -1));
         const page = matches.slice(filter.offset, filter.offset + filter.limit);
         return { jobs: page.map(clone), total: matches.length };

@@ -69,9 +69,11 @@ export const JOB_SQL = {
 export function listQueries(filter: ListFilter) {
   const statuses = [...new Set(filter.statuses ?? [])];
   const tags = [...new Set(filter.tags ?? [])];
-  const hasTags = tags
-    .map(() => ' AND EXISTS (SELECT 1 FROM job_tags t WHERE t.tag = ? AND t.job_id = jobs.id)')
-    .join('');
+  const parent = filter.parent_id === undefined ? [] : [filter.parent_id];
+  const hasTags =
+    tags
+      .map(() => ' AND EXISTS (SELECT 1 FROM job_tags t WHERE t.tag = ? AND t.job_id = jobs.id)')
+      .join('') + (parent.length ? ' AND parent_id = ?' : '');
   const arms =
     statuses.length > 0
       ? statuses.map(() => `SELECT id FROM jobs WHERE status = ?${hasTags}`)
@@ -80,8 +82,11 @@ export function listQueries(filter: ListFilter) {
   return {
     page: `SELECT * FROM jobs WHERE id IN (${arms.join(' UNION ALL ')}
       ORDER BY 1 DESC LIMIT ? OFFSET ?) ORDER BY id DESC`,
-    pageParams: statuses.length > 0 ? statuses.flatMap((status) => [status, ...tags]) : tags,
+    pageParams:
+      statuses.length > 0
+        ? statuses.flatMap((status) => [status, ...tags, ...parent])
+        : [...tags, ...parent],
     count: `SELECT count(*) AS total FROM jobs WHERE ${inStatus}${hasTags}`,
-    countParams: [...statuses, ...tags],
+    countParams: [...statuses, ...tags, ...parent],
   };
 }

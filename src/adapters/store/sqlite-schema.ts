@@ -18,7 +18,7 @@ import type {
   JobStatus,
 } from '../../domain/job.ts';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 const BUSY_TIMEOUT_MS = 5000;
 
 // STRICT tables make SQLite reject a wrongly typed value instead of storing it silently.
@@ -179,6 +179,8 @@ const MIGRATIONS = [
   -- take() reads only pending rows, however many were delivered.
   CREATE INDEX outbox_pending ON outbox (next_at, id) WHERE state = 'pending';
   CREATE INDEX outbox_job ON outbox (job_id, sink, id) WHERE job_id IS NOT NULL;`,
+  // v4: a job's follow-ups, listed with the job.
+  `CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_id, id) WHERE parent_id IS NOT NULL;`,
 ];
 
 // Primary result codes (errcode & 0xff) that mean the database itself cannot be used, with what

@@ -63,9 +63,14 @@ export function parseListQuery(query: Record<string, string | undefined>): ListF
     return upper as JobStatus;
   });
   const tags = listParam('tags', query.tags);
+  const parent = query.parent_id?.trim();
+  if (parent !== undefined && (parent.length === 0 || parent.length > MAX_FILTER_CHARS)) {
+    throw new ForgeError('invalid_request', 'parent_id: give one job id');
+  }
   return {
     ...(statuses.length ? { statuses } : {}),
     ...(tags.length ? { tags } : {}),
+    ...(parent ? { parent_id: parent } : {}),
     limit: intParam('limit', query.limit, 20, 1, 100),
     offset: intParam('offset', query.offset, 0, 0, Number.MAX_SAFE_INTEGER),
   };
@@ -99,7 +104,15 @@ export function jobRoutes(deps: HttpDeps): Hono {
     return c.json({ jobs: jobs.map(jobSummary), total });
   });
 
-  app.get('/jobs/:id', async (c) => c.json(jobRecord(await getJob(deps, c.req.param('id')))));
+  app.get('/jobs/:id', async (c) => {
+    const record = await getJob(deps, c.req.param('id'));
+    // The chain onwards: the jobs that follow this one up, oldest first.
+    const { jobs } = await deps.store.list({ parent_id: record.id, limit: 100, offset: 0 });
+    return c.json({
+      ...jobRecord(record),
+      ...(jobs.length ? { follow_ups: jobs.map((j) => j.id).reverse() } : {}),
+    });
+  });
 
   app.post('/jobs/:id/cancel', async (c) =>
     c.json(jobRecord(await cancelJob(deps, c.req.param('id')))),

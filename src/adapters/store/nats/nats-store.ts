@@ -367,7 +367,11 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     list: (filter) =>
       use((c) => {
         const tags = filter.tags ?? [];
-        if (tags.length === 0) {
+        const parent = filter.parent_id;
+        const matches = (job: Job) =>
+          tags.every((t) => job.tags.includes(t)) &&
+          (parent === undefined || job.parent_id === parent);
+        if (tags.length === 0 && parent === undefined) {
           // The index pages and counts on its own.
           const page: Job[] = [];
           for (const id of index.newestFirst(filter.statuses, filter.offset)) {
@@ -381,7 +385,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
         let total = 0;
         for (const id of index.newestFirst(filter.statuses)) {
           const job = summary(c, id)?.job;
-          if (!job || !tags.every((t) => job.tags.includes(t))) continue;
+          if (!job || !matches(job)) continue;
           if (total >= filter.offset && page.length < filter.limit) page.push(structuredClone(job));
           total++;
         }
