@@ -634,6 +634,68 @@ describe('fake Kubernetes: cluster surroundings', () => {
     );
   });
 
+  it('refuses pods naming a missing RuntimeClass or ServiceAccount, and keeps untolerated pods off a tainted node', async () => {
+    const { fake, batch, core } = await start({
+      runtimeClasses: ['gvisor'],
+      serviceAccounts: ['forge-worker'],
+      nodeTaints: [{ key: 'dedicated', value: 'agents', effect: 'NoSchedule' }],
+    });
+    const tolerations = [
+      { key: 'dedicated', operator: 'Equal', value: 'agents', effect: 'NoSchedule' },
+    ];
+    const withSpec = (name: string, extra: Record<string, unknown>) => {
+      const body = job(name, "console.log('ok')");
+      Object.assign(body.spec!.template.spec!, extra);
+      return body;
+    };
+    const failedCreate = (name: string) =>
+      fake.waitFor(() =>
+        fake.events(NS).find((e) => e.involvedObject.name === name && e.reason === 'FailedCreate'),
+      );
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: withSpec('kata', { runtimeClassName: 'kata', tolerations }),
+    });
+    expect((await failedCreate('kata')).message).toBe(
+      'Error creating: pods "kata-" is forbidden: pod rejected: RuntimeClass "kata" not found',
+    );
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: withSpec('who', { serviceAccountName: 'nobody', tolerations }),
+    });
+    expect((await failedCreate('who')).message).toMatch(
+      /error looking up service account forge\/nobody: serviceaccount "nobody" not found$/,
+    );
+    expect(podOf(fake, 'kata') ?? podOf(fake, 'who')).toBeUndefined();
+    const direct = await apiError(
+      core.createNamespacedPod({
+        namespace: NS,
+        body: {
+          metadata: { name: 'p' },
+          spec: { runtimeClassName: 'kata', containers: [{ name: 'main', image: IMAGE }] },
+        },
+      }),
+    );
+    expect(direct).toMatchObject({ code: 403, body: { reason: 'Forbidden' } });
+
+    await batch.createNamespacedJob({ namespace: NS, body: withSpec('intolerant', {}) });
+    const taint = await fake.waitFor(() =>
+      podOf(fake, 'intolerant')?.status?.conditions?.find((c) => c.reason === 'Unschedulable'),
+    );
+    expect(taint.message).toMatch(
+      /^0\/1 nodes are available: 1 node\(s\) had untolerated taint \{dedicated: agents\}\./,
+    );
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: withSpec('fits', {
+        runtimeClassName: 'gvisor',
+        serviceAccountName: 'forge-worker',
+        tolerations,
+      }),
+    });
+    await fake.waitFor(() => condition(jobOf(fake, 'fits'), 'Complete'));
+  });
+
   it('serves namespaces: only the configured ones exist when namespaces is set', async () => {
     const { batch, core } = await start({ namespaces: [NS] });
     expect((await core.readNamespace({ name: NS })).status?.phase).toBe('Active');

@@ -56,6 +56,8 @@ export interface ApiServerOptions {
     name: string,
     options: DeleteOptions,
   ): KubeObject;
+  /** Why admission refuses a pod (see admission.ts); null to admit it. */
+  admitPod(pod: Pod): string | null;
   podLogs(name: string): Map<string, LogBuffer> | undefined;
 }
 
@@ -309,6 +311,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       });
     }
     check(route, obj, 'POST', pathOf(route), undefined);
+    const refused = route.type === PODS ? opts.admitPod(obj as Pod) : null;
+    if (refused)
+      throw new KubeError(403, refused, 'Forbidden', { name: obj.metadata.name, kind: 'pods' });
     delete obj.status;
     delete obj.metadata.resourceVersion;
     route.type.normalize?.(obj);

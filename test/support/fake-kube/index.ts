@@ -27,13 +27,28 @@ import {
   type KubeObject,
   type ResourceType,
 } from './resources.ts';
-import { parseQuantity } from './scheduler.ts';
+import { parseQuantity, type Taint } from './scheduler.ts';
+import { podAdmissionError } from './admission.ts';
 
 export type { ImageSpec } from './kubelet.ts';
 export type { Denial } from './access.ts';
+export type { Taint } from './scheduler.ts';
 export type { InvalidRequest, RecordedRequest } from './api-server.ts';
 export type { KubeObject, ResourceType } from './resources.ts';
 export type { Pod, Job } from './pod-types.ts';
+
+export interface KubeEvent extends KubeObject {
+  involvedObject: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    namespace: string;
+    uid?: string;
+  };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+}
 
 export interface FakeKubeOptions {
   /** Images the node can pull, by exact reference; any other image fails with ErrImagePull. */
@@ -41,6 +56,12 @@ export interface FakeKubeOptions {
   /** The node's allocatable resources (default 4 CPUs, 8Gi). */
   nodeCapacity?: { cpu: string | number; memory: string | number };
   nodeLabels?: Record<string, string>;
+  /** Taints on the node; pods without a matching toleration stay Unschedulable. */
+  nodeTaints?: Taint[];
+  /** RuntimeClasses that exist (none by default, as on a fresh cluster); a pod naming another is refused. */
+  runtimeClasses?: string[];
+  /** ServiceAccounts that exist in every namespace besides `default`; a pod naming another is refused. */
+  serviceAccounts?: string[];
   /** Require `Authorization: Bearer <token>` (401 otherwise). */
   token?: string;
   /** Namespaces that exist (more can be created through the API); creating elsewhere is 404. Default: any namespace exists. */
@@ -78,6 +99,8 @@ export interface FakeKube {
   evict(podName: string, message?: string): void;
   pods(namespace?: string): Pod[];
   jobs(namespace?: string): Job[];
+  /** Events the fake kubelet, scheduler and Job controller recorded (Scheduled, Pulling, FailedCreate, …). */
+  events(namespace?: string): KubeEvent[];
   /** A container's stdout+stderr so far (the first container by default), also after the pod is gone. */
   podOutput(podName: string, container?: string): string;
   /** Resolves with the first truthy value of `probe`, checked on every cluster change and log output. */
@@ -107,8 +130,14 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       'kubernetes.io/os': 'linux',
       ...opts.nodeLabels,
     },
+    taints: opts.nodeTaints ?? [],
     schedulable: true,
   };
+  const admission = {
+    runtimeClasses: opts.runtimeClasses ?? [],
+    serviceAccounts: opts.serviceAccounts ?? [],
+  };
+  const admitPod = (pod: Pod): string | null => podAdmissionError(pod, admission);
   const kubelet = new Kubelet({
     store,
     images: opts.images ?? {},
@@ -124,6 +153,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   const jobs = new JobController({
     store,
     podRetryDelayMs: opts.podRetryDelayMs ?? 0,
+    admitPod,
     deleteObject: (type, ns, name, o) => void gc.delete(type, ns, name, o),
     event,
   });
@@ -136,6 +166,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
     deleteObject: (type, ns, name, o) => gc.delete(type, ns, name, o),
     podLogs: (name) => kubelet.logs.get(name),
+    admitPod,
   });
   for (const name of opts.namespaces ?? ['default']) {
     store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -164,6 +195,8 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
         message ??
           'The node was low on resource: ephemeral-storage. Threshold quantity: 1Gi, available: 512Mi. Container main was using 10Gi, request is 0, has larger consumption of ephemeral-storage. ',
       ),
+    events: (namespace) =>
+      (namespace === undefined ? store.list(EVENTS) : store.list(EVENTS, namespace)) as KubeEvent[],
     jobs: (namespace) =>
       (namespace === undefined ? store.list(JOBS) : store.list(JOBS, namespace)) as Job[],
     pods: (namespace) =>

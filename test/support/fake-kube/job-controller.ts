@@ -27,6 +27,8 @@ export interface JobControllerOptions {
     name: string,
     options: { propagationPolicy: PropagationPolicy },
   ): void;
+  /** Why admission refuses the pod (see admission.ts); null to create it. */
+  admitPod(pod: Pod): string | null;
   event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
@@ -202,7 +204,7 @@ export class JobController {
     t.retryAt = undefined;
     for (let i = 0; i < count; i++) {
       const template = job.spec.template;
-      const pod = this.opts.store.create(PODS, {
+      const pod: Pod = {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: {
@@ -225,8 +227,12 @@ export class JobController {
           ],
         },
         spec: structuredClone(template.spec),
-      });
-      this.opts.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+      };
+      const refused = this.opts.admitPod(pod);
+      if (refused)
+        return this.opts.event(job, 'Warning', 'FailedCreate', `Error creating: ${refused}`);
+      const made = this.opts.store.create(PODS, pod);
+      this.opts.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${made.metadata.name}`);
     }
   }
 

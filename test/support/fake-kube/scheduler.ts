@@ -1,14 +1,38 @@
 /**
  * The scheduler of a one-node cluster: a pod fits when its requests (as the real scheduler sums
  * them: containers added, init containers' maximum) fit in what running pods leave of the node's
- * capacity, its nodeSelector matches the node's labels, and the node is schedulable. The
+ * capacity, its nodeSelector matches the node's labels, it tolerates the node's taints, and the
+ * node is schedulable. The
  * messages are the scheduler's FailedScheduling wording.
  */
 import type { Pod } from './pod-types.ts';
 
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+}
+
+function tolerates(tolerations: Toleration[], taint: Taint): boolean {
+  return tolerations.some(
+    (t) =>
+      (t.effect === undefined || t.effect === '' || t.effect === taint.effect) &&
+      (t.operator === 'Exists'
+        ? t.key === undefined || t.key === '' || t.key === taint.key
+        : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')),
+  );
+}
+
 export interface NodeShape {
   capacity: { cpu: number; memory: number };
   labels: Record<string, string>;
+  taints: Taint[];
   schedulable: boolean;
 }
 
@@ -68,6 +92,14 @@ export function unschedulableReason(pod: Pod, running: Pod[], node: NodeShape): 
   const selector = pod.spec.nodeSelector ?? {};
   if (Object.entries(selector).some(([k, v]) => node.labels[k] !== v)) {
     return `0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. ${NO_PREEMPTION}`;
+  }
+  const tolerations = (pod.spec.tolerations ?? []) as Toleration[];
+  const untolerated = node.taints.filter(
+    (t) => t.effect !== 'PreferNoSchedule' && !tolerates(tolerations, t),
+  );
+  if (untolerated.length > 0) {
+    const shown = untolerated.map((t) => `{${t.key}: ${t.value ?? ''}}`).join(', ');
+    return `0/1 nodes are available: 1 node(s) had untolerated taint ${shown}. ${NO_PREEMPTION}`;
   }
   const want = podRequests(pod);
   const used = running
