@@ -9,6 +9,8 @@
  * arrived is applied to the workspace before `exited` resolves; once ended, the attempt refuses
  * everything (the routes answer 410).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SandboxExit, SandboxLabels } from '../../../ports/sandbox.ts';
 import { OutputQueue } from './output-queue.ts';
 import { placeOutput } from './output-window.ts';
@@ -28,6 +30,11 @@ export interface LiveAttemptOptions {
   cancelGraceMs: number;
 }
 
+/** In the scratch dir: how many bytes of output the core has taken in. */
+export const TAKEN_FILE = 'output-taken';
+/** In the scratch dir: the attempt's spec as the worker fetches it, kept for re-attaching. */
+export const SPEC_FILE = 'attempt.json';
+
 export type OutputReceipt =
   { ok: true; acked: number; cancel: boolean } | { ok: false; acked: number };
 
@@ -36,7 +43,18 @@ export class LiveAttempt {
   readonly spec: AttemptSpec;
   readonly workspaceBundle: string | null;
   readonly scratchDir: string;
-  readonly output = new OutputQueue();
+  /** What the core took in is recorded in the scratch dir (TAKEN_FILE), so a server restarted
+   *  mid-attempt asks the worker to resend from there (remote-sandbox.ts `adopt`). */
+  readonly output = new OutputQueue((bytes) => {
+    this.taken += bytes;
+    try {
+      writeFileSync(join(this.scratchDir, TAKEN_FILE), String(this.taken));
+    } catch {
+      // The scratch dir is gone (the attempt is being cleaned up): nothing left to resume.
+    }
+  });
+  /** Bytes of output the core has taken in (from the worker's first byte). */
+  private taken: number;
   readonly exited: Promise<SandboxExit>;
   /** Bytes of output received so far. */
   acked = 0;
@@ -57,6 +75,9 @@ export class LiveAttempt {
     this.spec = opts.spec;
     this.workspaceBundle = opts.workspaceBundle;
     this.scratchDir = opts.scratchDir;
+    // A re-attached attempt continues from what the previous server took in.
+    this.acked = opts.spec.output_acked;
+    this.taken = opts.spec.output_acked;
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
   }
 
@@ -127,12 +148,17 @@ export class LiveAttempt {
     this.later(this.opts.cancelGraceMs, () => void this.end({ exitCode: null, signal: 'SIGKILL' }));
   }
 
-  /** Ends the attempt after `ms` unless the worker called home by then. */
-  startDeadline(ms: number, failure: () => Promise<string>): void {
+  /** Ends the attempt after `ms` unless the worker called home by then: as `sandbox` (it never
+   *  ran), or as `interrupted` for a re-attached attempt whose worker did not call back. */
+  startDeadline(
+    ms: number,
+    failure: () => Promise<string>,
+    category: 'sandbox' | 'interrupted' = 'sandbox',
+  ): void {
     this.later(ms, () => {
       if (this.calledHome || this.ended) return;
       void failure().then((message) =>
-        this.end({ exitCode: null, signal: null, failure: { category: 'sandbox', message } }),
+        this.end({ exitCode: null, signal: null, failure: { category, message } }),
       );
     });
   }

@@ -3,6 +3,13 @@ export class OutputQueue implements AsyncIterable<Buffer> {
   private chunks: Buffer[] = [];
   private ended = false;
   private wake: (() => void) | null = null;
+  /** Called with each chunk's size once the reader has taken it in (asked for the next one or
+   *  stopped): what a server restarted after this point need not be sent again. */
+  private readonly onTaken: (bytes: number) => void;
+
+  constructor(onTaken: (bytes: number) => void = () => {}) {
+    this.onTaken = onTaken;
+  }
 
   push(chunk: Buffer): void {
     if (this.ended || chunk.length === 0) return;
@@ -20,6 +27,7 @@ export class OutputQueue implements AsyncIterable<Buffer> {
       const chunk = this.chunks.shift();
       if (chunk) {
         yield chunk;
+        this.onTaken(chunk.length);
         continue;
       }
       if (this.ended) return;

@@ -12,7 +12,7 @@ import { loadConfig } from '../../../config.ts';
 import { EventBus } from '../../../core/events.ts';
 import { createApp } from '../../../http/app.ts';
 import { workerRoutes } from '../../../http/routes/worker.ts';
-import type { SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
+import type { SandboxLabels, SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
 import { collectAttemptFiles } from './attempt-files.ts';
 import { attemptToken } from './attempt-token.ts';
 import type { AttemptSpec } from './protocol.ts';
@@ -32,6 +32,7 @@ function harness(over: Partial<RemoteSandboxOptions> = {}) {
   const app = new Hono().route('/', workerRoutes(attempts));
   const launched: WorkerAssignment[] = [];
   const stopped: string[] = [];
+  const held: { ref: string; labels: SandboxLabels }[] = [];
   let fail: (f: LaunchFailure) => void = () => {};
   const launcher: WorkerLauncher = {
     kind: 'test',
@@ -45,9 +46,20 @@ function harness(over: Partial<RemoteSandboxOptions> = {}) {
         dispose: () => {},
       });
     },
-    follow: () => Promise.resolve(null),
+    // The worker of `test:1` still runs (a re-attach finds it); any other is gone.
+    follow: (ref) =>
+      Promise.resolve(
+        ref === 'test:1'
+          ? {
+              ref,
+              failed: new Promise<LaunchFailure>(() => {}),
+              describe: () => Promise.resolve(null),
+              dispose: () => {},
+            }
+          : null,
+      ),
     stop: (ref) => (stopped.push(ref), Promise.resolve()),
-    held: () => Promise.resolve([]),
+    held: () => Promise.resolve(held),
     doctor: () => Promise.resolve([]),
   };
   const sandbox = createRemoteSandbox({
@@ -65,7 +77,7 @@ function harness(over: Partial<RemoteSandboxOptions> = {}) {
       ...init,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers },
     });
-  return { sandbox, attempts, launched, stopped, fail: (f: LaunchFailure) => fail(f), call };
+  return { sandbox, attempts, launched, stopped, held, fail: (f: LaunchFailure) => fail(f), call };
 }
 
 async function attemptDir(): Promise<SandboxSpec> {
@@ -146,6 +158,54 @@ describe('remote sandbox', () => {
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { error: string }).error).toContain('the worker should stop');
     expect(h.stopped).toEqual(['test:1']);
+  });
+
+  it('re-attaches after a restart: the worker resends from what the core last took in', async () => {
+    const before = harness();
+    const spec = await attemptDir();
+    const run = await before.sandbox.start(spec, new AbortController().signal);
+    const token = before.launched[0]!.token;
+    const post = (h: ReturnType<typeof harness>, offset: number, text: string) =>
+      h.call(token, `/output?offset=${offset}`, { method: 'POST', body: text });
+    const reader = run.output[Symbol.asyncIterator]();
+    await post(before, 0, 'hello ');
+    expect((await reader.next()).value?.toString()).toBe('hello ');
+    const next = reader.next(); // the core took 'hello ' in and waits for more
+    await post(before, 6, 'wor'); // received, never taken in: this server dies now
+    expect((await next).value?.toString()).toBe('wor');
+
+    // A new server on the same data dir, same secret, nothing in memory.
+    const after = harness();
+    const attempt = { labels: spec.labels, cwd: spec.cwd, tmpDir: spec.tmpDir };
+    expect(await after.sandbox.adopt!('test:2', attempt, new AbortController().signal)).toBeNull();
+    const again = await after.sandbox.adopt!('test:1', attempt, new AbortController().signal);
+    expect(again).not.toBeNull();
+    expect(after.launched).toEqual([]); // the same worker, not a new one
+    const fetched = (await (await after.call(token, '/attempt')).json()) as AttemptSpec;
+    expect(fetched.output_acked).toBe(6);
+    // The worker, ahead of it, is sent back to what this server holds.
+    const ahead = await post(after, 9, 'ld');
+    expect(ahead.status).toBe(409);
+    expect(await ahead.json()).toMatchObject({ acked: 6 });
+    await post(after, 6, 'world');
+    await after.call(token, '/exit', {
+      method: 'POST',
+      body: JSON.stringify({ exit_code: 0, signal: null, output_bytes: 11 }),
+    });
+    expect(await drain(again!)).toBe('world');
+    expect(await again!.exited).toEqual({ exitCode: 0, signal: null });
+    expect(after.stopped).toEqual(['test:1']);
+  });
+
+  it('removes what the platform holds for attempts that are not live, and leaves live ones', async () => {
+    const h = harness();
+    h.held.push(
+      { ref: 'test:old', labels: { jobId: '01OLD', attempt: 1 } },
+      { ref: 'test:live', labels: { jobId: '01LIVE', attempt: 2 } },
+    );
+    const removed = await h.sandbox.collectOrphans!((l) => Promise.resolve(l.jobId === '01LIVE'));
+    expect(removed).toBe(1);
+    expect(h.stopped).toEqual(['test:old']);
   });
 
   it('takes output once and in order, and refuses the exit until all of it arrived', async () => {

@@ -15,7 +15,7 @@
  * (it kills the agent and uploads its work) and ends the attempt within `cancelGraceMs` whatever
  * the worker does; the launcher then stops the worker and removes what it made.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { formatDuration } from '../../../domain/duration.ts';
 import { ForgeError, isForgeError } from '../../../domain/errors.ts';
@@ -23,7 +23,7 @@ import type { Sandbox, SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts
 import { requireDirectory } from '../spec-checks.ts';
 import { attemptToken } from './attempt-token.ts';
 import { collectAttemptFiles } from './attempt-files.ts';
-import { LiveAttempt } from './live-attempt.ts';
+import { LiveAttempt, SPEC_FILE, TAKEN_FILE } from './live-attempt.ts';
 import type { AttemptSpec } from './protocol.ts';
 import type { RemoteAttempts } from './remote-attempts.ts';
 import { applyResultBundle } from './result-bundle.ts';
@@ -61,12 +61,7 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
     label: launcher.label,
     async start(spec, signal) {
       const live = await prepare(spec, dirname(spec.cwd));
-      attempts.add(live);
-      live.whenEnded(() => {
-        attempts.remove(live);
-        // A copy of the whole repository: not worth keeping once the worker is done with it.
-        if (live.workspaceBundle) void rm(live.workspaceBundle, { force: true });
-      });
+      register(live);
       const launched = await launch(live, spec);
       watch(live, launched, signal);
       return {
@@ -87,7 +82,59 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
       await launcher.stop(ref, labels).catch(() => undefined);
     },
     doctor: () => launcher.doctor(),
+
+    /** Re-attaches after a restart: the same attempt, token and worker; the worker, retrying all
+     *  along, calls this server again and resends its output from what the core last took in. */
+    async adopt(ref, attempt, signal) {
+      const scratchDir = join(dirname(attempt.cwd), 'remote');
+      const saved = await readFile(join(scratchDir, SPEC_FILE), 'utf8').catch(() => null);
+      if (saved === null) return null;
+      const taken = Number(await readFile(join(scratchDir, TAKEN_FILE), 'utf8').catch(() => '0'));
+      const spec = { ...(JSON.parse(saved) as AttemptSpec), output_acked: taken || 0 };
+      const launched = await launcher.follow(ref, attempt.labels).catch(() => null);
+      if (!launched) return null;
+      const bundle = join(scratchDir, 'workspace.bundle');
+      const live = new LiveAttempt({
+        labels: attempt.labels,
+        spec,
+        workspaceBundle: spec.workspace ? bundle : null,
+        scratchDir,
+        applyResult: async (file) => {
+          await applyResultBundle(attempt.cwd, file, git);
+        },
+        heartbeatMs: spec.heartbeat_ms,
+        cancelGraceMs: opts.cancelGraceMs ?? 800,
+      });
+      register(live);
+      watch(live, launched, signal, true);
+      return {
+        ref,
+        output: live.output,
+        exited: live.exited,
+        notices: [],
+      } satisfies SandboxRun;
+    },
+
+    async collectOrphans(live) {
+      let removed = 0;
+      for (const held of await launcher.held().catch(() => [])) {
+        if (attempts.get(held.labels) || (await live(held.labels).catch(() => true))) continue;
+        await launcher.stop(held.ref, held.labels).catch(() => undefined);
+        removed++;
+      }
+      return removed;
+    },
   };
+
+  /** Makes the attempt reachable by the worker routes until it ends. */
+  function register(live: LiveAttempt): void {
+    attempts.add(live);
+    live.whenEnded(() => {
+      attempts.remove(live);
+      // A copy of the whole repository: not worth keeping once the worker is done with it.
+      if (live.workspaceBundle) void rm(live.workspaceBundle, { force: true });
+    });
+  }
 
   async function launch(live: LiveAttempt, spec: SandboxSpec): Promise<LaunchedWorker> {
     try {
@@ -106,13 +153,23 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
 
   /** Ends the attempt on the launcher's word, the start deadline, silence or a stop; stops the
    *  worker once it ended. */
-  function watch(live: LiveAttempt, launched: LaunchedWorker, signal: AbortSignal): void {
+  function watch(
+    live: LiveAttempt,
+    launched: LaunchedWorker,
+    signal: AbortSignal,
+    reattached = false,
+  ): void {
     const onAbort = () => live.cancel();
     void launched.failed.then((failure) => live.end({ exitCode: null, signal: null, failure }));
-    live.startDeadline(opts.startTimeoutMs, async () => {
-      const said = await launched.describe().catch(() => null);
-      return `the worker did not call home to ${opts.workerUrl} within ${formatDuration(opts.startTimeoutMs)}; check that it can reach that address (DNS, NetworkPolicy, sandbox.worker_url)${said ? `; ${launcher.kind} says: ${said}` : ''}`;
-    });
+    live.startDeadline(
+      opts.startTimeoutMs,
+      async () => {
+        const said = await launched.describe().catch(() => null);
+        const verb = reattached ? 'call back after Forge restarted' : 'call home';
+        return `the worker did not ${verb} to ${opts.workerUrl} within ${formatDuration(opts.startTimeoutMs)}; check that it can reach that address (DNS, NetworkPolicy, sandbox.worker_url)${said ? `; ${launcher.kind} says: ${said}` : ''}`;
+      },
+      reattached ? 'interrupted' : 'sandbox',
+    );
     live.watchHeartbeats();
     live.whenEnded(() => {
       signal.removeEventListener('abort', onAbort);
@@ -176,6 +233,8 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
       output_acked: 0,
       heartbeat_ms: heartbeatMs,
     };
+    // Kept for a server that re-attaches after a restart (`adopt`); private to Forge.
+    await writeFile(join(scratchDir, SPEC_FILE), JSON.stringify(attemptSpec), { mode: 0o600 });
     return new LiveAttempt({
       labels: spec.labels,
       spec: attemptSpec,
