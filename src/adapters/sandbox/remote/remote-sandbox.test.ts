@@ -167,12 +167,12 @@ describe('remote sandbox', () => {
     const token = before.launched[0]!.token;
     const post = (h: ReturnType<typeof harness>, offset: number, text: string) =>
       h.call(token, `/output?offset=${offset}`, { method: 'POST', body: text });
-    const reader = run.output[Symbol.asyncIterator]();
+    const reader = run.output[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     await post(before, 0, 'hello ');
-    expect((await reader.next()).value?.toString()).toBe('hello ');
+    expect(String((await reader.next()).value)).toBe('hello ');
     const next = reader.next(); // the core took 'hello ' in and waits for more
     await post(before, 6, 'wor'); // received, never taken in: this server dies now
-    expect((await next).value?.toString()).toBe('wor');
+    expect(String((await next).value)).toBe('wor');
 
     // A new server on the same data dir, same secret, nothing in memory.
     const after = harness();
