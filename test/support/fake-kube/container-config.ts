@@ -9,7 +9,22 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ObjectStore } from './object-store.ts';
 import type { Container, Pod } from './pod-types.ts';
+import { CONFIGMAPS, SECRETS } from './resources.ts';
+
+/** Reads Secrets (base64-decoded) and ConfigMaps of one namespace from the store. */
+export function storeLookup(store: ObjectStore, namespace: string): Lookup {
+  return (kind, name) => {
+    const obj = store.get(kind === 'secrets' ? SECRETS : CONFIGMAPS, namespace, name);
+    if (!obj) return undefined;
+    const data = (obj.data ?? {}) as Record<string, string>;
+    if (kind === 'configmaps') return data;
+    return Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+    );
+  };
+}
 
 /** Decoded data of a stored Secret or ConfigMap, undefined when there is none by that name. */
 export type Lookup = (

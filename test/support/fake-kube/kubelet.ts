@@ -8,33 +8,28 @@
  * rewritten to temp dirs in command, args, workingDir and env values (container-config.ts), and
  * HOME is set only when the pod or image sets it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants } from 'node:os';
 import {
   mountsOf,
   mountVolumes,
   resolveEnv,
   rewritePaths,
-  type Lookup,
+  storeLookup,
 } from './container-config.ts';
+import { commandLine, runProcess, signalGroup, workdir } from './container-process.ts';
+import { invalidImageMessage, pullError, type ImageSpec } from './images.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { now, type Change, type ObjectStore } from './object-store.ts';
 import type { Container, Pod } from './pod-types.ts';
-import { renderPodStatus, type ContainerModel, type PodModel } from './pod-status.ts';
+import { initialModel, renderPodStatus, type ContainerModel, type PodModel } from './pod-status.ts';
 import { CONFIGMAPS, PODS, SECRETS, type KubeObject } from './resources.ts';
 import { unschedulableReason, type NodeShape } from './scheduler.ts';
 
-export interface ImageSpec {
-  /** The image's ENV (e.g. a PATH that finds `forge`); pod env overrides it. */
-  env?: Record<string, string>;
-  /** The image's ENTRYPOINT and CMD, used when the container sets no command/args. */
-  entrypoint?: string[];
-  cmd?: string[];
-}
+export type { ImageSpec } from './images.ts';
 
 export interface KubeletOptions {
   store: ObjectStore;
@@ -60,9 +55,6 @@ interface Run {
   terminating: boolean;
   timers: NodeJS.Timeout[];
 }
-
-const IMAGE_RE =
-  /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 export class Kubelet {
   private readonly runs = new Map<string, Run>();
@@ -99,26 +91,13 @@ export class Kubelet {
   }
 
   private admit(pod: Pod): void {
-    const containers = (list: Container[] | undefined, waiting: string): ContainerModel[] =>
-      (list ?? []).map((c) => ({
-        name: c.name,
-        image: c.image ?? '',
-        state: { waiting: { reason: waiting } },
-      }));
-    const hasInit = (pod.spec.initContainers ?? []).length > 0;
     const run: Run = {
       uid: pod.metadata.uid ?? '',
       namespace: pod.metadata.namespace ?? 'default',
       name: pod.metadata.name,
       root: '',
       stage: 'unscheduled',
-      model: {
-        scheduled: false,
-        sandboxReady: false,
-        init: containers(pod.spec.initContainers, 'PodInitializing'),
-        main: containers(pod.spec.containers, hasInit ? 'PodInitializing' : 'ContainerCreating'),
-        qosClass: pod.status?.qosClass,
-      },
+      model: initialModel(pod),
       procs: new Map(),
       killed: new Map(),
       terminating: false,
@@ -185,18 +164,6 @@ export class Kubelet {
     for (const run of this.runs.values()) if (run.stage === 'unscheduled') this.schedule(run);
   }
 
-  private lookup(namespace: string): Lookup {
-    return (kind, name) => {
-      const obj = this.opts.store.get(kind === 'secrets' ? SECRETS : CONFIGMAPS, namespace, name);
-      if (!obj) return undefined;
-      const data = (obj.data ?? {}) as Record<string, string>;
-      if (kind === 'configmaps') return data;
-      return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
-      );
-    };
-  }
-
   private setWaiting(run: Run, c: ContainerModel, reason: string, message?: string): void {
     c.state = { waiting: { reason, ...(message ? { message } : {}) } };
     this.write(run);
@@ -209,17 +176,17 @@ export class Kubelet {
     run.stage = 'preparing';
     const all = [...run.model.init, ...run.model.main];
     for (const c of all) {
-      if (!IMAGE_RE.test(c.image)) {
-        const message = `Failed to apply default image tag "${c.image}": couldn't parse image name "${c.image}": invalid reference format`;
-        this.opts.event(pod, 'Warning', 'InspectFailed', message);
+      const invalid = invalidImageMessage(c.image);
+      if (invalid) {
+        this.opts.event(pod, 'Warning', 'InspectFailed', invalid);
         run.stage = 'waiting';
-        return this.setWaiting(run, c, 'InvalidImageName', message);
+        return this.setWaiting(run, c, 'InvalidImageName', invalid);
       }
       if (!this.opts.images[c.image]) return this.failPull(run, pod, c);
     }
     run.root ||= await mkdtemp(join(tmpdir(), `fake-kubelet-${run.name}-`));
     if (!this.runs.has(run.uid)) return void (await rm(run.root, { recursive: true, force: true }));
-    const volumes = await mountVolumes(pod, run.root, this.lookup(run.namespace));
+    const volumes = await mountVolumes(pod, run.root, storeLookup(this.opts.store, run.namespace));
     if (!volumes.ok) {
       this.opts.event(pod, 'Warning', 'FailedMount', volumes.message);
       run.stage = 'waiting';
@@ -232,7 +199,7 @@ export class Kubelet {
         pod,
         spec,
         this.opts.images[spec.image ?? '']?.env ?? {},
-        this.lookup(run.namespace),
+        storeLookup(this.opts.store, run.namespace),
       );
       if (!env.ok) {
         this.opts.event(pod, 'Warning', 'Failed', `Error: ${env.message}`);
@@ -274,9 +241,7 @@ export class Kubelet {
   }
 
   private failPull(run: Run, pod: Pod, c: ContainerModel): void {
-    const ref = c.image.includes('/') ? c.image : `docker.io/library/${c.image}`;
-    const full = /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
-    const err = `rpc error: code = NotFound desc = failed to pull and unpack image "${full}": failed to resolve reference "${full}": ${full}: not found`;
+    const err = pullError(c.image);
     run.stage = 'waiting';
     this.opts.event(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
     this.opts.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${err}`);
@@ -296,7 +261,7 @@ export class Kubelet {
   }
 
   /** Runs one container to its end; resolves with its exit code. */
-  private runContainer(
+  private async runContainer(
     run: Run,
     pod: Pod,
     spec: Container,
@@ -306,88 +271,46 @@ export class Kubelet {
   ): Promise<number> {
     const model = models.find((m) => m.name === spec.name)!;
     const mounts = mountsOf(spec, volumes);
-    const image = this.opts.images[spec.image ?? ''] ?? {};
-    const expand = (s: string): string =>
-      rewritePaths(
-        s.replace(/\$\(([-._a-zA-Z0-9]+)\)/g, (m, n: string) => env[n] ?? m),
-        mounts,
-      );
-    const argv = [
-      ...(spec.command ?? image.entrypoint ?? []),
-      ...(spec.args ?? (spec.command ? [] : (image.cmd ?? []))),
-    ].map(expand);
+    const argv = commandLine(spec, this.opts.images[spec.image ?? ''] ?? {}, env, mounts);
     const childEnv = Object.fromEntries(
       Object.entries(env).map(([k, v]) => [k, rewritePaths(v, mounts)]),
     );
     const log = this.logs.get(run.name)?.get(spec.name);
     const startedAt = now();
     const containerID = `containerd://${randomBytes(32).toString('hex')}`;
-    return new Promise((resolve) => {
-      const end = (exitCode: number, reason: string, message?: string): void => {
-        run.procs.delete(spec.name);
-        log?.end();
-        model.state = {
-          terminated: {
-            exitCode,
-            reason,
-            ...(message ? { message } : {}),
-            startedAt,
-            finishedAt: now(),
-            containerID,
-          },
-        };
-        model.containerID = containerID;
-        this.write(run);
-        resolve(exitCode);
-      };
-      if (run.terminating) return end(137, 'Error');
-      if (argv.length === 0)
-        return end(
-          128,
-          'StartError',
-          'failed to create containerd task: no command specified: set command in the container or entrypoint in the fake image',
-        );
-      void this.workdir(run, spec, mounts).then((cwd) => {
-        const child = spawn(argv[0]!, argv.slice(1), {
-          cwd,
-          env: childEnv,
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        child.stdout.on('data', (d: Buffer) => log?.append(d.toString()));
-        child.stderr.on('data', (d: Buffer) => log?.append(d.toString()));
-        child.on('error', (err) =>
-          end(
-            128,
-            'StartError',
-            `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${argv[0]}": ${err.message}: unknown`,
-          ),
-        );
-        child.on('spawn', () => {
+    const result = run.terminating
+      ? { exitCode: 137, startError: null, signal: null }
+      : await runProcess(argv, await workdir(run.root, spec, mounts), childEnv, log, (child) => {
           run.procs.set(spec.name, child);
           model.containerID = containerID;
           model.state = { running: { startedAt } };
           this.write(run);
           this.opts.event(pod, 'Normal', 'Started', `Started container ${spec.name}`);
         });
-        child.on('close', (code, signal) => {
-          const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 9);
-          const oom = run.killed.get(spec.name) === 'OOMKilled';
-          end(oom ? 137 : exitCode, oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error');
-        });
-      });
-    });
-  }
-
-  private async workdir(
-    run: Run,
-    spec: Container,
-    mounts: Array<[string, string]>,
-  ): Promise<string> {
-    const wanted = spec.workingDir ? rewritePaths(spec.workingDir, mounts) : '/';
-    const cwd = wanted.startsWith(run.root) ? wanted : join(run.root, 'rootfs', wanted);
-    await mkdir(cwd, { recursive: true });
-    return cwd;
+    run.procs.delete(spec.name);
+    log?.end();
+    const oom = run.killed.get(spec.name) === 'OOMKilled';
+    const exitCode = oom ? 137 : result.exitCode;
+    const reason = result.startError
+      ? 'StartError'
+      : oom
+        ? 'OOMKilled'
+        : exitCode === 0
+          ? 'Completed'
+          : 'Error';
+    model.containerID = containerID;
+    model.state = {
+      terminated: {
+        exitCode,
+        reason,
+        ...(result.startError ? { message: result.startError } : {}),
+        startedAt,
+        finishedAt: now(),
+        containerID,
+      },
+    };
+    this.write(run);
+    return exitCode;
   }
 
   private finish(run: Run): void {
@@ -403,13 +326,7 @@ export class Kubelet {
   }
 
   private signal(run: Run, sig: NodeJS.Signals): void {
-    for (const child of run.procs.values()) {
-      try {
-        process.kill(-child.pid!, sig);
-      } catch {
-        // already gone
-      }
-    }
+    for (const child of run.procs.values()) signalGroup(child, sig);
   }
 
   /**

@@ -4,7 +4,14 @@
  * status does not change.
  */
 import { now } from './object-store.ts';
-import type { Condition, ContainerState, ContainerStatus, PodStatus } from './pod-types.ts';
+import type {
+  Condition,
+  Container,
+  ContainerState,
+  ContainerStatus,
+  Pod,
+  PodStatus,
+} from './pod-types.ts';
 
 export interface ContainerModel {
   name: string;
@@ -13,8 +20,9 @@ export interface ContainerModel {
   containerID?: string;
 }
 export interface PodModel {
-  /** null until bound; a FailedScheduling message while unschedulable. */
+  /** False until bound to the node. */
   scheduled: boolean;
+  /** The FailedScheduling message while the pod does not fit. */
   unschedulable?: string;
   sandboxReady: boolean;
   init: ContainerModel[];
@@ -22,6 +30,24 @@ export interface PodModel {
   startTime?: string;
   evicted?: string;
   qosClass?: string;
+}
+
+/** A new pod: not scheduled, every container waiting. */
+export function initialModel(pod: Pod): PodModel {
+  const containers = (list: Container[] | undefined, waiting: string): ContainerModel[] =>
+    (list ?? []).map((c) => ({
+      name: c.name,
+      image: c.image ?? '',
+      state: { waiting: { reason: waiting } },
+    }));
+  const hasInit = (pod.spec.initContainers ?? []).length > 0;
+  return {
+    scheduled: false,
+    sandboxReady: false,
+    init: containers(pod.spec.initContainers, 'PodInitializing'),
+    main: containers(pod.spec.containers, hasInit ? 'PodInitializing' : 'ContainerCreating'),
+    qosClass: pod.status?.qosClass,
+  };
 }
 
 const done = (c: ContainerModel): boolean => c.state.terminated !== undefined;
