@@ -167,7 +167,7 @@ describe('remote sandbox', () => {
     const token = before.launched[0]!.token;
     const post = (h: ReturnType<typeof harness>, offset: number, text: string) =>
       h.call(token, `/output?offset=${offset}`, { method: 'POST', body: text });
-    const reader = run.output[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const reader = run.output[Symbol.asyncIterator]();
     await post(before, 0, 'hello ');
     expect(String((await reader.next()).value)).toBe('hello ');
     const next = reader.next(); // the core took 'hello ' in and waits for more
