@@ -29,6 +29,7 @@ describe('MCP tools', () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'cancel_job',
+      'follow_up_job',
       'get_job',
       'get_job_log',
       'get_job_output',
@@ -78,6 +79,25 @@ describe('MCP tools', () => {
     const limit = await call(client, 'list_jobs', { limit: 500 });
     expect(limit.isError).toBe(true);
     expect(textOf(limit)).toMatch(/^limit: "500" must be a whole number from 1 to 100/);
+  });
+
+  it('follows up a finished job: a new job on its branch, linked to it; a queued one is refused', async () => {
+    const { app } = setup();
+    const client = await connect(app);
+    const { id } = json<{ id: string }>(await call(client, 'submit_job', { task: 'print hi' }));
+    const early = await call(client, 'follow_up_job', { id, message: 'and then more' });
+    expect(early.isError).toBe(true);
+    expect(textOf(early)).toContain('follow up once it has ended');
+    await call(client, 'cancel_job', { id });
+    const next = json<{ id: string; parent_id: string }>(
+      await call(client, 'follow_up_job', { id, message: 'and then more' }),
+    );
+    expect(next.parent_id).toBe(id);
+    const job = json<{ task: string; parent_id: string }>(
+      await call(client, 'get_job', { id: next.id }),
+    );
+    expect(job.parent_id).toBe(id);
+    expect(job.task).toContain('The task:\nand then more');
   });
 
   it('answers an unknown job with the API not-found message', async () => {
