@@ -32,6 +32,10 @@ const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
 let fake: FakeKube | undefined;
 afterEach(async () => {
   if (fake) expect(fake.invalid).toEqual([]);
+  // What the fake itself writes must fit the schema as well as what Forge sends.
+  for (const obj of fake ? [...fake.pods(), ...fake.jobs(), ...fake.events()] : []) {
+    expect(validateKubeObject(obj), `${obj.kind} ${obj.metadata.name}`).toEqual([]);
+  }
   await fake?.close();
   fake = undefined;
 });
@@ -434,6 +438,26 @@ describe('fake Kubernetes: ending pods', () => {
     expect(jobOf(fake, 'hungry')?.status?.failed).toBe(1);
   });
 
+  it('replaces a failed pod until backoffLimit is spent', async () => {
+    const { fake, batch } = await start();
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: job('flaky', "console.log('trying'); process.exit(2)", {}, { backoffLimit: 1 }),
+    });
+    const failed = await fake.waitFor(
+      () => condition(jobOf(fake, 'flaky'), 'Failed') && jobOf(fake, 'flaky'),
+    );
+    expect(failed.status).toMatchObject({ failed: 2 });
+    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe(
+      'BackoffLimitExceeded',
+    );
+    const pods = fake.pods(NS).filter((p) => p.metadata.labels?.['job-name'] === 'flaky');
+    expect(pods.map((p) => terminated(p))).toEqual([
+      expect.objectContaining({ exitCode: 2, reason: 'Error' }),
+      expect.objectContaining({ exitCode: 2, reason: 'Error' }),
+    ]);
+  });
+
   it('evicts a pod as the kubelet does under node pressure', async () => {
     const { fake, batch } = await start();
     await batch.createNamespacedJob({
@@ -784,6 +808,40 @@ describe('fake Kubernetes: watches and custom resources', () => {
     );
     expect(last).toMatchObject({ exitCode: 3, reason: 'Error' });
     await fake.waitFor(() => fake.pods(NS).length === 0);
+
+    // gracePeriodSeconds=0 is a force delete: gone at once, the process SIGKILLed.
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'forced' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'main',
+              image: IMAGE,
+              command: [
+                'node',
+                '-e',
+                "process.on('SIGTERM', () => {}); console.log(process.pid); setInterval(() => {}, 1000)",
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const pid = Number(await fake.waitFor(() => fake.podOutput('forced').trim()));
+    await core.deleteNamespacedPod({ name: 'forced', namespace: NS, gracePeriodSeconds: 0 });
+    expect(fake.pods(NS)).toEqual([]);
+    const dead = () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await fake.waitFor(dead);
   });
 
   it('serves resource types added through opts.resources (custom resources) with the same verbs', async () => {

@@ -37,7 +37,7 @@ export interface KubeletOptions {
   node: NodeShape & { name: string };
   /** How long ErrImagePull shows before ImagePullBackOff. */
   imagePullBackOffMs: number;
-  /** Replaces every pod's terminationGracePeriodSeconds (tests: 1), when set. */
+  /** Replaces every pod's terminationGracePeriodSeconds (tests: 1), when set; a DELETE's gracePeriodSeconds still wins. */
   terminationGracePeriodSeconds?: number;
   event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   changed(): void;
@@ -336,9 +336,10 @@ export class Kubelet {
    */
   deletePod(pod: Pod, gracePeriodSeconds?: number): KubeObject {
     const run = this.runs.get(pod.metadata.uid ?? '');
+    // A grace period the DELETE asks for wins; the test override replaces only the pod's own.
     const grace =
-      this.opts.terminationGracePeriodSeconds ??
       gracePeriodSeconds ??
+      this.opts.terminationGracePeriodSeconds ??
       pod.spec.terminationGracePeriodSeconds ??
       30;
     if (!run || run.procs.size === 0 || run.terminating) {
