@@ -1,0 +1,155 @@
+// Forge on Kubernetes end to end: the real `forge serve` with `sandbox.kind: kubernetes`, talking
+// through a kubeconfig file to the fake cluster (test/support/fake-kube), whose kubelet runs the
+// worker image's `forge` — the real bin/forge.js — as a local process. The worker dials home to
+// sandbox.worker_url, runs the scripted agent and reports; Forge then removes the Job.
+import { createServer } from 'node:net';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { ROOT, SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
+
+const NS = 'forge-workers';
+const IMAGE = 'ghcr.io/forge-dev/forge-worker:test';
+
+let dir: string;
+let fake: FakeKube;
+beforeAll(async () => {
+  // Not under /tmp: the fake kubelet maps the pod's /tmp mount onto paths that start with it.
+  dir = await mkdtemp('/var/tmp/forge-e2e-kube-');
+  await writeFile(
+    join(dir, 'forge'),
+    `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'forge.js')}" "$@"\n`,
+  );
+  await chmod(join(dir, 'forge'), 0o755);
+});
+afterEach(async () => {
+  await stopAllForges();
+  expect(fake.invalid).toEqual([]);
+  await fake.close();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+async function forgeOnKube(sandbox: Record<string, unknown> = {}) {
+  fake = await startFakeKube({
+    images: { [IMAGE]: { env: { PATH: `${dir}:/usr/bin:/bin` } } },
+    terminationGracePeriodSeconds: 1,
+  });
+  const kubeconfig = join(dir, `kubeconfig-${Date.now()}`);
+  await writeFile(
+    kubeconfig,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      // client-node refuses plain http unless TLS verification is off.
+      clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'forge', user: {} }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'forge' } }],
+      'current-context': 'fake',
+    }),
+  );
+  const port = await freePort();
+  const forge = await startForge({
+    config: {
+      server: { host: '127.0.0.1', port },
+      sandbox: {
+        kind: 'kubernetes',
+        namespace: NS,
+        image: IMAGE,
+        worker_url: `http://127.0.0.1:${port}`,
+        kubeconfig,
+        start_timeout: '20s',
+        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
+        ...sandbox,
+      },
+      agents: {
+        script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
+      },
+    },
+  });
+  onTestFailed(() => {
+    console.error(forge.stderr);
+    for (const pod of fake.pods())
+      console.error(pod.metadata.name, fake.podOutput(pod.metadata.name));
+  });
+  return forge;
+}
+
+describe('sandbox kind kubernetes', () => {
+  it('runs the attempt in a worker pod that dials home, then removes its Job, pods and Secret', async () => {
+    const forge = await forgeOnKube();
+    const id = await forge.submit('print hello from a pod; stderr and its stderr');
+    const job = await forge.waitFor(id, undefined, 60_000);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.attempts[0]!.output).toContain('hello from a pod');
+    expect(job.attempts[0]!.sandbox).toBe('kubernetes');
+    await fake.waitFor(() => fake.jobs(NS).length === 0 && fake.pods(NS).length === 0, 20_000);
+    const created = fake.requests.filter((r) => r.method === 'POST').map((r) => r.path);
+    expect(created).toEqual([
+      `/apis/batch/v1/namespaces/${NS}/jobs`,
+      `/api/v1/namespaces/${NS}/secrets`,
+    ]);
+  });
+
+  it('fails a job whose worker image cannot be pulled, saying which image', async () => {
+    const forge = await forgeOnKube({ image: 'ghcr.io/forge-dev/forge-worker:no-such-tag' });
+    const id = await forge.submit('print never');
+    const job = await forge.waitFor(id, undefined, 60_000);
+    expect(job.status).toBe('FAILED');
+    expect(job.failure?.category).toBe('sandbox');
+    expect(job.failure?.message).toMatch(
+      /worker image "ghcr\.io\/forge-dev\/forge-worker:no-such-tag" cannot be pulled/,
+    );
+    await fake.waitFor(() => fake.jobs(NS).length === 0, 20_000);
+  });
+
+  it("gives the agent a model key from the namespace's Secret, which Forge never holds", async () => {
+    const forge = await forgeOnKube({
+      secrets: { ANTHROPIC_API_KEY: { secret: 'forge-model-keys', key: 'anthropic' } },
+    });
+    const key = 'sk-ant-only-in-the-cluster-5c1e';
+    const made = await fetch(`${fake.url}/api/v1/namespaces/${NS}/secrets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'forge-model-keys', namespace: NS },
+        data: { anthropic: Buffer.from(key).toString('base64') },
+      }),
+    });
+    expect(made.status).toBe(201);
+    const id = await forge.submit('env ANTHROPIC_API_KEY');
+    const job = await forge.waitFor(id, undefined, 60_000);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.attempts[0]!.output).toContain(`ANTHROPIC_API_KEY=${key}`);
+    const fromForge = fake.requests.filter(
+      (r) => r.path.endsWith('/jobs') && JSON.stringify(r.body ?? '').includes('forge-model-keys'),
+    );
+    expect(fromForge).toHaveLength(1);
+    expect(JSON.stringify(fromForge[0]!.body)).not.toContain(Buffer.from(key).toString('base64'));
+  });
+
+  it('cancelling a running job stops its pod and removes the Job', async () => {
+    const forge = await forgeOnKube();
+    const id = await forge.submit('print started; sleep 60000');
+    await forge.waitFor(id, (j) => j.attempts[0]?.output.includes('started') ?? false, 60_000);
+    expect(fake.pods(NS)).toHaveLength(1);
+    expect((await forge.api('POST', `/jobs/${id}/cancel`)).status).toBe(200);
+    const job = await forge.waitFor(id, undefined, 30_000);
+    expect(job.status).toBe('CANCELLED');
+    expect(job.attempts[0]!.output).toContain('started');
+    await fake.waitFor(() => fake.jobs(NS).length === 0 && fake.pods(NS).length === 0, 20_000);
+  });
+});
