@@ -65,7 +65,13 @@ export function followUpTask(parent: JobRecord, message: string): string {
 
 /** Files the follow-up of `parentId`. Throws not_found, conflict (the parent still runs) or
  *  invalid_request. */
-export async function followUpJob(deps: SubmitDeps, parentId: string, body: unknown): Promise<Job> {
+export async function followUpJob(
+  deps: SubmitDeps,
+  parentId: string,
+  body: unknown,
+  /** The same key files one job however often it is given (a comment seen twice). */
+  idempotencyKey?: string,
+): Promise<Job> {
   const req = parseFollowUp(body);
   const parent = await deps.store.get(parentId);
   if (!parent) {
@@ -112,7 +118,7 @@ export async function followUpJob(deps: SubmitDeps, parentId: string, body: unkn
     origin: parent.origin && structuredClone(parent.origin),
     parent_id: parent.id,
   };
-  const { job, created } = await deps.store.create(spec);
+  const { job, created } = await deps.store.create(spec, idempotencyKey);
   if (created) deps.bus.publish({ type: 'job.created', jobId: job.id });
   return job;
 }

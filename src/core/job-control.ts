@@ -4,6 +4,7 @@
  */
 import type { Job, JobOrigin, JobRecord } from '../domain/job.ts';
 import type { ListFilter } from '../ports/store.ts';
+import { followUpJob } from './follow-up.ts';
 import { cancelJob, retryJob } from './job-actions.ts';
 import { parseSubmitRequest, resolveSpec, type SubmitDeps } from './submit-job.ts';
 
@@ -20,6 +21,8 @@ export interface JobControl {
   /** Throws ForgeError('not_found') or ('conflict') as the API answers. */
   cancel(id: string, reason?: string): Promise<JobRecord>;
   retry(id: string): Promise<JobRecord>;
+  /** A follow-up of a finished job (core/follow-up.ts); `key` makes a repeat file nothing new. */
+  followUp(id: string, body: unknown, key?: string): Promise<Job>;
   get(id: string): Promise<JobRecord | null>;
   list(filter: ListFilter): Promise<{ jobs: Job[]; total: number }>;
 }
@@ -46,6 +49,7 @@ export function createJobControl(deps: SubmitDeps): JobControl {
     },
     cancel: (id, reason) => cancelJob(deps, id, reason),
     retry: (id) => retryJob(deps, id),
+    followUp: (id, body, key) => followUpJob(deps, id, body, key),
     get: (id) => deps.store.get(id),
     list: (filter) => deps.store.list(filter),
   };

@@ -28,7 +28,7 @@ import type {
 } from '../ports/issue-tracker.ts';
 import type { Outbox } from '../ports/outbox.ts';
 import type { JobRecords } from '../ports/store.ts';
-import { readIssue } from './issue-text.ts';
+import { readIssue, visibleText } from './issue-text.ts';
 import { noticeItem, type IssueNotice } from './issue-notice.ts';
 
 /** The labels of a source, by meaning. */
@@ -77,6 +77,8 @@ export interface IssueIntake {
 }
 
 const COMMAND = /^\s*\/forge\s+(cancel|retry)\b/i;
+/** Any other `/forge <instruction>` comment asks for a follow-up of the issue's finished job. */
+const INSTRUCTION = /^\s*\/forge\s+(\S[\s\S]*)$/i;
 
 export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
   const { source, tracker, logger } = deps;
@@ -199,8 +201,10 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
   }
 
   async function onComment(issue: TrackedIssue, comment: IssueComment, signal: AbortSignal) {
-    const command = COMMAND.exec(comment.body)?.[1]?.toLowerCase();
-    if (!command || (await isSelf(comment.author, signal))) return;
+    const body = visibleText(comment.body);
+    const command = COMMAND.exec(body)?.[1]?.toLowerCase();
+    const instruction = command ? undefined : INSTRUCTION.exec(body)?.[1]?.trim();
+    if ((!command && !instruction) || (await isSelf(comment.author, signal))) return;
     if (!(await mayTrigger(comment.author, signal))) {
       logger.info(
         { source: source.name, issue: issue.number, user: comment.author.login },
@@ -212,6 +216,10 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
     if (!latest) return;
     if (command === 'cancel' && !isTerminal(latest.status))
       await cancelJob(latest, `cancelled on the issue by @${comment.author.login}`);
+    if (instruction) {
+      await followUp(issue, latest, comment, instruction);
+      return;
+    }
     if (command === 'retry' && (latest.status === 'FAILED' || latest.status === 'CANCELLED')) {
       try {
         await deps.control.retry(latest.id);
@@ -219,6 +227,25 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
         if (!(err instanceof ForgeError) || err.code !== 'conflict') throw err;
         await notice(issue, `retry:${comment.id}`, { kind: 'text', text: err.message }, false);
       }
+    }
+  }
+
+  /** The next piece of work on the issue's branch; once per comment, however often it is seen. */
+  async function followUp(issue: TrackedIssue, latest: Job, comment: IssueComment, text: string) {
+    try {
+      const job = await deps.control.followUp(
+        latest.id,
+        { message: text },
+        `comment:${source.name}:${issue.number}:${comment.id}`,
+      );
+      logger.info(
+        { source: source.name, issue: issue.number, jobId: job.id, parent: latest.id },
+        'follow-up queued from a comment',
+      );
+    } catch (err) {
+      if (!(err instanceof ForgeError)) throw err;
+      if (err.code !== 'conflict' && err.code !== 'invalid_request') throw err;
+      await notice(issue, `follow-up:${comment.id}`, { kind: 'text', text: err.message }, false);
     }
   }
 

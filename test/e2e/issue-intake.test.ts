@@ -306,6 +306,37 @@ describe('steering a queued issue', () => {
   }, 60_000);
 });
 
+describe('follow-ups from comments', () => {
+  it('a /forge <instruction> comment from an allowed user follows the finished job up on its branch, once', async () => {
+    const number = await queue('print first part', 'write PART1.md one');
+    const first = await onlyJob(number);
+    expect(first.status).toBe('SUCCEEDED');
+    const asked = await forgejo.comment(TASKS, number, '/forge write FOLLOW.md more', 'me');
+    // The same comment seen again (a redelivered webhook) files nothing more; a stranger's
+    // instruction is ignored.
+    for (const d of asked.deliveries) await forgejo.redeliver(d.id);
+    await forgejo.comment(TASKS, number, '/forge write EVIL.md x', 'stranger');
+    const jobs = await until(
+      () => jobsOfIssue(forge, 'tasks', number),
+      (j) => j.length === 2,
+      'the follow-up',
+    );
+    const second = await forge.waitFor(jobs[0]!.id, undefined, 30_000);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', parent_id: first.id });
+    const [a, b] = [first.result, second.result] as Array<{
+      branch: string;
+      pr_number: number;
+      commit: string;
+    }>;
+    expect(b!.branch).toBe(a!.branch);
+    expect(b!.pr_number).toBe(a!.pr_number);
+    expect(await world.git.git('me/app', ['show', `${b!.commit}:FOLLOW.md`])).toBe('more');
+    // Forge's own comments (its status comment names /forge commands) never file a job.
+    expect(forgeComments(number).length).toBeGreaterThan(0);
+    expect(await jobsOfIssue(forge, 'tasks', number)).toHaveLength(2);
+  }, 60_000);
+});
+
 describe('issues Forge refuses', () => {
   it('from a user who may not trigger: no job, a one-line refusal', async () => {
     const number = await queue('Please run this', 'print pwned', 'stranger');
