@@ -14,6 +14,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   startFakeKube,
@@ -28,6 +29,7 @@ const NS = 'forge';
 const TOKEN = 'fake-token';
 const IMAGE = 'forge-test:1';
 const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+const FORGE_BIN = fileURLToPath(new URL('../../bin/forge.js', import.meta.url));
 
 let fake: FakeKube | undefined;
 afterEach(async () => {
@@ -42,7 +44,7 @@ afterEach(async () => {
 
 async function start(opts: FakeKubeOptions = {}) {
   fake = await startFakeKube({
-    images: { [IMAGE]: { env: { PATH } } },
+    images: { [IMAGE]: { env: { PATH }, bin: { forge: FORGE_BIN } } },
     token: TOKEN,
     terminationGracePeriodSeconds: 2,
     ...opts,
@@ -164,6 +166,16 @@ describe('fake Kubernetes: Jobs run as local processes', () => {
     });
     expect(list.items.map((j) => j.metadata?.name)).toEqual(['hello']);
     expect(Number(list.metadata?.resourceVersion)).toBeGreaterThan(0);
+  });
+
+  it("finds the image's executables on PATH: the repo's bin/forge.js runs as forge", async () => {
+    const { fake, batch } = await start();
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: job('cli', '', { command: ['forge', '--help'] }),
+    });
+    await fake.waitFor(() => condition(jobOf(fake, 'cli'), 'Complete'));
+    expect(fake.podOutput(podOf(fake, 'cli')!.metadata.name)).toMatch(/^Usage: forge/);
   });
 
   it('streams a running pod log with follow=true until the container ends', async () => {

@@ -21,7 +21,7 @@ import {
   storeLookup,
 } from './container-config.ts';
 import { commandLine, runProcess, signalGroup, workdir } from './container-process.ts';
-import { invalidImageMessage, pullError, type ImageSpec } from './images.ts';
+import { imageEnvironment, invalidImageMessage, pullError, type ImageSpec } from './images.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { now, type Change, type ObjectStore } from './object-store.ts';
 import type { Container, Pod } from './pod-types.ts';
@@ -195,12 +195,12 @@ export class Kubelet {
     const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     const envs = new Map<string, Record<string, string>>();
     for (const spec of specs) {
-      const env = resolveEnv(
-        pod,
-        spec,
-        this.opts.images[spec.image ?? '']?.env ?? {},
-        storeLookup(this.opts.store, run.namespace),
+      const imageEnv = await imageEnvironment(
+        run.root,
+        spec.image ?? '',
+        this.opts.images[spec.image ?? ''] ?? {},
       );
+      const env = resolveEnv(pod, spec, imageEnv, storeLookup(this.opts.store, run.namespace));
       if (!env.ok) {
         this.opts.event(pod, 'Warning', 'Failed', `Error: ${env.message}`);
         run.stage = 'waiting';
