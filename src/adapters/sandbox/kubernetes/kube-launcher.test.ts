@@ -299,6 +299,30 @@ describe('the Kubernetes launcher', () => {
     await vi.waitFor(() => expect(watches()).toBeGreaterThanOrEqual(before + 2));
   });
 
+  it('relists after its watch history expired (410), missing nothing meanwhile', async () => {
+    const made = await cluster();
+    const l = labels();
+    const worker = await launch(made, l);
+    const pod = await running(l);
+    const lists = () =>
+      fake.requests.filter((r) => r.method === 'GET' && r.query.watch !== 'true').length;
+    const before = lists();
+    fake.expireWatches();
+    fake.oomKill(pod);
+    expect((await worker.failed).message).toMatch(/OOMKilled/);
+    await vi.waitFor(() => expect(lists()).toBeGreaterThan(before));
+  });
+
+  it("describes a Job that can make no pod with the Job controller's complaint", async () => {
+    const made = await cluster({ service_account: 'no-such-account' });
+    const worker = await launch(made, labels());
+    await vi.waitFor(async () =>
+      expect(await worker.describe()).toMatch(
+        /has no pod yet; Job forge-[a-z0-9-]+: FailedCreate: Error creating: .*no-such-account/,
+      ),
+    );
+  });
+
   it('refuses to launch without the permissions it needs, saying which, and leaves nothing', async () => {
     const made = await cluster(
       {},
