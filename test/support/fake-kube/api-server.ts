@@ -29,6 +29,9 @@ export interface RecordedRequest {
   path: string;
   query: Record<string, string>;
   body?: unknown;
+  /** When it was received (epoch ms, sub-millisecond), for benchmarks that subtract the fake's
+   *  own latency. */
+  at: number;
 }
 export interface InvalidRequest {
   method: string;
@@ -92,6 +95,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       ? await readJson(req)
       : undefined;
     requests.push({
+      at: performance.timeOrigin + performance.now(),
       method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
