@@ -296,6 +296,26 @@ describe('fake Kubernetes: Jobs run as local processes', () => {
     expect(fake.podOutput(podOf(fake, 'needs-secret')!.metadata.name)).toBe('arrived\n');
   });
 
+  it('holds a pod in ContainerCreating with FailedMount while a secret volume is missing', async () => {
+    const { fake, batch, core } = await start();
+    const body = job('mounts', "console.log(require('fs').readFileSync('/etc/forge/k', 'utf8'))", {
+      volumeMounts: [{ name: 'creds', mountPath: '/etc/forge' }],
+    });
+    body.spec!.template.spec!.volumes = [{ name: 'creds', secret: { secretName: 'vol' } }];
+    await batch.createNamespacedJob({ namespace: NS, body });
+    const mount = await fake.waitFor(() => fake.events(NS).find((e) => e.reason === 'FailedMount'));
+    expect(mount.message).toBe(
+      'MountVolume.SetUp failed for volume "creds" : secret "vol" not found',
+    );
+    expect(waiting(podOf(fake, 'mounts'))?.reason).toBe('ContainerCreating');
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: 'vol' }, stringData: { k: 'mounted' } },
+    });
+    await fake.waitFor(() => condition(jobOf(fake, 'mounts'), 'Complete'));
+    expect(fake.podOutput(podOf(fake, 'mounts')!.metadata.name)).toBe('mounted\n');
+  });
+
   it('reports ErrImagePull then ImagePullBackOff for an unknown image, InvalidImageName for a malformed one', async () => {
     const { fake, batch } = await start({ imagePullBackOffMs: 50 });
     await batch.createNamespacedJob({

@@ -49,7 +49,9 @@ interface Run {
   name: string;
   root: string;
   model: PodModel;
+  /** 'preparing' has exactly one prepare() queued or in flight; 'waiting' retries on a Secret/ConfigMap change when waitingOnConfig. */
   stage: 'unscheduled' | 'preparing' | 'waiting' | 'running' | 'finished';
+  waitingOnConfig: boolean;
   procs: Map<string, ChildProcess>;
   killed: Map<string, 'OOMKilled'>;
   terminating: boolean;
@@ -75,8 +77,14 @@ export class Kubelet {
     if (c.resource === PODS && c.type === 'DELETED') this.forget(obj.metadata.uid ?? '');
     if ((c.resource === SECRETS || c.resource === CONFIGMAPS) && c.type !== 'DELETED') {
       for (const run of this.runs.values()) {
-        if (run.stage === 'waiting' && run.namespace === obj.metadata.namespace)
-          this.later(() => this.prepare(run));
+        if (
+          run.stage !== 'waiting' ||
+          !run.waitingOnConfig ||
+          run.namespace !== obj.metadata.namespace
+        )
+          continue;
+        run.stage = 'preparing';
+        this.later(() => this.prepare(run));
       }
     }
   }
@@ -101,6 +109,7 @@ export class Kubelet {
       procs: new Map(),
       killed: new Map(),
       terminating: false,
+      waitingOnConfig: false,
       timers: [],
     };
     this.runs.set(run.uid, run);
@@ -172,8 +181,8 @@ export class Kubelet {
   /** Pulls images, mounts volumes, resolves env; starts containers when all of that succeeds. */
   private async prepare(run: Run): Promise<void> {
     const pod = this.pod(run);
-    if (!pod || (run.stage !== 'preparing' && run.stage !== 'waiting') || run.terminating) return;
-    run.stage = 'preparing';
+    if (!pod || run.stage !== 'preparing' || run.terminating) return;
+    run.waitingOnConfig = false;
     const all = [...run.model.init, ...run.model.main];
     for (const c of all) {
       const invalid = invalidImageMessage(c.image);
@@ -190,6 +199,7 @@ export class Kubelet {
     if (!volumes.ok) {
       this.opts.event(pod, 'Warning', 'FailedMount', volumes.message);
       run.stage = 'waiting';
+      run.waitingOnConfig = true;
       return;
     }
     const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
@@ -204,6 +214,7 @@ export class Kubelet {
       if (!env.ok) {
         this.opts.event(pod, 'Warning', 'Failed', `Error: ${env.message}`);
         run.stage = 'waiting';
+        run.waitingOnConfig = true;
         return this.setWaiting(
           run,
           all.find((c) => c.name === spec.name)!,
