@@ -38,11 +38,19 @@ export interface AttemptObjects {
 
 export function launchFailure(state: AttemptObjects): LaunchFailure | null {
   return (
-    deadlineFailure(state.job) ??
-    firstOf(state.pods, (pod) => podFailure(pod, state.namespace)) ??
+    podsFailure(state) ??
     firstOf(state.deletedPods, (pod) => deletedPodFailure(pod, state.namespace)) ??
     jobFailure(state.job) ??
     (state.jobDeleted ? jobDeletedFailure(state.job) : null)
+  );
+}
+
+/** The failures that say all there is to say: the Job's deadline, or what a pod shows. The
+ *  others (a deletion, a Job failed for a reason its pod would explain) may be explained better
+ *  by a change still on its way over the other watch. */
+export function podsFailure(state: AttemptObjects): LaunchFailure | null {
+  return (
+    deadlineFailure(state.job) ?? firstOf(state.pods, (pod) => podFailure(pod, state.namespace))
   );
 }
 

@@ -2,15 +2,17 @@
  * One attempt's worker as the shared watch sees it: its Job and pods, what was deleted, and the
  * `failed` promise of a LaunchedWorker, settled once from pod-failures.ts.
  *
- * A deletion alone is judged only after `settleMs`: the Job controller deletes the pods of a Job
- * that passed its deadline, and the pod's deletion may arrive before the Job's Failed condition
- * that says why. Every other failure settles at once.
+ * What a pod shows, and the Job's deadline, settle at once. A deletion, or a Job failed for
+ * another reason, is judged only after `settleMs`: pods and Jobs come over two watches, in no
+ * guaranteed order, so the Job controller's deletion of a late Job's pods may arrive before the
+ * Job's DeadlineExceeded, and a Job's BackoffLimitExceeded before the pod's OOMKilled that caused
+ * it.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { SandboxLabels } from '../../../ports/sandbox.ts';
 import type { LaunchFailure } from '../remote/worker-launcher.ts';
 import type { KubeWatch, WatchEvent } from './kube-watch.ts';
-import { launchFailure, type AttemptObjects } from './pod-failures.ts';
+import { launchFailure, podsFailure, type AttemptObjects } from './pod-failures.ts';
 
 export interface WatchedWorkerOptions {
   watch: KubeWatch;
@@ -86,7 +88,7 @@ export class WatchedWorker {
   private evaluate(): void {
     if (this.settled || this.stopping) return;
     const objects = this.objects();
-    const found = launchFailure({ ...objects, deletedPods: [], jobDeleted: false });
+    const found = podsFailure(objects);
     if (found) return this.settle(found, objects);
     if (!launchFailure(objects) || this.settleTimer) return;
     this.settleTimer = setTimeout(() => {
