@@ -20,6 +20,9 @@ export interface BenchForgeOptions {
   dataDir?: string;
   /** The `store:` config (default SQLite in the data dir). */
   store?: Record<string, unknown>;
+  /** The `server:` and `sandbox:` config (default: the test server's, the local sandbox). */
+  server?: Record<string, unknown>;
+  sandbox?: Record<string, unknown>;
 }
 
 export async function startBenchForge(
@@ -45,6 +48,8 @@ export async function startBenchForge(
       // Product defaults (lease 15s, poll 1s, backoff 1s) except a short grace to stop quickly.
       runner: { shutdown_grace: '1s' },
       ...(opts.store ? { store: opts.store } : {}),
+      ...(opts.server ? { server: opts.server } : {}),
+      ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
     },
     // The product's default log level: what a user runs pays for its logging too.
     env: { FORGE_LOG_LEVEL: 'info', ...MARKER },

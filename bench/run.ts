@@ -13,6 +13,7 @@ import { cancel } from './cancel.ts';
 import { dashboardLatency } from './dashboard-latency.ts';
 import { dispatch } from './dispatch.ts';
 import { isolation } from './isolation.ts';
+import { kubernetes } from './kubernetes.ts';
 import { list } from './list.ts';
 import { liveOutput } from './live-output.ts';
 import { memory } from './memory.ts';
@@ -35,6 +36,7 @@ const BENCHMARKS = [
   outputThroughput,
   isolation,
   cancel,
+  kubernetes,
   workspace,
 ] as unknown as Benchmark<object>[];
 

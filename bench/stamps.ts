@@ -22,8 +22,9 @@ export interface StampDir {
   next(name: string, timeoutMs?: number): Promise<number>;
 }
 
-export async function stampDir(scope: Scope): Promise<StampDir> {
-  const dir = await mkdtemp(join(tmpdir(), 'forge-bench-stamps-'));
+/** `base`: where to make it (default the temp dir). */
+export async function stampDir(scope: Scope, base = tmpdir()): Promise<StampDir> {
+  const dir = await mkdtemp(join(base, 'forge-bench-stamps-'));
   scope.defer(() => rm(dir, { recursive: true, force: true }));
   const seen = new Map<string, number>();
   const waiting = new Map<string, (stamp: number) => void>();
