@@ -63,6 +63,7 @@ export class Kubelet {
   /** Container logs by pod name, kept after the pod is gone so tests can read a killed process's output. */
   readonly logs = new Map<string, Map<string, LogBuffer>>();
   private readonly unsubscribe: () => void;
+  private closed = false;
 
   private readonly opts: KubeletOptions;
 
@@ -181,7 +182,7 @@ export class Kubelet {
   /** Pulls images, mounts volumes, resolves env; starts containers when all of that succeeds. */
   private async prepare(run: Run): Promise<void> {
     const pod = this.pod(run);
-    if (!pod || run.stage !== 'preparing' || run.terminating) return;
+    if (!pod || run.stage !== 'preparing' || run.terminating || this.closed) return;
     run.waitingOnConfig = false;
     const all = [...run.model.init, ...run.model.main];
     for (const c of all) {
@@ -289,9 +290,11 @@ export class Kubelet {
     const log = this.logs.get(run.name)?.get(spec.name);
     const startedAt = now();
     const containerID = `containerd://${randomBytes(32).toString('hex')}`;
-    const result = run.terminating
+    const result = !this.live(run)
       ? { exitCode: 137, startError: null, signal: null }
       : await runProcess(argv, await workdir(run.root, spec, mounts), childEnv, log, (child) => {
+          // Deleted (or the fake closed) while it was starting: it must not outlive its pod.
+          if (!this.live(run)) return signalGroup(child, 'SIGKILL');
           run.procs.set(spec.name, child);
           model.containerID = containerID;
           model.state = { running: { startedAt } };
@@ -419,7 +422,13 @@ export class Kubelet {
     this.later(() => this.reschedule());
   }
 
+  /** Whether the pod may still run processes. */
+  private live(run: Run): boolean {
+    return !this.closed && !run.terminating && this.runs.has(run.uid);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     this.unsubscribe();
     const runs = [...this.runs.values()];
     this.runs.clear();
