@@ -152,4 +152,28 @@ describe('sandbox kind kubernetes', () => {
     expect(job.attempts[0]!.output).toContain('started');
     await fake.waitFor(() => fake.jobs(NS).length === 0 && fake.pods(NS).length === 0, 20_000);
   });
+
+  it('an agent in a pod that goes quiet is stopped for inactivity, and its pod removed', async () => {
+    const forge = await forgeOnKube();
+    const id = await forge.submit('print working; sleep 60000', {
+      inactivity_timeout: '2s',
+      max_retries: 0,
+    });
+    const job = await forge.waitFor(id, undefined, 60_000);
+    expect(job).toMatchObject({ status: 'FAILED', failure: { category: 'inactivity' } });
+    expect(job.attempts[0]!.output).toContain('working');
+    await fake.waitFor(() => fake.jobs(NS).length === 0 && fake.pods(NS).length === 0, 20_000);
+  });
+
+  it('an agent in a pod that runs past max_duration is stopped, and the Job carries a deadline', async () => {
+    const forge = await forgeOnKube();
+    const id = await forge.submit('lines 1000 100', { max_duration: '3s', max_retries: 0 });
+    await fake.waitFor(() => fake.jobs(NS)[0], 30_000);
+    // The platform's own hard kill, a margin after Forge's.
+    expect(fake.jobs(NS)[0]!.spec?.activeDeadlineSeconds).toBeGreaterThanOrEqual(3);
+    const job = await forge.waitFor(id, undefined, 60_000);
+    expect(job).toMatchObject({ status: 'FAILED', failure: { category: 'max_duration' } });
+    expect(job.attempts[0]!.output).toContain('line 0 ');
+    await fake.waitFor(() => fake.jobs(NS).length === 0 && fake.pods(NS).length === 0, 20_000);
+  });
 });
