@@ -350,6 +350,22 @@ describe('fake Kubernetes: Jobs run as local processes', () => {
       message: expect.stringContaining('invalid reference format') as unknown,
     });
     expect(podOf(fake, 'bad-name')?.status?.phase).toBe('Pending');
+
+    const never = job('never', '', { image: 'local-only:1', imagePullPolicy: 'Never' });
+    never.spec!.template.spec!.imagePullSecrets = [{ name: 'regcred' }];
+    await batch.createNamespacedJob({ namespace: NS, body: never });
+    const notPresent = await fake.waitFor(() => {
+      const w = waiting(podOf(fake, 'never'));
+      return w?.reason !== 'ContainerCreating' && w;
+    });
+    expect(notPresent).toEqual({
+      reason: 'ErrImageNeverPull',
+      message: 'Container image "local-only:1" is not present with pull policy of Never',
+    });
+    const pullSecret = await fake.waitFor(() =>
+      fake.events(NS).find((e) => e.reason === 'FailedToRetrieveImagePullSecret'),
+    );
+    expect(pullSecret.message).toMatch(/^Unable to retrieve some image pull secrets \(regcred\)/);
   });
 
   it('leaves a pod Pending and Unschedulable when its requests do not fit or the node is cordoned', async () => {

@@ -185,6 +185,8 @@ export class Kubelet {
     if (!pod || run.stage !== 'preparing' || run.terminating || this.closed) return;
     run.waitingOnConfig = false;
     const all = [...run.model.init, ...run.model.main];
+    this.checkPullSecrets(pod);
+    const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     for (const c of all) {
       const invalid = invalidImageMessage(c.image);
       if (invalid) {
@@ -192,7 +194,14 @@ export class Kubelet {
         run.stage = 'waiting';
         return this.setWaiting(run, c, 'InvalidImageName', invalid);
       }
-      if (!this.opts.images[c.image]) return this.failPull(run, pod, c);
+      if (this.opts.images[c.image]) continue;
+      if (specs.find((s) => s.name === c.name)?.imagePullPolicy === 'Never') {
+        const message = `Container image "${c.image}" is not present with pull policy of Never`;
+        this.opts.event(pod, 'Warning', 'ErrImageNeverPull', message);
+        run.stage = 'waiting';
+        return this.setWaiting(run, c, 'ErrImageNeverPull', message);
+      }
+      return this.failPull(run, pod, c);
     }
     run.root ||= await mkdtemp(join(tmpdir(), `fake-kubelet-${run.name}-`));
     if (!this.runs.has(run.uid)) return void (await rm(run.root, { recursive: true, force: true }));
@@ -203,7 +212,6 @@ export class Kubelet {
       run.waitingOnConfig = true;
       return;
     }
-    const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     const envs = new Map<string, Record<string, string>>();
     for (const spec of specs) {
       const imageEnv = await imageEnvironment(
@@ -250,6 +258,23 @@ export class Kubelet {
       ),
     );
     this.finish(run);
+  }
+
+  /** The kubelet pulls anyway when an imagePullSecret is missing, but says so. */
+  private checkPullSecrets(pod: Pod): void {
+    const names = ((pod.spec.imagePullSecrets ?? []) as Array<{ name?: string }>).map(
+      (s) => s.name ?? '',
+    );
+    const missing = names.filter(
+      (n) => !this.opts.store.get(SECRETS, pod.metadata.namespace ?? '', n),
+    );
+    if (missing.length === 0) return;
+    this.opts.event(
+      pod,
+      'Warning',
+      'FailedToRetrieveImagePullSecret',
+      `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`,
+    );
   }
 
   private failPull(run: Run, pod: Pod, c: ContainerModel): void {
