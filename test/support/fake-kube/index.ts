@@ -3,12 +3,19 @@
  * loopback (api-server.ts) that the real @kubernetes/client-node talks to, a Job controller
  * (job-controller.ts) and a kubelet (kubelet.ts) that runs containers as local processes.
  *
- *   const fake = await startFakeKube({ images: { 'forge:test': { env: { PATH: process.env.PATH! } } } });
+ *   const fake = await startFakeKube({
+ *     images: { 'forge:test': { env: { PATH: process.env.PATH! }, bin: { forge: '<repo>/bin/forge.js' } } },
+ *   });
  *   const kc = new KubeConfig();
  *   kc.loadFromOptions({ clusters: [{ name: 'fake', server: fake.url, skipTLSVerify: true }], … });
  *   …
  *   expect(fake.invalid).toEqual([]);
  *   await fake.close();
+ *
+ * Faithful where a real cluster surprises: DELETE of a Job orphans its pods unless
+ * propagationPolicy says otherwise; list items carry no apiVersion/kind; a watch from a compacted
+ * resourceVersion answers 200 and then an ERROR event with a 410 Status; a pod naming a
+ * RuntimeClass or ServiceAccount needs opts.runtimeClasses / opts.serviceAccounts to exist.
  */
 import { listenOnLoopback } from '../loopback.ts';
 import type { Denial } from './access.ts';
