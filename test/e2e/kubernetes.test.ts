@@ -7,7 +7,11 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { startFakeForgejo } from '../support/fake-forgejo.ts';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { startGitServer } from '../support/git-http-server.ts';
+import { startFront } from '../support/intake-world.ts';
 import { ROOT, SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
 
 const NS = 'forge-workers';
@@ -41,7 +45,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function forgeOnKube(sandbox: Record<string, unknown> = {}) {
+async function forgeOnKube(
+  sandbox: Record<string, unknown> = {},
+  more: Record<string, unknown> = {},
+) {
   fake = await startFakeKube({
     images: { [IMAGE]: { env: { PATH: `${dir}:/usr/bin:/bin` } } },
     terminationGracePeriodSeconds: 1,
@@ -76,6 +83,7 @@ async function forgeOnKube(sandbox: Record<string, unknown> = {}) {
       agents: {
         script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
       },
+      ...more,
     },
   });
   onTestFailed(() => {
@@ -151,6 +159,53 @@ describe('sandbox kind kubernetes', () => {
     expect(job.status).toBe('CANCELLED');
     expect(job.attempts[0]!.output).toContain('started');
     await fake.waitFor(() => fake.jobs(NS).length === 0 && fake.pods(NS).length === 0, 20_000);
+  });
+
+  it('a job with a repository: live output over SSE, the PR opened from the bundle, no forge token in the pod', async () => {
+    const git = await startGitServer({ username: 'forge' });
+    const forgejo = await startFakeForgejo({
+      kind: 'forgejo',
+      token: git.token,
+      repos: ['me/app'],
+    });
+    const front = await startFront(git.url('x').replace(/\/x\.git$/, ''), forgejo.url);
+    try {
+      await git.createRepo('me/app', { files: { 'README.md': '# app\n' } });
+      const origin = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+      const forge = await forgeOnKube(
+        {},
+        {
+          forges: { home: { kind: 'forgejo', url: origin, token: git.token } },
+          repos: { app: { url: `${origin}/me/app.git`, forge: 'home', base_branch: 'main' } },
+        },
+      );
+      const id = await forge.submit(
+        'print starting; lines 3 300; write NOTES.md from a pod; print done',
+        { repo: 'app' },
+      );
+      const stream = await (await fetch(`${forge.url}/jobs/${id}/events`)).text();
+      const lines = [...stream.matchAll(/event: output\ndata: (.+)/g)].map(
+        (m) => (JSON.parse(m[1]!) as { line: string }).line,
+      );
+      expect(lines).toContain('starting');
+      expect(lines.filter((l) => l.startsWith('line '))).toHaveLength(3);
+      expect(stream).toContain('"status":"SUCCEEDED"');
+      const job = await forge.waitFor(id, undefined, 60_000);
+      const result = job.result as { branch: string; commit: string; pr_number: number };
+      expect(await git.git('me/app', ['show', `${result.commit}:NOTES.md`])).toBe('from a pod');
+      expect(forgejo.pulls('me/app')).toMatchObject([{ head: result.branch, base: 'main' }]);
+      // The forge token reached neither the Job, its Secret, nor the agent in the pod.
+      const sent = JSON.stringify(fake.requests.map((r) => r.body ?? null));
+      expect(sent).not.toContain(git.token);
+      expect(sent).not.toContain(Buffer.from(git.token).toString('base64'));
+      const pod = fake.pods(NS)[0] ?? null;
+      if (pod) expect(fake.podOutput(pod.metadata.name)).not.toContain(git.token);
+      expect(job.attempts[0]!.output).not.toContain(git.token);
+    } finally {
+      await new Promise<void>((r) => front.close(() => r()));
+      await forgejo.close();
+      await git.close();
+    }
   });
 
   it('an agent in a pod that goes quiet is stopped for inactivity, and its pod removed', async () => {
