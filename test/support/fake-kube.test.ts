@@ -5,6 +5,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  KubernetesObjectApi,
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
@@ -946,6 +947,15 @@ describe('fake Kubernetes: watches and custom resources', () => {
       body: { message: 'Sandbox.agents.x-k8s.io "nospec" is invalid: spec: Required value' },
     });
     fake.invalid.length = 0; // asserted above
+
+    // Discovery maps the kind to its resource for generic clients.
+    const generic = KubernetesObjectApi.makeApiClient(kc);
+    const read = await generic.read({
+      apiVersion: 'agents.x-k8s.io/v1alpha1',
+      kind: 'Sandbox',
+      metadata: { name: 'sb', namespace: NS },
+    });
+    expect(read.metadata?.name).toBe('sb');
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { forbidden, isDenied, review, verbOf, type Denial } from './access.ts';
+import { discovery } from './discovery.ts';
 import type { LogBuffer } from './log-buffer.ts';
 import type { ObjectStore } from './object-store.ts';
 import { applyPatch } from './patch.ts';
@@ -125,6 +126,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     ) {
       return sendJson(res, 201, review(opts.forbid ?? [], body));
     }
+    const doc = method === 'GET' ? discovery(url.pathname, opts.types) : null;
+    if (doc) return sendJson(res, 200, doc);
     const route = parseRoute(url.pathname, opts.types);
     const q = url.searchParams;
     const verb = verbOf(method, route.name !== undefined, isWatch(q));
