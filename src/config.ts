@@ -111,6 +111,54 @@ const mcpServerSchema = z.union([
   }),
 ]);
 
+/** A Kubernetes quantity (500m, 2, 4Gi); YAML numbers (cpu: 2) are taken as written. */
+const quantity = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/,
+        'not a Kubernetes quantity; use e.g. 500m, 2, 512Mi, 4Gi',
+      ),
+  );
+/** A DNS-1123 label: a namespace, a Secret or a service account name. */
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lower-case letters, digits and "-" (DNS-1123)');
+/** A DNS-1123 subdomain: most object names (Secrets, runtime classes). */
+const dnsName = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'use lower-case letters, digits, "-" and "." (DNS-1123)',
+  );
+/** Kubernetes resource requests or limits by resource name (cpu, memory, ephemeral-storage, …). */
+const resourceList = z.record(z.string().min(1), quantity);
+/** A Kubernetes Toleration, with the API's own field names. */
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+/** Where a profile's attempts run on Kubernetes: each key given replaces the sandbox's own
+ *  (resources by resource name). For work that needs more memory, a GPU node or gVisor. */
+const podSchema = z.strictObject({
+  resources: z
+    .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
+    .optional(),
+  node_selector: z.record(z.string().min(1), z.string()).optional(),
+  tolerations: z.array(tolerationSchema).optional(),
+  runtime_class: dnsName.optional(),
+  image_pull_secrets: z.array(dnsName).optional(),
+  service_account: dnsName.optional(),
+});
+
 const profileSchema = z.strictObject({
   agent: name.optional(),
   max_retries: z.number().int().min(0).max(10).optional(),
@@ -133,6 +181,8 @@ const profileSchema = z.strictObject({
   draft: z.boolean().optional(),
   /** A retry starts from the previous attempt's pushed work instead of fresh from the base. */
   continue_previous_work: z.boolean().default(false),
+  /** With `sandbox.kind: kubernetes`: the pod's placement and resources for this profile. */
+  pod: podSchema.optional(),
 });
 
 const forgeSchema = z.strictObject({
@@ -243,41 +293,6 @@ const storeSchema = z
   ])
   .default({ kind: 'sqlite' });
 
-/** A Kubernetes quantity (500m, 2, 4Gi); YAML numbers (cpu: 2) are taken as written. */
-const quantity = z
-  .union([z.string(), z.number()])
-  .transform((value) => String(value))
-  .pipe(
-    z
-      .string()
-      .regex(
-        /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/,
-        'not a Kubernetes quantity; use e.g. 500m, 2, 512Mi, 4Gi',
-      ),
-  );
-/** A DNS-1123 label: a namespace, a Secret or a service account name. */
-const dnsLabel = z
-  .string()
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lower-case letters, digits and "-" (DNS-1123)');
-/** A DNS-1123 subdomain: most object names (Secrets, runtime classes). */
-const dnsName = z
-  .string()
-  .max(253)
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    'use lower-case letters, digits, "-" and "." (DNS-1123)',
-  );
-/** Kubernetes resource requests or limits by resource name (cpu, memory, ephemeral-storage, …). */
-const resourceList = z.record(z.string().min(1), quantity);
-/** A Kubernetes Toleration, with the API's own field names. */
-const tolerationSchema = z.strictObject({
-  key: z.string().optional(),
-  operator: z.enum(['Exists', 'Equal']).optional(),
-  value: z.string().optional(),
-  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
-  tolerationSeconds: z.number().int().optional(),
-});
 /** Environment variables the worker reads from the worker namespace's Secrets (not these names). */
 const RESERVED_WORKER_ENV = new Set(['FORGE_WORKER_TOKEN', 'HOME', 'TMPDIR']);
 const workerSecrets = z

@@ -67,5 +67,6 @@ export function freezeSettings(
     allowed_domains: [...(profile?.allowed_domains ?? sandboxDomains)],
     resume_interrupted: profile?.resume_interrupted ?? true,
     continue_previous_work: profile?.continue_previous_work ?? false,
+    ...(profile?.pod ? { pod: structuredClone(profile.pod) } : {}),
   };
 }

@@ -146,6 +146,7 @@ async function startInSandbox(
         labels: { jobId: job.id, attempt },
         stdinFile: invocation.stdinFile ?? null,
         maxDurationMs: job.max_duration_ms,
+        ...(job.settings.pod ? { pod: job.settings.pod } : {}),
       },
       control.stop.signal,
     );

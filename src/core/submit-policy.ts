@@ -3,7 +3,7 @@
  * repositories and forges. Plain data, shaped like the configuration file so the composition root
  * can hand its config over as it is, while the core never imports the config module.
  */
-import type { McpServer } from '../domain/job.ts';
+import type { McpServer, PodPlacement } from '../domain/job.ts';
 
 type McpServerPolicy =
   | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> }
@@ -27,6 +27,7 @@ export interface ProfilePolicy {
   allowed_domains?: string[] | undefined;
   resume_interrupted?: boolean | undefined;
   continue_previous_work?: boolean | undefined;
+  pod?: PodPlacement | undefined;
 }
 
 export interface SubmitPolicy {

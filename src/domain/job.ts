@@ -81,6 +81,32 @@ export interface JobSettings {
   resume_interrupted: boolean;
   /** A retry starts from the work the previous attempt pushed instead of fresh from the base. */
   continue_previous_work: boolean;
+  /** The profile's pod placement for sandboxes that run attempts in pods (absent: none). */
+  pod?: PodPlacement | null;
+}
+
+/** Where and with what an attempt's pod runs, as a profile asks (Kubernetes field meanings; each
+ *  key given replaces the sandbox's own, resources by resource name). */
+export interface PodPlacement {
+  resources?:
+    | {
+        requests?: Record<string, string> | undefined;
+        limits?: Record<string, string> | undefined;
+      }
+    | undefined;
+  node_selector?: Record<string, string> | undefined;
+  tolerations?:
+    | Array<{
+        key?: string | undefined;
+        operator?: 'Exists' | 'Equal' | undefined;
+        value?: string | undefined;
+        effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' | undefined;
+        tolerationSeconds?: number | undefined;
+      }>
+    | undefined;
+  runtime_class?: string | undefined;
+  image_pull_secrets?: string[] | undefined;
+  service_account?: string | undefined;
 }
 
 /**

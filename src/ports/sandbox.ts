@@ -1,4 +1,5 @@
 import type { Failure } from '../domain/failure.ts';
+import type { PodPlacement } from '../domain/job.ts';
 
 /** What the sandbox should run and how it may reach the world. */
 export interface SandboxSpec {
@@ -25,6 +26,8 @@ export interface SandboxSpec {
   /** The attempt's wall-clock limit. Forge enforces it itself; a remote sandbox also sets the
    *  platform's own hard deadline a little after it. */
   maxDurationMs?: number;
+  /** The job's profile's pod placement, for sandboxes that run attempts in pods. */
+  pod?: PodPlacement;
 }
 
 /** Names one attempt of one job. */

@@ -208,6 +208,23 @@ describe('sandbox kind kubernetes', () => {
     }
   });
 
+  it("sizes the pod from the job's profile over the sandbox's own resources", async () => {
+    const forge = await forgeOnKube(
+      {},
+      { profiles: { big: { pod: { resources: { limits: { memory: '2Gi' } } } } } },
+    );
+    const id = await forge.submit('print sized', { profile: 'big' });
+    expect((await forge.waitFor(id, undefined, 60_000)).status).toBe('SUCCEEDED');
+    const posted = fake.requests.find((r) => r.method === 'POST' && r.path.endsWith('/jobs'));
+    const job = posted!.body as {
+      spec: { template: { spec: { containers: { resources: unknown }[] } } };
+    };
+    expect(job.spec.template.spec.containers[0]!.resources).toEqual({
+      requests: { cpu: '100m', memory: '64Mi' },
+      limits: { memory: '2Gi' },
+    });
+  });
+
   it('an agent in a pod that goes quiet is stopped for inactivity, and its pod removed', async () => {
     const forge = await forgeOnKube();
     const id = await forge.submit('print working; sleep 60000', {

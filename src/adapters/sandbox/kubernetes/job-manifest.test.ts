@@ -141,6 +141,31 @@ describe('jobManifest', () => {
     });
   });
 
+  it("takes the job's profile's placement over the sandbox's, resources by resource name", () => {
+    const job = jobManifest(config, {
+      ...assignment,
+      pod: {
+        node_selector: { pool: 'gpu' },
+        tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        runtime_class: 'kata',
+        resources: { limits: { memory: '16Gi', 'nvidia.com/gpu': '1' } },
+      },
+    });
+    expect(validateKubeObject(job)).toEqual([]);
+    const spec = job.spec!.template.spec!;
+    expect(spec).toMatchObject({
+      serviceAccountName: 'forge-worker', // not overridden: the sandbox's
+      imagePullSecrets: [{ name: 'regcred' }],
+      runtimeClassName: 'kata',
+      nodeSelector: { pool: 'gpu' },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+    });
+    expect(spec.containers[0]!.resources).toEqual({
+      requests: { cpu: '500m', memory: '1Gi' },
+      limits: { cpu: '2', memory: '16Gi', 'nvidia.com/gpu': '1' },
+    });
+  });
+
   it('leaves out the placement keys that are not configured', () => {
     const bare = jobManifest(
       {

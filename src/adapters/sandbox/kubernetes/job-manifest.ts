@@ -157,7 +157,25 @@ export function jobManifest(
   };
 }
 
-function podSpec(config: JobManifestConfig, assignment: WorkerAssignment): V1PodSpec {
+/** The sandbox's pod settings with the job's profile's (`assignment.pod`) over them: each key the
+ *  profile gives replaces the sandbox's, resources by resource name. */
+export function placement(config: JobManifestConfig, assignment: WorkerAssignment) {
+  const pod = assignment.pod ?? {};
+  return {
+    service_account: pod.service_account ?? config.service_account,
+    runtime_class: pod.runtime_class ?? config.runtime_class,
+    image_pull_secrets: pod.image_pull_secrets ?? config.image_pull_secrets,
+    node_selector: pod.node_selector ?? config.node_selector,
+    tolerations: pod.tolerations ?? config.tolerations,
+    resources: {
+      requests: { ...config.resources.requests, ...pod.resources?.requests },
+      limits: { ...config.resources.limits, ...pod.resources?.limits },
+    },
+  };
+}
+
+function podSpec(base: JobManifestConfig, assignment: WorkerAssignment): V1PodSpec {
+  const config = { ...base, ...placement(base, assignment) };
   return {
     restartPolicy: 'Never',
     automountServiceAccountToken: false,

@@ -143,6 +143,7 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
         url: opts.workerUrl,
         token: attemptToken(attempts.secret(), live.labels),
         maxDurationMs: spec.maxDurationMs ?? opts.defaultMaxDurationMs ?? 24 * 3_600_000,
+        ...(spec.pod ? { pod: spec.pod } : {}),
       });
     } catch (err) {
       await live.end({ exitCode: null, signal: null });

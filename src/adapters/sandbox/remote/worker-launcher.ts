@@ -5,6 +5,7 @@
  * only starts the worker somewhere that can dial home, watches the platform for reasons it will
  * never run or died, and stops it.
  */
+import type { PodPlacement } from '../../../domain/job.ts';
 import type { DoctorCheck } from '../../../ports/doctor-check.ts';
 import type { SandboxLabels } from '../../../ports/sandbox.ts';
 
@@ -18,13 +19,15 @@ export interface WorkerAssignment {
   token: string;
   /** The attempt's wall-clock limit; the platform's own hard kill is set a little after it. */
   maxDurationMs: number;
+  /** The job's profile's placement and resources, over the launcher's own. */
+  pod?: PodPlacement;
 }
 
 /** Why the platform says a worker will not run, or stopped: a line a person can act on. */
 export interface LaunchFailure {
-  /** `sandbox`: it never ran (image, scheduling, config); `interrupted`: it died under the
-   *  attempt (eviction, node lost, OOM) and the job may be retried; `max_duration`: the
-   *  platform's deadline killed it. */
+  /** `sandbox`: it never ran (image, scheduling, config) or ran out of its memory limit (OOM:
+   *  raise the limit); `interrupted`: it died under the attempt (eviction, node lost) and the job
+   *  may be retried; `max_duration`: the platform's deadline killed it. */
   category: 'sandbox' | 'interrupted' | 'max_duration';
   message: string;
 }
