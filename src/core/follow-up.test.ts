@@ -100,8 +100,8 @@ describe('follow-ups', () => {
       }),
       { numRuns: 200 },
     );
-    expect(
-      followUpTask({ ...parent, attempts: [] }, 'x'.repeat(MAX_FOLLOW_UP_CHARS)),
-    ).toContain('no summary');
+    expect(followUpTask({ ...parent, attempts: [] }, 'x'.repeat(MAX_FOLLOW_UP_CHARS))).toContain(
+      'no summary',
+    );
   });
 });
