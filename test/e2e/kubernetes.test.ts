@@ -9,7 +9,12 @@ import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { startFakeForgejo } from '../support/fake-forgejo.ts';
+import {
+  jobManifest,
+  tokenSecretManifest,
+} from '../../src/adapters/sandbox/kubernetes/job-manifest.ts';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
+import { SECRETS } from '../support/fake-kube/resources.ts';
 import { startGitServer } from '../support/git-http-server.ts';
 import { startFront } from '../support/intake-world.ts';
 import { ROOT, SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
@@ -223,6 +228,42 @@ describe('sandbox kind kubernetes', () => {
       requests: { cpu: '100m', memory: '64Mi' },
       limits: { memory: '2Gi' },
     });
+  });
+
+  it('removes Jobs and Secrets a dead server left for attempts no longer open', async () => {
+    const forge = await forgeOnKube();
+    // What a server that died between creating an attempt's Job and cleaning up leaves behind,
+    // for a job this store has never had open.
+    const left = { jobId: '01JD8X3Y4Z5A6B7C8D9E0F1G2H', attempt: 1 };
+    const assignment = { labels: left, url: forge.url, token: 'left.over', maxDurationMs: 60_000 };
+    const config = {
+      namespace: NS,
+      image: IMAGE,
+      image_pull_secrets: [],
+      node_selector: {},
+      tolerations: [],
+      resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
+      workspace_size: '1Gi',
+      secrets: {},
+    };
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${fake.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as { metadata: { name: string; uid: string } };
+    };
+    const job = await post(`/apis/batch/v1/namespaces/${NS}/jobs`, jobManifest(config, assignment));
+    await post(
+      `/api/v1/namespaces/${NS}/secrets`,
+      tokenSecretManifest(config, assignment, job.metadata),
+    );
+    await fake.waitFor(
+      () => fake.jobs(NS).length === 0 && fake.store.list(SECRETS, NS).length === 0,
+      30_000,
+    );
   });
 
   it('an agent in a pod that goes quiet is stopped for inactivity, and its pod removed', async () => {
