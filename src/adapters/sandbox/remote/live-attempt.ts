@@ -43,18 +43,26 @@ export class LiveAttempt {
   readonly spec: AttemptSpec;
   readonly workspaceBundle: string | null;
   readonly scratchDir: string;
-  /** What the core took in is recorded in the scratch dir (TAKEN_FILE), so a server restarted
-   *  mid-attempt asks the worker to resend from there (remote-sandbox.ts `adopt`). */
-  readonly output = new OutputQueue((bytes) => {
-    this.taken += bytes;
+  /** Where a server restarted mid-attempt asks the worker to resend from (remote-sandbox.ts
+   *  `adopt`), kept in the scratch dir (TAKEN_FILE): the end of the last whole line the core took
+   *  in. The core holds a line's start until its end arrives, so a line cut by the restart is
+   *  sent whole again rather than lost (a line longer than the core's 64 KiB pieces may repeat a
+   *  piece). */
+  readonly output = new OutputQueue((chunk) => {
+    const newline = chunk.lastIndexOf(0x0a);
+    this.taken += chunk.length;
+    if (newline < 0) return;
+    this.resumeAt = this.taken - chunk.length + newline + 1;
     try {
-      writeFileSync(join(this.scratchDir, TAKEN_FILE), String(this.taken));
+      writeFileSync(join(this.scratchDir, TAKEN_FILE), String(this.resumeAt));
     } catch {
       // The scratch dir is gone (the attempt is being cleaned up): nothing left to resume.
     }
   });
   /** Bytes of output the core has taken in (from the worker's first byte). */
   private taken: number;
+  /** The end of the last whole line among them. */
+  private resumeAt: number;
   readonly exited: Promise<SandboxExit>;
   /** Bytes of output received so far. */
   acked = 0;
@@ -78,6 +86,7 @@ export class LiveAttempt {
     // A re-attached attempt continues from what the previous server took in.
     this.acked = opts.spec.output_acked;
     this.taken = opts.spec.output_acked;
+    this.resumeAt = opts.spec.output_acked;
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
   }
 

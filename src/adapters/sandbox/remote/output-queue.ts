@@ -3,11 +3,11 @@ export class OutputQueue implements AsyncIterable<Buffer> {
   private chunks: Buffer[] = [];
   private ended = false;
   private wake: (() => void) | null = null;
-  /** Called with each chunk's size once the reader has taken it in (asked for the next one or
-   *  stopped): what a server restarted after this point need not be sent again. */
-  private readonly onTaken: (bytes: number) => void;
+  /** Called with each chunk once the reader has taken it in (asked for the next one): what a
+   *  server restarted after this point need not be sent again. */
+  private readonly onTaken: (chunk: Buffer) => void;
 
-  constructor(onTaken: (bytes: number) => void = () => {}) {
+  constructor(onTaken: (chunk: Buffer) => void = () => {}) {
     this.onTaken = onTaken;
   }
 
@@ -27,7 +27,7 @@ export class OutputQueue implements AsyncIterable<Buffer> {
       const chunk = this.chunks.shift();
       if (chunk) {
         yield chunk;
-        this.onTaken(chunk.length);
+        this.onTaken(chunk);
         continue;
       }
       if (this.ended) return;

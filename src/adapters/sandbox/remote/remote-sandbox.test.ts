@@ -160,7 +160,7 @@ describe('remote sandbox', () => {
     expect(h.stopped).toEqual(['test:1']);
   });
 
-  it('re-attaches after a restart: the worker resends from what the core last took in', async () => {
+  it('re-attaches after a restart: the worker resends from the last whole line the core took in', async () => {
     const before = harness();
     const spec = await attemptDir();
     const run = await before.sandbox.start(spec, new AbortController().signal);
@@ -168,11 +168,12 @@ describe('remote sandbox', () => {
     const post = (h: ReturnType<typeof harness>, offset: number, text: string) =>
       h.call(token, `/output?offset=${offset}`, { method: 'POST', body: text });
     const reader = run.output[Symbol.asyncIterator]();
-    await post(before, 0, 'hello ');
-    expect(String((await reader.next()).value)).toBe('hello ');
-    const next = reader.next(); // the core took 'hello ' in and waits for more
-    await post(before, 6, 'wor'); // received, never taken in: this server dies now
-    expect(String((await next).value)).toBe('wor');
+    await post(before, 0, 'one\ntw');
+    expect(String((await reader.next()).value)).toBe('one\ntw');
+    // The core took 'one\ntw' in ('tw' waits in its line splitter) and waits for more.
+    const next = reader.next();
+    await post(before, 6, 'o\nthr'); // received, never taken in: this server dies now
+    expect(String((await next).value)).toBe('o\nthr');
 
     // A new server on the same data dir, same secret, nothing in memory.
     const after = harness();
@@ -182,17 +183,17 @@ describe('remote sandbox', () => {
     expect(again).not.toBeNull();
     expect(after.launched).toEqual([]); // the same worker, not a new one
     const fetched = (await (await after.call(token, '/attempt')).json()) as AttemptSpec;
-    expect(fetched.output_acked).toBe(6);
+    expect(fetched.output_acked).toBe(4); // after 'one\n': 'two' is sent whole again
     // The worker, ahead of it, is sent back to what this server holds.
-    const ahead = await post(after, 9, 'ld');
+    const ahead = await post(after, 11, 'ee\n');
     expect(ahead.status).toBe(409);
-    expect(await ahead.json()).toMatchObject({ acked: 6 });
-    await post(after, 6, 'world');
+    expect(await ahead.json()).toMatchObject({ acked: 4 });
+    await post(after, 4, 'two\nthree\n');
     await after.call(token, '/exit', {
       method: 'POST',
-      body: JSON.stringify({ exit_code: 0, signal: null, output_bytes: 11 }),
+      body: JSON.stringify({ exit_code: 0, signal: null, output_bytes: 14 }),
     });
-    expect(await drain(again!)).toBe('world');
+    expect(await drain(again!)).toBe('two\nthree\n');
     expect(await again!.exited).toEqual({ exitCode: 0, signal: null });
     expect(after.stopped).toEqual(['test:1']);
   });
