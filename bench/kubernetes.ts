@@ -7,11 +7,11 @@
  * bundling the workspace, creating the Job and its Secret, `forge worker` starting, fetching its
  * spec and calling home, and starting the agent.
  */
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { writeKubeconfig, writeWorkerForge } from '../test/support/kube-world.ts';
+import { freePort } from '../test/support/loopback.ts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { startFakeKube } from '../test/support/fake-kube/index.ts';
-import { ROOT } from '../test/support/forge-server.ts';
 import { fmt, type Benchmark } from './benchmark.ts';
 import { startBenchForge, type ForgeProcess } from './forge.ts';
 import { median, now, percentile, round } from './measure.ts';
@@ -45,11 +45,7 @@ export const kubernetes: Benchmark<KubernetesResult> = {
     const stamps = await stampDir(scope, dir);
     const podStarts = join(dir, 'pod-starts');
     // The worker image's `forge`: notes when the pod's process started, then runs the real one.
-    await writeFile(
-      join(dir, 'forge'),
-      `#!/bin/bash\necho "$EPOCHREALTIME" >> "${podStarts}"\nexec "${process.execPath}" "${join(ROOT, 'bin', 'forge.js')}" "$@"\n`,
-    );
-    await chmod(join(dir, 'forge'), 0o755);
+    await writeWorkerForge(dir, podStarts);
     const fake = await startFakeKube({
       images: { [IMAGE]: { env: { PATH: `${dir}:/usr/bin:/bin` } } },
     });
@@ -116,18 +112,7 @@ async function kubeServer(
   server: string,
   stamps: StampDir,
 ): Promise<ForgeProcess> {
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'forge', user: {} }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'forge' } }],
-      'current-context': 'fake',
-    }),
-  );
+  const kubeconfig = await writeKubeconfig(dir, server);
   const port = await freePort();
   return startBenchForge(scope, {
     agents: { stamp: STAMP_AGENT },
@@ -144,15 +129,6 @@ async function kubeServer(
       resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
     },
   });
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
 }
 
 /** Submit → agent start of one job, then waits for it to end. */

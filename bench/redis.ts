@@ -2,9 +2,9 @@
  * A private redis-server for the BullMQ comparison: a random loopback port, no persistence,
  * stopped when the scope closes.
  */
+import { freePort } from '../test/support/loopback.ts';
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
 import { benchEnv } from './processes.ts';
 import type { Scope } from './scope.ts';
 
@@ -76,16 +76,4 @@ function findOnPath(name: string): string | null {
     }
   }
   return null;
-}
-
-/** A port that was free a moment ago (the kernel picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -3,14 +3,12 @@
 // dir and address. The worker keeps running and retrying; the new server takes the attempt over
 // (store.adopt, sandbox.adopt), the worker resends what the old one never took in, and the
 // attempt finishes with its whole output, once.
-import { createServer } from 'node:net';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
+import { freePort } from '../support/loopback.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
 import {
-  ROOT,
   SCRIPTED_AGENT,
   startForge,
   stopAllForges,
@@ -25,11 +23,7 @@ let fake: FakeKube;
 beforeAll(async () => {
   // Not under /tmp: the fake kubelet maps the pod's /tmp mount onto paths that start with it.
   dir = await mkdtemp('/var/tmp/forge-e2e-kube-restart-');
-  await writeFile(
-    join(dir, 'forge'),
-    `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'forge.js')}" "$@"\n`,
-  );
-  await chmod(join(dir, 'forge'), 0o755);
+  await writeWorkerForge(dir);
   fake = await startFakeKube({
     images: { [IMAGE]: { env: { PATH: `${dir}:/usr/bin:/bin` } } },
     terminationGracePeriodSeconds: 1,
@@ -41,27 +35,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 it('kill -9 of forge serve mid-attempt: a restarted server re-attaches and the attempt finishes with its whole output', async () => {
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'forge', user: {} }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'forge' } }],
-      'current-context': 'fake',
-    }),
-  );
+  const kubeconfig = await writeKubeconfig(dir, fake.url);
   const port = await freePort();
   const config = {
     server: { host: '127.0.0.1', port },

@@ -2,10 +2,9 @@
 // through a kubeconfig file to the fake cluster (test/support/fake-kube), whose kubelet runs the
 // worker image's `forge` — the real bin/forge.js — as a local process. The worker dials home to
 // sandbox.worker_url, runs the scripted agent and reports; Forge then removes the Job.
-import { createServer } from 'node:net';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
+import { freePort } from '../support/loopback.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { startFakeForgejo } from '../support/fake-forgejo.ts';
@@ -17,7 +16,7 @@ import { startFakeKube, type FakeKube } from '../support/fake-kube/index.ts';
 import { SECRETS } from '../support/fake-kube/resources.ts';
 import { startGitServer } from '../support/git-http-server.ts';
 import { startFront } from '../support/intake-world.ts';
-import { ROOT, SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
+import { SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
 
 const NS = 'forge-workers';
 const IMAGE = 'ghcr.io/forge-dev/forge-worker:test';
@@ -27,11 +26,7 @@ let fake: FakeKube;
 beforeAll(async () => {
   // Not under /tmp: the fake kubelet maps the pod's /tmp mount onto paths that start with it.
   dir = await mkdtemp('/var/tmp/forge-e2e-kube-');
-  await writeFile(
-    join(dir, 'forge'),
-    `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'forge.js')}" "$@"\n`,
-  );
-  await chmod(join(dir, 'forge'), 0o755);
+  await writeWorkerForge(dir);
 });
 afterEach(async () => {
   await stopAllForges();
@@ -42,14 +37,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 async function forgeOnKube(
   sandbox: Record<string, unknown> = {},
   more: Record<string, unknown> = {},
@@ -58,19 +45,7 @@ async function forgeOnKube(
     images: { [IMAGE]: { env: { PATH: `${dir}:/usr/bin:/bin` } } },
     terminationGracePeriodSeconds: 1,
   });
-  const kubeconfig = join(dir, `kubeconfig-${Date.now()}`);
-  await writeFile(
-    kubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      // client-node refuses plain http unless TLS verification is off.
-      clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'forge', user: {} }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'forge' } }],
-      'current-context': 'fake',
-    }),
-  );
+  const kubeconfig = await writeKubeconfig(dir, fake.url);
   const port = await freePort();
   const forge = await startForge({
     config: {

@@ -3,10 +3,10 @@
  * for tests and benchmarks. `restart()` stops and starts it again on the same port and store (a
  * server restart mid-run); `stop()` kills it and removes the store.
  */
+import { freePort } from './loopback.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,17 +17,6 @@ export interface NatsServer {
   storeDir: string;
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once the server logs that it is ready for connections; rejects if it exits first. */
