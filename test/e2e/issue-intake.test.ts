@@ -3,6 +3,7 @@
  * Forgejo whose every request is checked against Forgejo's swagger and which sends the webhooks a
  * real Forgejo sends when a person acts.
  */
+import { expectFollowedUp } from '../support/follow-up-checks.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -292,17 +293,7 @@ describe('steering a queued issue', () => {
       'the follow-up',
     );
     const second = await forge.waitFor(jobs[0]!.id, undefined, 30_000);
-    expect(second).toMatchObject({ status: 'SUCCEEDED', parent_id: first.id });
-    const [a, b] = [first.result, second.result] as Array<{
-      branch: string;
-      pr_number: number;
-      commit: string;
-    }>;
-    expect(b!.branch).toBe(a!.branch);
-    expect(b!.pr_number).toBe(a!.pr_number);
-    // The follow-up's commit sits on top of the first job's.
-    expect(await world.git.git('me/app', ['rev-parse', `${b!.commit}~1`])).toBe(a!.commit);
-    expect(forgejo.pulls('me/app').filter((p) => p.head === a!.branch)).toHaveLength(1);
+    await expectFollowedUp(world.git, forgejo, 'me/app', first, second);
   }, 60_000);
 });
 
@@ -322,15 +313,8 @@ describe('follow-ups from comments', () => {
       'the follow-up',
     );
     const second = await forge.waitFor(jobs[0]!.id, undefined, 30_000);
-    expect(second).toMatchObject({ status: 'SUCCEEDED', parent_id: first.id });
-    const [a, b] = [first.result, second.result] as Array<{
-      branch: string;
-      pr_number: number;
-      commit: string;
-    }>;
-    expect(b!.branch).toBe(a!.branch);
-    expect(b!.pr_number).toBe(a!.pr_number);
-    expect(await world.git.git('me/app', ['show', `${b!.commit}:FOLLOW.md`])).toBe('more');
+    const b = await expectFollowedUp(world.git, forgejo, 'me/app', first, second);
+    expect(await world.git.git('me/app', ['show', `${b.commit}:FOLLOW.md`])).toBe('more');
     // Forge's own comments (its status comment names /forge commands) never file a job.
     expect(forgeComments(number).length).toBeGreaterThan(0);
     expect(await jobsOfIssue(forge, 'tasks', number)).toHaveLength(2);

@@ -3,6 +3,7 @@
  * basic auth, and a simulated Forgejo whose every request is checked against Forgejo's published
  * swagger. Both sit behind one loopback origin, as on a real forge (git under /, API under /api/).
  */
+import { expectFollowedUp } from '../support/follow-up-checks.ts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -147,17 +148,8 @@ describe('jobs with a repository', () => {
     expect(res.status).toBe(202);
     expect(res.body.parent_id).toBe(first.id);
     const second = await forge.waitFor(res.body.id, undefined, 30_000);
-    expect(second).toMatchObject({ status: 'SUCCEEDED', parent_id: first.id });
-    const [a, b] = [first.result, second.result] as Array<{
-      branch: string;
-      pr_number: number;
-      commit: string;
-    }>;
-    expect(b!.branch).toBe(a!.branch);
-    expect(b!.pr_number).toBe(a!.pr_number);
-    expect(await git.git('me/app', ['rev-parse', `${b!.commit}~1`])).toBe(a!.commit);
-    expect(await git.git('me/app', ['show', `${b!.commit}:PART1.md`])).toBe('one');
-    expect(forgejo.pulls('me/app').filter((p) => p.head === a!.branch)).toHaveLength(1);
+    const b = await expectFollowedUp(git, forgejo, 'me/app', first, second);
+    expect(await git.git('me/app', ['show', `${b.commit}:PART1.md`])).toBe('one');
     // Each job shows the chain.
     const parent = await forge.api<{ follow_ups?: string[] }>('GET', `/jobs/${first.id}`);
     expect(parent.body.follow_ups).toEqual([second.id]);
