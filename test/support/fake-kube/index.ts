@@ -19,7 +19,12 @@
  */
 import { listenOnLoopback } from '../loopback.ts';
 import type { Denial } from './access.ts';
-import { createApiServer, type InvalidRequest, type RecordedRequest } from './api-server.ts';
+import {
+  createApiServer,
+  type DeleteOptions,
+  type InvalidRequest,
+  type RecordedRequest,
+} from './api-server.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { JobController } from './job-controller.ts';
 import { Kubelet, type ImageSpec } from './kubelet.ts';
@@ -110,6 +115,8 @@ export interface FakeKube {
   events(namespace?: string): KubeEvent[];
   /** A container's stdout+stderr so far (the first container by default), also after the pod is gone. */
   podOutput(podName: string, container?: string): string;
+  /** Deletes as a DELETE request would (garbage collection, pods stopped through the kubelet), for controllers built on the fake. */
+  deleteObject(type: ResourceType, namespace: string, name: string, options?: DeleteOptions): void;
   /** Resolves with the first truthy value of `probe`, checked on every cluster change and log output. */
   waitFor<T>(probe: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -214,6 +221,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       const buffer = container ? logs.get(container) : logs.values().next().value;
       return buffer?.text ?? '';
     },
+    deleteObject: (type, ns, name, options = {}) => void gc.delete(type, ns, name, options),
     waitFor<T>(probe: () => T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const check = (): void => {
