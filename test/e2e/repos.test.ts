@@ -167,6 +167,8 @@ describe('jobs with a repository', () => {
     const busy = await forge.submit('sleep 60000', { repo: 'app' });
     expect((await forge.api('POST', `/jobs/${busy}/follow-up`, { message: 'x' })).status).toBe(409);
     await forge.api('POST', `/jobs/${busy}/cancel`);
+    // Its attempt closes (its work pushed as WIP) before the next test uses the same mirror.
+    await forge.waitFor(busy, (j) => j.attempts.every((a) => a.finished_at !== undefined), 30_000);
     expect(
       (await forge.api('POST', '/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV/follow-up', { message: 'x' }))
         .status,
