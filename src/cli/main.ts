@@ -2,10 +2,8 @@
 import { Command, Option } from 'commander';
 import { parseDuration } from '../domain/duration.ts';
 import { ApiError, ForgeClient, readSse } from './client.ts';
-import { doctorChecks } from './doctor.ts';
 import { EXIT, exitCodeForStatus } from './exit-codes.ts';
 import { jobDetails, jobTable } from './format.ts';
-import { serveCommand } from './serve.ts';
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
@@ -82,7 +80,12 @@ export function buildProgram(): Command {
     .command('serve')
     .description('run the server (API + runner)')
     .option('-c, --config <file>', 'config file (default forge.yaml or FORGE_CONFIG)')
-    .action(async (o: { config?: string }) => serveCommand(o));
+    // The server (and doctor) are loaded only for their commands: the others, `forge worker` in a
+    // pod above all, start in a fraction of the time without them.
+    .action(async (o: { config?: string }) => {
+      const { serveCommand } = await import('./serve.ts');
+      await serveCommand(o);
+    });
 
   program
     .command('submit')
@@ -250,6 +253,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file')
     .action(async (o: { config?: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOpts>();
+      const { doctorChecks } = await import('./doctor.ts');
       const checks = await doctorChecks(o.config);
       if (opts.json) print(checks);
       else
