@@ -1,6 +1,8 @@
 import { ApiException, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { dirname } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadCrd, validateCustomResource } from './crd-schema.ts';
 import {
   CLAIM_UID_LABEL,
   LAUNCH_TYPE_LABEL,
@@ -67,7 +69,7 @@ async function start(defects: Partial<AgentSandboxDefects> = {}, images = true) 
     fake: f,
     kc,
     custom,
-    template: (name = 'worker') =>
+    template: (name = 'worker', container: object = {}) =>
       create('sandboxtemplates', {
         apiVersion: 'extensions.agents.x-k8s.io/v1beta1',
         kind: 'SandboxTemplate',
@@ -76,7 +78,9 @@ async function start(defects: Partial<AgentSandboxDefects> = {}, images = true) 
           podTemplate: {
             metadata: { labels: { app: 'forge-worker' } },
             spec: {
-              containers: [{ name: 'worker', image: IMAGE, command: ['node', '-e', WORKER] }],
+              containers: [
+                { name: 'worker', image: IMAGE, command: ['node', '-e', WORKER], ...container },
+              ],
             },
           },
         },
@@ -236,6 +240,20 @@ describe('fake agent-sandbox: warm pools and claims', () => {
     expect(claimOf(fake, 'lost')?.spec.lifecycle).toEqual({ shutdownPolicy: 'Retain' });
   });
 
+  it('reports a pod the apiserver would refuse as ReconcilerError on the Sandbox and the claim', async () => {
+    const { fake, template, pool, claim } = await start();
+    await template('broken', { volumeMounts: [{ name: 'ws', mountPath: '/workspace' }] });
+    await pool(0, 'broken', 'cold-only');
+    await claim('x', {}, 'cold-only');
+    const refused = await fake.agentSandbox.waitFor(() => {
+      const r = ready(claimOf(fake, 'x'));
+      return r?.reason === 'ReconcilerError' && r;
+    });
+    expect(refused.status).toBe('False');
+    expect(refused.message).toContain('volumeMounts[0].name: Not found: "ws"');
+    expect(podNamed(fake, 'x')).toBeUndefined();
+  });
+
   it('deletes the sandbox and its pod with a Delete claim, on DELETE and when shutdownTime passes', async () => {
     const { fake, custom, template, pool, claim, readyWarmPods } = await start();
     await template();
@@ -306,6 +324,91 @@ describe('fake agent-sandbox: warm pools and claims', () => {
     })) as { spec: { replicas: number; updateStrategy?: unknown } };
     expect(made.spec.replicas).toBe(1);
     expect(fake.store.list(SANDBOX_TEMPLATES)).toHaveLength(1);
+  });
+});
+
+describe('CRD schema validation', () => {
+  const crd = loadCrd(
+    '../shared/reference/agent-sandbox/extensions.agents.x-k8s.io_sandboxclaims.yaml',
+    'v1beta1',
+  );
+  const claimArb = fc.record(
+    {
+      warmPoolRef: fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/) }),
+      lifecycle: fc.record(
+        {
+          shutdownPolicy: fc.constantFrom('Delete', 'DeleteForeground', 'Retain'),
+          shutdownTime: fc
+            .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+            .map((d) => d.toISOString().replace(/\.\d+Z$/, 'Z')),
+          ttlSecondsAfterFinished: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { requiredKeys: ['warmPoolRef'] },
+  );
+  const wrap = (spec: object) => ({
+    apiVersion: 'extensions.agents.x-k8s.io/v1beta1',
+    kind: 'SandboxClaim',
+    metadata: { name: 'c' },
+    spec,
+  });
+
+  it('accepts every well-formed claim', () => {
+    fc.assert(
+      fc.property(claimArb, (spec) => validateCustomResource(crd, wrap(spec)).length === 0),
+    );
+  });
+
+  it('refuses an unknown field at any level, naming its path', () => {
+    const key = fc
+      .stringMatching(/^[a-z][a-zA-Z]{0,10}$/)
+      .filter(
+        (k) =>
+          ![
+            'name',
+            'lifecycle',
+            'warmPoolRef',
+            'env',
+            'additionalPodMetadata',
+            'volumeClaimTemplates',
+            'shutdownPolicy',
+            'shutdownTime',
+            'ttlSecondsAfterFinished',
+          ].includes(k),
+      );
+    fc.assert(
+      fc.property(claimArb, key, fc.constantFrom('spec', 'spec.warmPoolRef'), (spec, k, where) => {
+        const obj = wrap(structuredClone(spec)) as {
+          spec: Record<string, unknown> & { warmPoolRef: Record<string, unknown> };
+        };
+        (where === 'spec' ? obj.spec : obj.spec.warmPoolRef)[k] = 1;
+        expect(validateCustomResource(crd, obj)).toEqual([`${where}.${k}: unknown field "${k}"`]);
+      }),
+    );
+  });
+
+  it('refuses values outside the schema: wrong types, enums, bounds and date-times', () => {
+    expect(
+      validateCustomResource(
+        crd,
+        wrap({
+          warmPoolRef: { name: 7 },
+          lifecycle: { shutdownTime: 'tomorrow', ttlSecondsAfterFinished: -1 },
+        }),
+      ),
+    ).toEqual([
+      'spec.warmPoolRef.name: expected string, got number 7',
+      'spec.lifecycle.shutdownTime: expected an RFC 3339 date-time like 2006-01-02T15:04:05Z, got "tomorrow"',
+      'spec.lifecycle.ttlSecondsAfterFinished: Invalid value: -1: should be greater than or equal to 0',
+    ]);
+    expect(
+      validateCustomResource(crd, {
+        ...wrap({ warmPoolRef: { name: 'p' } }),
+        metadata: { name: 'c', colour: 'red' },
+      }),
+    ).toEqual(['metadata.colour: unknown field "colour"']);
   });
 });
 

@@ -8,6 +8,7 @@
 import type { OwnerReference } from '../resources.ts';
 import { findCondition, isTrue, withCondition, type NewCondition } from './conditions.ts';
 import type { ControllerContext } from './context.ts';
+import { blueprintOf } from './blueprint.ts';
 import { FLAP_COUNT, FLAP_INTERVAL_MS } from './defects.ts';
 import {
   CLAIM_UID_LABEL,
@@ -227,7 +228,7 @@ function createCold(
       annotations: { [TEMPLATE_REF_ANNOTATION]: template.metadata.name },
       ownerReferences: [claimOwner(claim)],
     },
-    spec: { podTemplate },
+    spec: { ...blueprintOf(template), podTemplate },
   }) as Sandbox;
 }
 

@@ -23,6 +23,8 @@ export const REASON = {
   dependenciesNotReady: 'DependenciesNotReady',
   podSucceeded: 'PodSucceeded',
   podFailed: 'PodFailed',
+  /** Ready=False: any other error, e.g. the pod could not be created. */
+  reconcilerError: 'ReconcilerError',
   /** Claim Ready=False: spec.warmPoolRef names no SandboxWarmPool. */
   warmPoolNotFound: 'WarmPoolNotFound',
   /** Claim Ready=False: the pool's sandboxTemplateRef names no SandboxTemplate. */

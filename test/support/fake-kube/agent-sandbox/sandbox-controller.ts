@@ -16,13 +16,26 @@ export function reconcileSandbox(ctx: ControllerContext, sandbox: Sandbox): void
   const { namespace = 'default', name } = sandbox.metadata;
   let pod = ctx.store.get(PODS, namespace, name) as Pod | undefined;
   const owned = pod?.metadata.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid);
-  if (!pod) pod = createPod(ctx, sandbox);
-  else if (owned) syncPodLabels(ctx, sandbox, pod);
+  let refused: string[] = [];
+  if (!pod) {
+    const made = podFor(sandbox);
+    // The apiserver would refuse the pod; the real controller reports its error on Ready.
+    refused = PODS.validate(made);
+    if (refused.length === 0) pod = ctx.store.create(PODS, made) as Pod;
+  } else if (owned) syncPodLabels(ctx, sandbox, pod);
   const next: Sandbox['status'] = {
     ...sandbox.status,
     conditions: withCondition(
       sandbox.status?.conditions,
-      readyCondition(sandbox, owned === false ? undefined : pod),
+      refused.length
+        ? {
+            type: READY,
+            status: 'False',
+            reason: REASON.reconcilerError,
+            message: `Error seen: Pod "${name}" is invalid: ${refused.join('; ')}`,
+            observedGeneration: sandbox.metadata.generation ?? 1,
+          }
+        : readyCondition(sandbox, owned === false ? undefined : pod),
     ),
     selector: `${SANDBOX_NAME_HASH_LABEL}=${nameHash(name)}`,
     ...(pod?.status?.podIPs ? { podIPs: pod.status.podIPs.map((p) => p.ip) } : {}),
@@ -32,10 +45,10 @@ export function reconcileSandbox(ctx: ControllerContext, sandbox: Sandbox): void
   ctx.store.mutate(SANDBOXES, namespace, name, (o) => (o.status = next));
 }
 
-function createPod(ctx: ControllerContext, sandbox: Sandbox): Pod {
+function podFor(sandbox: Sandbox): Pod {
   const { namespace = 'default', name, uid = '' } = sandbox.metadata;
   const template = sandbox.spec.podTemplate;
-  return ctx.store.create(PODS, {
+  return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
@@ -57,7 +70,7 @@ function createPod(ctx: ControllerContext, sandbox: Sandbox): Pod {
       ],
     },
     spec: structuredClone(template.spec),
-  }) as Pod;
+  };
 }
 
 /** As updatePodMetadata: the pod carries the template's labels (so a claim's uid after adoption). */

@@ -6,6 +6,7 @@
  */
 import { SANDBOX_TEMPLATES, SANDBOX_WARM_POOLS, SANDBOXES } from './resources.ts';
 import type { ControllerContext } from './context.ts';
+import { blueprintOf } from './blueprint.ts';
 import { isTrue } from './conditions.ts';
 import {
   CREATED_BY_LABEL,
@@ -95,6 +96,6 @@ function createWarmSandbox(
         },
       ],
     },
-    spec: { podTemplate },
+    spec: { ...blueprintOf(template), podTemplate },
   });
 }
