@@ -240,6 +240,26 @@ describe('fake agent-sandbox: warm pools and claims', () => {
     expect(claimOf(fake, 'lost')?.spec.lifecycle).toEqual({ shutdownPolicy: 'Retain' });
   });
 
+  it('follows the pod: when the adopted pod dies, the Sandbox and the claim turn Ready False', async () => {
+    const { fake, template, pool, claim, readyWarmPods } = await start();
+    await template();
+    await pool(1);
+    await readyWarmPods(1);
+    await claim('doomed');
+    const name = (await readyClaim(fake, 'doomed')).status?.sandbox?.name ?? '';
+    fake.oomKill(name);
+    const lost = await fake.agentSandbox.waitFor(() => {
+      const r = ready(claimOf(fake, 'doomed'));
+      return r?.status === 'False' && r;
+    });
+    expect(lost).toMatchObject({ reason: 'PodFailed', message: 'Pod failed' });
+    const sandbox = fake.agentSandbox.sandboxes(NS).find((s) => s.metadata.name === name);
+    expect(sandbox?.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'False', reason: 'PodFailed' }),
+    );
+    expect(claimOf(fake, 'doomed')?.status?.sandbox?.name).toBe(name);
+  });
+
   it('reports a pod the apiserver would refuse as ReconcilerError on the Sandbox and the claim', async () => {
     const { fake, template, pool, claim } = await start();
     await template('broken', { volumeMounts: [{ name: 'ws', mountPath: '/workspace' }] });

@@ -9,7 +9,7 @@ import type { OwnerReference } from '../resources.ts';
 import { findCondition, isTrue, withCondition, type NewCondition } from './conditions.ts';
 import type { ControllerContext } from './context.ts';
 import { blueprintOf } from './blueprint.ts';
-import { FLAP_COUNT, FLAP_INTERVAL_MS } from './defects.ts';
+import { doubleAdopt, flap, remember, seen } from './claim-defects.ts';
 import {
   CLAIM_UID_LABEL,
   LAUNCH_TYPE_LABEL,
@@ -56,15 +56,6 @@ export function nextShutdown(claims: SandboxClaim[]): number | undefined {
     .map((c) => Date.parse(c.spec.lifecycle?.shutdownTime ?? ''))
     .filter((t) => Number.isFinite(t) && t > Date.now());
   return times.length ? Math.min(...times) : undefined;
-}
-
-function seen(ctx: ControllerContext, claim: SandboxClaim): boolean {
-  return claim.status !== undefined || ctx.memo.doubled.has(claim.metadata.uid ?? '');
-}
-
-function remember(ctx: ControllerContext, uid: string): void {
-  if (ctx.defects.stuckNotReady) ctx.memo.stuck.add(uid);
-  if (ctx.defects.flapReady) ctx.memo.flapsLeft.set(uid, FLAP_COUNT);
 }
 
 function expired(claim: SandboxClaim): boolean {
@@ -154,16 +145,6 @@ function pickWarm(ctx: ControllerContext, pool: SandboxWarmPool): Sandbox | unde
   const ready = all.filter((s) => isTrue(s.status?.conditions, READY));
   if (!ctx.defects.adoptNotReady) return ready[0];
   return all.find((s) => !isTrue(s.status?.conditions, READY)) ?? ready[0];
-}
-
-function doubleAdopt(ctx: ControllerContext, claim: SandboxClaim): Sandbox | null {
-  const last = ctx.memo.lastAdopted;
-  if (!last || last.namespace !== claim.metadata.namespace || last.claimUid === claim.metadata.uid)
-    return null;
-  const s = ctx.store.get(SANDBOXES, last.namespace, last.sandbox) as Sandbox | undefined;
-  if (!s) return null;
-  ctx.memo.doubled.set(claim.metadata.uid ?? '', s.metadata.name);
-  return s;
 }
 
 function claimOwner(claim: SandboxClaim): OwnerReference {
@@ -274,22 +255,6 @@ function readyOf(
         observedGeneration: gen,
       };
   return cond.status === 'True' ? flap(ctx, claim, cond) : cond;
-}
-
-/** flapReady: answers False while dips remain and the claim last showed True, then True again. */
-function flap(ctx: ControllerContext, claim: SandboxClaim, ready: NewCondition): NewCondition {
-  const uid = claim.metadata.uid ?? '';
-  const left = ctx.memo.flapsLeft.get(uid) ?? 0;
-  if (left === 0) return ready;
-  ctx.requeueAfter(FLAP_INTERVAL_MS);
-  if (!isTrue(claim.status?.conditions, READY)) return ready;
-  ctx.memo.flapsLeft.set(uid, left - 1);
-  return {
-    ...ready,
-    status: 'False',
-    reason: REASON.dependenciesNotReady,
-    message: 'Pod is Running but not Ready',
-  };
 }
 
 function writeStatus(
