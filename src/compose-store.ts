@@ -28,6 +28,9 @@ export interface ComposedStore {
   exclusive: boolean;
   /** Jobs other replicas changed, for this replica's bus (none for a store only one server uses). */
   onRemoteChange(listener: (job: Job) => void): () => void;
+  /** Jobs the shared queue asks this replica to try to claim (none for a store one server uses:
+   *  its own submissions wake its runner). */
+  onWake(listener: (jobId: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export function composeStore(
       private: [],
       exclusive: false,
       onRemoteChange: (listener) => store.onRemoteChange(listener),
+      onWake: (listener) => store.onWake(listener),
       close: async () => {
         stopRetention();
         await store.close();
@@ -75,6 +79,7 @@ export function composeStore(
     private: [dbPath, `${dbPath}-wal`, `${dbPath}-shm`],
     exclusive: true,
     onRemoteChange: () => () => undefined,
+    onWake: () => () => undefined,
     close: () => store.close(),
   };
 }

@@ -146,6 +146,8 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
   const workerAttempts = createRemoteAttempts(() =>
     loadWorkerSecret(join(dataDir, 'worker-secret')),
   );
+  // A wake-up from the shared queue: a job another replica took in that this one may run.
+  const stopWaking = backend.onWake((jobId) => bus.publish({ type: 'job.created', jobId }));
   const sandbox = createSandbox(config, (msg) => logger.warn(msg), workerAttempts);
   const agents = composeAgents(config, opts.env);
   const hosts = composeGitHosts(config);
@@ -245,6 +247,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       await doors.stop();
       await closing;
       stopWatching();
+      stopWaking();
       await backend.close();
       releaseLock();
     },

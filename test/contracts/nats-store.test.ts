@@ -385,3 +385,36 @@ it('retention deletes finished jobs older than the cut-off, with their keys and 
   expect(await a.purgeFinished(clock.now() - 86_400_000)).toEqual([]);
   await Promise.all([a.close(), b.close()]);
 });
+
+describe('the wake-up stream', () => {
+  it('wakes exactly one replica for each job that becomes claimable, whoever filed it', async () => {
+    const prefix = `t${++tests}`;
+    const a = createNatsStore({ url: server.url, prefix });
+    const b = createNatsStore({ url: server.url, prefix });
+    const c = createNatsStore({ url: server.url, prefix });
+    const woken: string[] = [];
+    b.onWake((id) => woken.push(`b:${id}`));
+    c.onWake((id) => woken.push(`c:${id}`));
+    await Promise.all([b.ping(), c.ping()]);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await a.create(spec())).job.id);
+    // A retry makes a job claimable again: one more wake-up.
+    await a.cancel(ids[0]!, CANCELLED);
+    await a.retry(ids[0]!);
+    await vi.waitFor(() => expect(woken).toHaveLength(7));
+    expect(woken.map((w) => w.slice(2)).sort()).toEqual([...ids, ids[0]!].sort());
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it('wakes someone again for a job nobody took after its wake-up was used', async () => {
+    const prefix = `t${++tests}`;
+    const a = createNatsStore({ url: server.url, prefix, reconcileMs: 200 });
+    const woken: string[] = [];
+    a.onWake((id) => woken.push(id)); // heard, and never claimed
+    const { job } = await a.create(spec());
+    await vi.waitFor(() => expect(woken.filter((id) => id === job.id).length).toBeGreaterThan(1), {
+      timeout: 5_000,
+    });
+    await a.close();
+  });
+});

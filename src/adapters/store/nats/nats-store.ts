@@ -10,10 +10,12 @@
  * - Keys: bucket `<prefix>_keys`. `idem.<sha>` holds the job id of an idempotency key (taken with
  *   `kv.create`, which fails when it exists); `origin.<sha of originKey>` the newest job id of an
  *   origin (moved on by compare-and-set at create). The outbox keeps its keys here too.
- * - Queue and list: a watch of the jobs bucket feeds an in-memory view (kv-view.ts). claim picks
- *   the oldest claimable job there and compare-and-sets it to RUNNING, trying the next on a
- *   conflict, so a stale view costs a retry, never a double claim. list filters and pages the
- *   view; another server's latest writes may show a moment late.
+ * - Queue and list: a watch of the jobs bucket feeds an in-memory view (kv-view.ts) and its index
+ *   (job-index.ts). claim picks the oldest claimable job there and compare-and-sets it to RUNNING,
+ *   trying the next on a conflict, so a stale view costs a retry, never a double claim. list pages
+ *   the index; another server's latest writes may show a moment late. Every move to PENDING also
+ *   puts a wake-up on a work-queue stream (wake-stream.ts), which one replica takes and acts on
+ *   by claiming; a reconciler re-announces claimable jobs nobody took.
  * - Leases are judged on the NATS server's clock (server-clock.ts): each replica writes and reads
  *   times as its own clock plus an offset measured against KV entry timestamps, so replicas with
  *   skewed clocks agree on when a lease ran out. Tests pass a `clock` of their own.
@@ -74,6 +76,7 @@ import {
 } from './nats-outbox.ts';
 import { createJobIndex } from './job-index.ts';
 import { serverClock } from './server-clock.ts';
+import { openWakeStream, type WakeStream } from './wake-stream.ts';
 import {
   byIdempotencyKey,
   forgetKeysOf,
@@ -95,11 +98,15 @@ export interface NatsJobStoreOptions extends NatsStoreOptions {
   /** At most this many attempts open at once across every replica on this prefix (run-slots.ts);
    *  unset, no cap. */
   maxRunning?: number;
+  /** How often claimable jobs nobody took are announced again (default 30 s; tests shorten it). */
+  reconcileMs?: number;
 }
 
 type C = Conn<JobEntry, JobSummary, DeliveryRow>;
 
 const jobOf = (e: JobEntry): Job => structuredClone(e.job);
+/** How often each replica re-announces jobs claimable for that long that nobody took. */
+const RECONCILE_MS = 30_000;
 /** A writer normally moves its staged deliveries within milliseconds; after this, a sweep does. */
 const STAGED_GRACE_MS = 2_000;
 
@@ -109,6 +116,9 @@ export interface NatsJobStore extends JobStore {
    *  the bucket's watch delivers it: how a cancel received elsewhere reaches this replica's runner
    *  at once, without polling. Returns the unsubscribe function. */
   onRemoteChange(listener: (job: Job) => void): () => void;
+  /** Calls `listener` with each wake-up this replica takes from the queue's wake-up stream (a job
+   *  became claimable; wake-stream.ts): each goes to one replica. Returns the unsubscribe. */
+  onWake(listener: (jobId: string) => void): () => void;
   /** Deletes finished jobs (SUCCEEDED, FAILED, CANCELLED, nothing open or staged) last changed
    *  before `before` (epoch ms), with their idempotency key, origin pointer and deliveries; the
    *  retention the buckets' missing TTL leaves to Forge. Returns the deleted ids (so their logs
@@ -137,6 +147,13 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   let closed = false;
   // Rebuilt with each connection's view.
   let index = createJobIndex();
+  let wake: WakeStream | null = null;
+  const wakeListeners = new Set<(jobId: string) => void>();
+  const announce = (wakes: [string, number][]) => {
+    for (const [id, revision] of wakes) wake?.announce(id, revision);
+  };
+  let reconciler: NodeJS.Timeout | null = null;
+  const reconcileMs = opts.reconcileMs ?? RECONCILE_MS;
   /** Errors thrown by the route, passed on as they are. */
   const routeErrors = new WeakSet<object>();
 
@@ -150,6 +167,10 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           index = fresh;
           try {
             await server?.follow(c.keys);
+            wake = await openWakeStream(c.nc, opts.prefix ?? 'forge');
+            if (wakeListeners.size > 0) await listenForWakes(wake);
+            reconciler ??= setInterval(() => reconcileWakes(c), reconcileMs);
+            reconciler.unref();
           } catch (err) {
             await c.nc.close();
             throw err;
@@ -185,10 +206,14 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     }
   };
 
-  const newEdit = (items: OutboxItem[], now = clock()): Edit => ({
+  type WakingEdit = Edit & { wakes: [string, number][] };
+  const newEdit = (items: OutboxItem[], now = clock()): WakingEdit => ({
     now,
     dirty: false,
-    moved: (job: Job, from: JobStatus | null, to: JobStatus) => {
+    wakes: [],
+    moved(job: Job, from: JobStatus | null, to: JobStatus) {
+      // Every move to PENDING wakes a runner somewhere (wake-stream.ts), once written.
+      if (to === 'PENDING') this.wakes.push([job.id, job.revision]);
       if (!opts.route) return;
       try {
         items.push(...opts.route({ job: structuredClone(job), from, to }));
@@ -203,6 +228,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
    *  `undefined` for an unknown job. */
   const changeJob = async <R>(c: C, id: string, fn: (e: JobEntry, edit: Edit) => R) => {
     let staged: StagedDelivery[] = [];
+    let wakes: [string, number][] = [];
     const result = await casUpdate<JobEntry, R>(
       c.jobs,
       id,
@@ -212,10 +238,12 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
         const value = fn(e, edit);
         stage(e, items);
         staged = items.length > 0 ? (e.outbox ?? []) : [];
+        wakes = edit.wakes;
         return { write: edit.dirty, result: value };
       },
       c.jobView,
     );
+    announce(wakes);
     await moveStaged(c, clock, id, staged);
     return result;
   };
@@ -234,6 +262,24 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   const summary = (c: C, id: string) => c.jobView.entries.get(id)?.value;
 
   const outbox = createNatsOutbox(clock, use, sweepStaged);
+
+  const listenForWakes = (w: WakeStream) =>
+    w.listen((jobId) => {
+      for (const listener of wakeListeners) listener(jobId);
+    });
+
+  /** Wakes someone for the jobs that have been claimable for a while and nobody took: a wake-up
+   *  lost, or consumed by a replica that died. Replicas doing this in the same round share the
+   *  message id, so the stream keeps one. */
+  const reconcileWakes = (c: C) => {
+    const now = clock();
+    const round = Math.floor(now / reconcileMs);
+    for (const id of index.withStatus('PENDING')) {
+      const s = summary(c, id);
+      if (!s || !claimable(s, now) || now - Date.parse(s.job.updated_at) < reconcileMs) continue;
+      wake?.announce(id, `r${round}`);
+    }
+  };
 
   /**
    * Claims `id` under the cap: takes a slot for the attempt about to open, then writes the job
@@ -294,6 +340,14 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
   };
 
   return {
+    onWake(listener) {
+      const first = wakeListeners.size === 0;
+      wakeListeners.add(listener);
+      if (first && wake) void listenForWakes(wake).catch(() => undefined);
+      void connection().catch(() => undefined);
+      return () => wakeListeners.delete(listener);
+    },
+
     onRemoteChange(listener) {
       remoteListeners.add(listener);
       // Connect now, so changes flow even before this replica's first own call.
@@ -345,6 +399,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
         } finally {
           done();
         }
+        announce([[job.id, job.revision]]);
         if (job.origin) await pointOrigin(c, originKey(job.origin), job.id);
         await moveStaged(c, clock, job.id, entry.outbox ?? []);
         return { job: structuredClone(job), created: true };
@@ -499,6 +554,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           revision: number;
           items: OutboxItem[];
           closed: AbandonedAttempt[];
+          wakes: [string, number][];
         }[] = [];
         for (const { job } of suspects) {
           const kvEntry = await c.jobs.get(job.id);
@@ -509,7 +565,14 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           const closed = recoverEntry(entry, edit, as);
           stage(entry, items);
           if (edit.dirty)
-            plans.push({ id: job.id, entry, revision: kvEntry.revision, items, closed });
+            plans.push({
+              id: job.id,
+              entry,
+              revision: kvEntry.revision,
+              items,
+              closed,
+              wakes: edit.wakes,
+            });
         }
         const abandoned: AbandonedAttempt[] = [];
         for (const p of plans) {
@@ -521,6 +584,7 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
             } finally {
               done();
             }
+            announce(p.wakes);
             if (p.items.length > 0) await moveStaged(c, clock, p.id, p.entry.outbox ?? []);
             abandoned.push(...p.closed);
           } catch (err) {
@@ -600,6 +664,8 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
       if (closed) return;
       closed = true;
       server?.stop();
+      wake?.stop();
+      if (reconciler) clearInterval(reconciler);
       const pending = conn;
       if (!pending) return;
       try {
