@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCrd, validateCustomResource } from './crd-schema.ts';
 import {
+  ASSIGNED_SANDBOX_ANNOTATION,
   CLAIM_UID_LABEL,
   LAUNCH_TYPE_LABEL,
   POD_NAME_ANNOTATION,
@@ -171,6 +172,7 @@ describe('fake agent-sandbox: warm pools and claims', () => {
     expect(ready(bound)).toMatchObject({ reason: 'DependenciesReady' });
     const sandbox = fake.agentSandbox.sandboxes(NS).find((s) => s.metadata.name === name);
     expect(sandbox?.metadata.annotations?.[POD_NAME_ANNOTATION]).toBe(name);
+    expect(bound.metadata.annotations?.[ASSIGNED_SANDBOX_ANNOTATION]).toBe(name);
     expect(sandbox?.metadata.labels?.[LAUNCH_TYPE_LABEL]).toBe('warm');
     expect(sandbox?.metadata.ownerReferences).toEqual([
       expect.objectContaining({ kind: 'SandboxClaim', uid: made.metadata.uid, controller: true }),

@@ -9,6 +9,7 @@ import type { OwnerReference } from '../resources.ts';
 import { findCondition, isTrue, withCondition, type NewCondition } from './conditions.ts';
 import type { ControllerContext } from './context.ts';
 import { blueprintOf } from './blueprint.ts';
+import { recordAssignment } from './assignment.ts';
 import { doubleAdopt, flap, remember, seen } from './claim-defects.ts';
 import {
   CLAIM_UID_LABEL,
@@ -66,8 +67,10 @@ function expired(claim: SandboxClaim): boolean {
 /** Delete policies remove the claim (and so, by ownership, its Sandbox and pod); Retain removes only the Sandbox. */
 function expire(ctx: ControllerContext, claim: SandboxClaim): void {
   const { namespace = 'default', name } = claim.metadata;
-  if ((claim.spec.lifecycle?.shutdownPolicy ?? 'Retain') !== 'Retain') {
-    return ctx.deleteObject(SANDBOX_CLAIMS, namespace, name);
+  const policy = claim.spec.lifecycle?.shutdownPolicy ?? 'Retain';
+  if (policy !== 'Retain') {
+    const propagation = policy === 'DeleteForeground' ? 'Foreground' : 'Background';
+    return ctx.deleteObject(SANDBOX_CLAIMS, namespace, name, propagation);
   }
   const sandbox = owned(ctx, claim, claim.status?.sandbox?.name ?? name);
   if (sandbox) ctx.deleteObject(SANDBOXES, namespace, sandbox.metadata.name);
@@ -165,6 +168,7 @@ function adopt(ctx: ControllerContext, claim: SandboxClaim, candidate: Sandbox):
   if (ctx.defects.adoptNotReady && !isTrue(candidate.status?.conditions, READY))
     ctx.memo.forcedReady.add(uid);
   ctx.memo.lastAdopted = { sandbox: name, namespace, claimUid: uid };
+  recordAssignment(ctx, claim, name);
   return ctx.store.mutate(SANDBOXES, namespace, name, (o) => {
     const s = o as Sandbox;
     const labels = { ...s.metadata.labels };

@@ -2,6 +2,7 @@
  * Where the fake claim controller goes wrong on purpose (defects.ts): which claims a switch
  * affects, binding a claim to another claim's Sandbox, and Ready flapping.
  */
+import { recordAssignment } from './assignment.ts';
 import { isTrue, type NewCondition } from './conditions.ts';
 import type { ControllerContext } from './context.ts';
 import { FLAP_COUNT, FLAP_INTERVAL_MS } from './defects.ts';
@@ -28,6 +29,7 @@ export function doubleAdopt(ctx: ControllerContext, claim: SandboxClaim): Sandbo
   const s = ctx.store.get(SANDBOXES, last.namespace, last.sandbox) as Sandbox | undefined;
   if (!s) return null;
   ctx.memo.doubled.set(claim.metadata.uid ?? '', s.metadata.name);
+  recordAssignment(ctx, claim, s.metadata.name);
   return s;
 }
 

@@ -1,6 +1,6 @@
 /** What the fake controller's reconcilers share: the store, deletion through the garbage collector, and defect state. */
 import type { ObjectStore } from '../object-store.ts';
-import type { ResourceType } from '../resources.ts';
+import type { PropagationPolicy, ResourceType } from '../resources.ts';
 import type { AgentSandboxDefects } from './defects.ts';
 
 export interface ClaimMemo {
@@ -18,7 +18,12 @@ export interface ClaimMemo {
 
 export interface ControllerContext {
   store: ObjectStore;
-  deleteObject(type: ResourceType, namespace: string, name: string): void;
+  deleteObject(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    propagationPolicy?: PropagationPolicy,
+  ): void;
   defects: AgentSandboxDefects;
   memo: ClaimMemo;
   /** Runs another reconcile pass after `ms`. */

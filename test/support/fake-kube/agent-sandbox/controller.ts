@@ -4,7 +4,7 @@
  * pod (coalesced to one pass per tick), and again when a claim's shutdownTime comes.
  */
 import type { ObjectStore } from '../object-store.ts';
-import { PODS, type ResourceType } from '../resources.ts';
+import { PODS, type PropagationPolicy, type ResourceType } from '../resources.ts';
 import { nextShutdown, reconcileClaim } from './claim-controller.ts';
 import type { ClaimMemo, ControllerContext } from './context.ts';
 import type { AgentSandboxDefects } from './defects.ts';
@@ -23,7 +23,12 @@ const WATCHED = new Set<ResourceType>([
 
 export interface ControllerOptions {
   store: ObjectStore;
-  deleteObject(type: ResourceType, namespace: string, name: string): void;
+  deleteObject(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    propagationPolicy?: PropagationPolicy,
+  ): void;
   defects: AgentSandboxDefects;
 }
 
@@ -43,7 +48,8 @@ export class AgentSandboxController {
     };
     this.ctx = {
       store: opts.store,
-      deleteObject: (type, namespace, name) => opts.deleteObject(type, namespace, name),
+      deleteObject: (type, namespace, name, policy) =>
+        opts.deleteObject(type, namespace, name, policy),
       defects: opts.defects,
       memo,
       requeueAfter: (ms) => this.after(ms),

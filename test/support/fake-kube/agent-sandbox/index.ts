@@ -66,7 +66,8 @@ export async function startFakeAgentSandbox(
   const defects: AgentSandboxDefects = { ...noDefects(), ...initial };
   const controller = new AgentSandboxController({
     store: fake.store,
-    deleteObject: (type, namespace, name) => fake.deleteObject(type, namespace, name),
+    deleteObject: (type, namespace, name, propagationPolicy) =>
+      fake.deleteObject(type, namespace, name, propagationPolicy ? { propagationPolicy } : {}),
     defects,
   });
   const sandboxes = (ns?: string): Sandbox[] =>

@@ -5,6 +5,8 @@
  */
 /** On a Sandbox: the pod it runs on (set when a claim adopts a warm Sandbox). */
 export const POD_NAME_ANNOTATION = 'agents.x-k8s.io/pod-name';
+/** On a claim: the Sandbox it adopted from a warm pool. */
+export const ASSIGNED_SANDBOX_ANNOTATION = 'agents.x-k8s.io/sandbox-name';
 export const TEMPLATE_REF_ANNOTATION = 'agents.x-k8s.io/sandbox-template-ref';
 /** On an adopted or claim-created Sandbox and its pod template (so on the pod): the claim's uid. */
 export const CLAIM_UID_LABEL = 'agents.x-k8s.io/claim-uid';
