@@ -276,6 +276,38 @@ describe('fake agent-sandbox: warm pools and claims', () => {
     expect(podNamed(fake, 'x')).toBeUndefined();
   });
 
+  it('runs a Sandbox created directly, and will not take it over for a claim of the same name', async () => {
+    const { fake, custom, template, pool, claim } = await start();
+    await custom.createNamespacedCustomObject({
+      group: 'agents.x-k8s.io',
+      version: 'v1beta1',
+      namespace: NS,
+      plural: 'sandboxes',
+      body: {
+        apiVersion: 'agents.x-k8s.io/v1beta1',
+        kind: 'Sandbox',
+        metadata: { name: 'taken' },
+        spec: {
+          podTemplate: {
+            spec: { containers: [{ name: 'w', image: IMAGE, command: ['node', '-e', WORKER] }] },
+          },
+        },
+      },
+    });
+    await fake.waitFor(() => podReady(podNamed(fake, 'taken')));
+    await template();
+    await pool(0);
+    await claim('taken');
+    const refused = await fake.agentSandbox.waitFor(() => ready(claimOf(fake, 'taken')));
+    expect(refused).toMatchObject({ status: 'False', reason: 'ReconcilerError' });
+    expect(refused.message).toContain('sandbox "taken" already exists');
+    const sandbox = fake.agentSandbox.sandboxes(NS).find((s) => s.metadata.name === 'taken');
+    expect(sandbox?.metadata.ownerReferences).toBeUndefined();
+    expect(sandbox?.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True', reason: 'DependenciesReady' }),
+    );
+  });
+
   it('deletes the sandbox and its pod with a Delete claim, on DELETE and when shutdownTime passes', async () => {
     const { fake, custom, template, pool, claim, readyWarmPods } = await start();
     await template();

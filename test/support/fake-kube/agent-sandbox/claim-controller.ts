@@ -130,6 +130,18 @@ function bind(ctx: ControllerContext, claim: SandboxClaim): Binding {
       },
     };
   }
+  if (ctx.store.get(SANDBOXES, namespace, name)) {
+    return {
+      sandbox: null,
+      error: {
+        type: READY,
+        status: 'False',
+        reason: REASON.reconcilerError,
+        message: `Error seen: sandbox "${name}" already exists and is not controlled by this claim: delete it or name the claim differently`,
+        observedGeneration: gen,
+      },
+    };
+  }
   return { sandbox: createCold(ctx, claim, template) };
 }
 
