@@ -11,7 +11,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { validateAgainst, type KubeSchema } from './kube-schema.ts';
+import {
+  at,
+  DATE_TIME_RE,
+  describe,
+  isObject,
+  join,
+  validateAgainst,
+  type KubeSchema,
+} from './kube-schema.ts';
 
 export interface CrdSchema extends KubeSchema {
   properties?: Record<string, CrdSchema>;
@@ -36,7 +44,6 @@ export interface Crd {
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 /** Reads one version of a CRD file (path relative to the repository root, or absolute). */
@@ -190,22 +197,4 @@ function checkNumber(schema: CrdSchema, value: unknown, path: string, errors: st
     errors.push(
       `${at(path)}: Invalid value: ${value}: should be less than or equal to ${schema.maximum}`,
     );
-}
-
-function join(path: string, key: string): string {
-  if (/^[A-Za-z_$][\w$]*$/.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
-}
-function at(path: string): string {
-  return path || '(root)';
-}
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return `number ${value}`;
-  if (typeof value === 'string')
-    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return typeof value;
-}
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

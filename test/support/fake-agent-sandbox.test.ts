@@ -453,7 +453,7 @@ describe('CRD schema validation', () => {
         }),
       ),
     ).toEqual([
-      'spec.warmPoolRef.name: expected string, got number 7',
+      'spec.warmPoolRef.name: expected string, got integer 7',
       'spec.lifecycle.shutdownTime: expected an RFC 3339 date-time like 2006-01-02T15:04:05Z, got "tomorrow"',
       'spec.lifecycle.ttlSecondsAfterFinished: Invalid value: -1: should be greater than or equal to 0',
     ]);

@@ -42,7 +42,8 @@ const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 // The apiserver's own pattern for quantities, plus the grammar it then parses.
 const QUANTITY_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** What both schema validators (this one and crd-schema.ts) share. */
+export const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 interface Schemas {
   byName: Map<string, KubeSchema>;
@@ -237,14 +238,14 @@ function checkOneOf(options: KubeSchema[], value: unknown, path: string, errors:
   );
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   if (/^[A-Za-z_$][\w$]*$/.test(key)) return path ? `${path}.${key}` : key;
   return `${path}[${JSON.stringify(key)}]`;
 }
-function at(path: string): string {
+export function at(path: string): string {
   return path || '(root)';
 }
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (Number.isInteger(value)) return `integer ${String(value)}`;
   if (typeof value === 'number') return `number ${value}`;
@@ -252,6 +253,6 @@ function describe(value: unknown): string {
     return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return typeof value;
 }
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
