@@ -8,7 +8,7 @@
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { monotonicFactory } from 'ulid';
-import type { JobEntry } from '../src/adapters/store/nats/job-entry.ts';
+import type { JobEntry } from '../src/adapters/store/job-entry.ts';
 import { createNatsStore } from '../src/adapters/store/nats/nats-store.ts';
 import { benchSpec, SEED_OUTPUT } from './seed-store.ts';
 

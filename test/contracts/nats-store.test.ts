@@ -2,7 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNatsStore } from '../../src/adapters/store/nats/nats-store.ts';
-import type { JobEntry } from '../../src/adapters/store/nats/job-entry.ts';
+import type { JobEntry } from '../../src/adapters/store/job-entry.ts';
 import { CLAIM_GRACE_MS } from '../../src/adapters/store/nats/run-slots.ts';
 import type { OutboxRoute } from '../../src/ports/outbox.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';

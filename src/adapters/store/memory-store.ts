@@ -1,39 +1,31 @@
 /**
  * The job store in memory: the same contract as the SQLite store (it runs the same contract
  * suites), for fast tests of the runner and the front doors. Nothing survives the process. Every
- * method runs synchronously to completion, so each is atomic like a transaction.
+ * method runs synchronously to completion, so each is atomic like a transaction. Each job is a
+ * `JobEntry` changed by the same functions as the NATS store's (job-entry.ts).
  */
 import { ForgeError } from '../../domain/errors.ts';
-import type { Failure } from '../../domain/failure.ts';
 import { newJobId } from '../../domain/ids.ts';
-import {
-  originKey,
-  type Attempt,
-  type Job,
-  type JobRecord,
-  type JobStatus,
-} from '../../domain/job.ts';
+import { originKey, type Job, type JobStatus } from '../../domain/job.ts';
 import type { OutboxRoute } from '../../ports/outbox.ts';
+import type { AbandonedAttempt, AdoptedAttempt, Clock, JobStore } from '../../ports/store.ts';
+import {
+  adoptEntry,
+  cancelEntry,
+  claimable,
+  claimEntry,
+  finishEntry,
+  holds,
+  recordOf,
+  recoverEntry,
+  retryEntry,
+  type Edit,
+  type JobEntry,
+} from './job-entry.ts';
 import { createMemoryOutbox } from './memory-outbox.ts';
-import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
-import type {
-  AbandonedAttempt,
-  AdoptedAttempt,
-  AttemptKey,
-  AttemptResult,
-  Clock,
-  JobStore,
-} from '../../ports/store.ts';
-
-interface Entry {
-  job: Job;
-  attempts: Attempt[];
-  sandboxRefs: Map<number, string>;
-  lease: { owner: string; expires: number } | null;
-  notBefore: number;
-}
 
 const clone = <T>(value: T): T => structuredClone(value);
+const byId = (a: JobEntry, b: JobEntry) => (a.job.id < b.job.id ? -1 : 1);
 
 export interface MemoryStoreOptions {
   /** The clock leases are judged on (default: this machine's wall clock). */
@@ -45,7 +37,7 @@ export interface MemoryStoreOptions {
 
 export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
   const clock = opts.clock ?? Date.now;
-  let jobs = new Map<string, Entry>();
+  let jobs = new Map<string, JobEntry>();
   let byKey = new Map<string, string>();
   let closed = false;
 
@@ -61,7 +53,6 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   };
-  const iso = (ms: number) => new Date(ms).toISOString();
   const outbox = createMemoryOutbox(clock, use);
   /** Runs a job change like a transaction. Only a route can throw once a change has begun, so
    *  without one there is nothing to undo; with one, the jobs are copied first and put back (with
@@ -78,73 +69,30 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
         throw err;
       }
     });
-  const routeChange = (job: Job, from: JobStatus | null, to: JobStatus) => {
-    if (opts.route) outbox.add(opts.route({ job: clone(job), from, to }));
-  };
-  const recordOf = (e: Entry): JobRecord => clone({ ...e.job, attempts: e.attempts });
-  const move = (e: Entry, to: JobStatus, failure: Failure | null, notBefore = 0) => {
-    if (!canTransition(e.job.status, to)) return;
-    const from = e.job.status;
-    e.job.status = to;
-    e.job.failure = failure;
-    e.notBefore = notBefore;
-    touch(e);
-    routeChange(e.job, from, to);
-  };
-  const touch = (e: Entry) => {
-    e.job.revision++;
-    e.job.updated_at = iso(clock());
-  };
-  const openAttempt = (e: Entry, n: number) =>
-    e.attempts.find((a) => a.number === n && a.finished_at === null) ?? null;
-  /** Closes the attempt if still open; only the call that closes it counts its cost. */
-  const close = (e: Entry, n: number, r: AttemptResult) => {
-    const a = openAttempt(e, n);
-    if (!a) return;
-    Object.assign(a, {
-      finished_at: iso(clock()),
-      exit_code: r.exit_code,
-      output: r.output,
-      truncated: r.truncated,
-      failure: r.failure,
-      cost_usd: r.cost_usd ?? null,
-      turns: r.turns ?? null,
-      session_id: r.session_id ?? null,
-      summary: r.summary ?? null,
-      diff_stat: r.diff_stat ?? null,
-    });
-    if (r.cost_usd != null) e.job.cost_usd += r.cost_usd;
-    if (r.job_result) e.job.result = clone(r.job_result);
-    touch(e);
-  };
-  const interrupt = (e: Entry, a: Attempt, failure: Failure, out: AbandonedAttempt[]) => {
-    a.finished_at = iso(clock());
-    a.failure = failure;
-    if (a.cost_usd != null) e.job.cost_usd += a.cost_usd;
-    touch(e);
-    out.push({
-      job_id: e.job.id,
-      attempt: a.number,
-      sandbox: a.sandbox,
-      sandbox_ref: e.sandboxRefs.get(a.number) ?? null,
-    });
-  };
-  const leaseDead = (e: Entry, now: number, self: string, foreign: boolean) =>
-    e.lease === null || e.lease.expires < now || (foreign && e.lease.owner !== self);
+  /** One change at this moment: its status moves go through the route into the outbox. */
+  const edit = (): Edit => ({
+    now: clock(),
+    dirty: false,
+    moved: (job: Job, from: JobStatus | null, to: JobStatus) => {
+      if (opts.route) outbox.add(opts.route({ job: clone(job), from, to }));
+    },
+  });
+  const sorted = () => [...jobs.values()].sort(byId);
 
   return {
     create: (spec, key) =>
       change(() => {
         const known = key === undefined ? undefined : byKey.get(key);
         if (known !== undefined) return { job: clone(jobs.get(known)!.job), created: false };
-        const now = clock();
+        const e = edit();
+        const at = new Date(e.now).toISOString();
         const job: Job = {
           ...clone(spec),
           tags: [...new Set(spec.tags)],
-          id: newJobId(now),
+          id: newJobId(e.now),
           status: 'PENDING',
-          created_at: iso(now),
-          updated_at: iso(now),
+          created_at: at,
+          updated_at: at,
           revision: 1,
           cost_usd: 0,
           failure: null,
@@ -152,9 +100,16 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
           attempt_count: 0,
           result: null,
         };
-        jobs.set(job.id, { job, attempts: [], sandboxRefs: new Map(), lease: null, notBefore: 0 });
+        jobs.set(job.id, {
+          job,
+          attempts: [],
+          sandbox_refs: {},
+          lease: null,
+          not_before: 0,
+          idempotency_key: key ?? null,
+        });
         if (key !== undefined) byKey.set(key, job.id);
-        routeChange(job, null, 'PENDING');
+        e.moved(job, null, 'PENDING');
         return { job: clone(job), created: true };
       }),
 
@@ -189,14 +144,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
       change(() => {
         const e = jobs.get(id);
         if (!e) return null;
-        if (!canTransition(e.job.status, 'CANCELLED')) {
-          throw new ForgeError(
-            'conflict',
-            `job ${id} is already ${e.job.status}; only PENDING or RUNNING jobs can be cancelled`,
-          );
-        }
-        // The lease stays, so the runner can still close its attempt.
-        move(e, 'CANCELLED', failure);
+        cancelEntry(e, edit(), failure);
         return recordOf(e);
       }),
 
@@ -204,54 +152,16 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
       change(() => {
         const e = jobs.get(id);
         if (!e) return null;
-        const { status } = e.job;
-        if (status === 'RUNNING' || !canTransition(status, 'PENDING')) {
-          const hint =
-            status === 'SUCCEEDED'
-              ? 'submit a new job to run the task again'
-              : 'cancel it first if you want it to start over';
-          throw new ForgeError(
-            'conflict',
-            `job ${id} is ${status}; only FAILED or CANCELLED jobs can be retried (${hint})`,
-          );
-        }
-        if (e.attempts.some((a) => a.finished_at === null)) {
-          throw new ForgeError(
-            'conflict',
-            `job ${id} is ${status} but its last attempt is still stopping; retry again in a few seconds`,
-          );
-        }
-        e.job.retry_base = e.job.attempt_count;
-        e.lease = null;
-        move(e, 'PENDING', null);
+        retryEntry(e, edit());
         return recordOf(e);
       }),
 
     claim: (owner, leaseMs, sandbox) =>
       change(() => {
-        const now = clock();
-        const next = [...jobs.values()]
-          .filter((e) => e.job.status === 'PENDING' && e.notBefore <= now)
-          .sort((a, b) => (a.job.id < b.job.id ? -1 : 1))[0];
+        const e = edit();
+        const next = sorted().find((entry) => claimable(entry, e.now));
         if (!next) return null;
-        const attempt = ++next.job.attempt_count;
-        next.lease = { owner, expires: now + leaseMs };
-        move(next, 'RUNNING', null);
-        next.attempts.push({
-          number: attempt,
-          sandbox,
-          started_at: iso(now),
-          finished_at: null,
-          exit_code: null,
-          output: '',
-          truncated: false,
-          failure: null,
-          cost_usd: null,
-          turns: null,
-          session_id: null,
-          summary: null,
-          diff_stat: null,
-        });
+        const attempt = claimEntry(next, e, owner, leaseMs, sandbox);
         return { job: clone(next.job), attempt };
       }),
 
@@ -266,12 +176,14 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
     setSandboxRef: (key, ref) =>
       use(() => {
         const e = jobs.get(key.job_id);
-        if (e) e.sandboxRefs.set(key.attempt, ref);
+        if (e) e.sandbox_refs[String(key.attempt)] = ref;
       }),
 
     saveProgress: (key, p) =>
       use(() => {
-        const a = jobs.get(key.job_id) && openAttempt(jobs.get(key.job_id)!, key.attempt);
+        const a = jobs
+          .get(key.job_id)
+          ?.attempts.find((x) => x.number === key.attempt && x.finished_at === null);
         if (a) Object.assign(a, clone(p));
       }),
 
@@ -279,61 +191,35 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
       change(() => {
         const e = jobs.get(key.job_id);
         if (!e) return null;
-        // The current attempt belongs to the lease holder (cancel keeps the lease for this), so
-        // a runner that lost the job cannot close its successor's attempt.
-        if (e.lease?.owner === owner || key.attempt !== e.job.attempt_count) {
-          close(e, key.attempt, result);
-        }
-        if (holds(e, key, owner)) {
-          e.lease = null;
-          if (next.status === 'PENDING') move(e, 'PENDING', null, clock() + next.retry_after_ms);
-          else move(e, next.status, next.status === 'FAILED' ? next.failure : null);
-        }
+        finishEntry(e, edit(), key, owner, result, next);
         return recordOf(e);
       }),
 
     recover: ({ self, running, foreignOwners }) =>
       change(() => {
-        const now = clock();
-        const mine = new Set(running.map((r) => `${r.job_id}/${r.attempt}`));
+        const e = edit();
+        const as = {
+          self,
+          mine: new Set(running.map((r) => `${r.job_id}/${r.attempt}`)),
+          foreignOwners,
+        };
         const abandoned: AbandonedAttempt[] = [];
-        const sorted = [...jobs.values()].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
-        for (const e of sorted) {
-          if (!leaseDead(e, now, self, foreignOwners)) continue;
-          const stillRuns = (n: number) => e.lease?.owner === self && mine.has(`${e.job.id}/${n}`);
-          const open = e.attempts.filter((a) => a.finished_at === null && !stillRuns(a.number));
-          if (e.job.status === 'RUNNING') {
-            if (stillRuns(e.job.attempt_count)) continue;
-            const failure: Failure = {
-              category: 'interrupted',
-              message: `the Forge server stopped while this attempt ran (lease expired); the attempt was interrupted`,
-            };
-            for (const a of open) interrupt(e, a, failure, abandoned);
-            e.lease = null;
-            const next = nextAfterAttempt(e.job, e.job.attempt_count, failure, 0);
-            if (next.status === 'PENDING') move(e, 'PENDING', null);
-            else if (next.status === 'FAILED') move(e, 'FAILED', next.failure);
-          } else {
-            const message = `the Forge server stopped before this attempt closed (the job was already ${e.job.status}); the attempt was interrupted`;
-            for (const a of open) interrupt(e, a, { category: 'interrupted', message }, abandoned);
-          }
-        }
+        for (const entry of sorted()) abandoned.push(...recoverEntry(entry, e, as));
         return abandoned;
       }),
 
-    adopt: ({ self, foreignOwners, sandbox, leaseMs }) =>
+    adopt: (as) =>
       use(() => {
-        const now = clock();
+        const e = edit();
         const adopted: AdoptedAttempt[] = [];
-        const sorted = [...jobs.values()].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
-        for (const e of sorted) {
-          if (e.job.status !== 'RUNNING' || !leaseDead(e, now, self, foreignOwners)) continue;
-          const n = e.job.attempt_count;
-          const open = e.attempts.find((a) => a.number === n && a.finished_at === null);
-          const ref = e.sandboxRefs.get(n);
-          if (open?.sandbox !== sandbox || ref === undefined) continue;
-          e.lease = { owner: self, expires: now + leaseMs };
-          adopted.push({ job: structuredClone(e.job), attempt: n, sandbox_ref: ref });
+        for (const entry of sorted()) {
+          const ref = adoptEntry(entry, e, as);
+          if (ref !== null)
+            adopted.push({
+              job: clone(entry.job),
+              attempt: entry.job.attempt_count,
+              sandbox_ref: ref,
+            });
         }
         return adopted;
       }),
@@ -351,11 +237,4 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
       return Promise.resolve();
     },
   };
-}
-
-/** Whether `owner` holds the lease on the job while it runs `key.attempt`. */
-function holds(e: Entry, key: AttemptKey, owner: string): boolean {
-  return (
-    e.job.status === 'RUNNING' && e.lease?.owner === owner && e.job.attempt_count === key.attempt
-  );
 }

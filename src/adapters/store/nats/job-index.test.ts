@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../domain/job.ts';
-import type { JobSummary } from './job-entry.ts';
+import type { JobSummary } from '../job-entry.ts';
 import { createJobIndex } from './job-index.ts';
 
 const STATUSES: JobStatus[] = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];

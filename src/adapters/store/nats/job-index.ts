@@ -9,7 +9,7 @@
  * of its array (the insert checks that first).
  */
 import type { JobStatus } from '../../../domain/job.ts';
-import type { JobSummary } from './job-entry.ts';
+import type { JobSummary } from '../job-entry.ts';
 
 export interface JobIndex {
   /** Keeps the index in step with the view (kv-view's onChange). */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ForgeError } from '../../../domain/errors.ts';
 import { originKey, type Job } from '../../../domain/job.ts';
 import { createOnce, hashKey, isConflict, type Conn } from './connection.ts';
-import type { JobEntry, JobSummary } from './job-entry.ts';
+import type { JobEntry, JobSummary } from '../job-entry.ts';
 import type { DeliveryRow } from './nats-outbox.ts';
 
 type C = Conn<JobEntry, JobSummary, DeliveryRow>;

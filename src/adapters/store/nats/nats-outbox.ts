@@ -17,7 +17,7 @@ import type { Delivery, Outbox, OutboxItem } from '../../../ports/outbox.ts';
 import { pendingDelivery, summarizeDeliveries } from '../outbox-rows.ts';
 import type { Clock } from '../../../ports/store.ts';
 import { casUpdate, createOnce, hashKey, isConflict, type Conn } from './connection.ts';
-import type { JobEntry, JobSummary, StagedDelivery } from './job-entry.ts';
+import type { JobEntry, JobSummary, StagedDelivery } from '../job-entry.ts';
 
 export interface DeliveryRow extends Delivery {
   lease: { owner: string; expires: number } | null;

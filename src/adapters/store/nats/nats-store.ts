@@ -67,7 +67,7 @@ import {
   type JobSummary,
   type JobEntry,
   type RecoverAs,
-} from './job-entry.ts';
+} from '../job-entry.ts';
 import {
   createNatsOutbox,
   moveStaged,

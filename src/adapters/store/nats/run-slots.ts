@@ -26,7 +26,7 @@
  */
 import { ForgeError } from '../../../domain/errors.ts';
 import { isConflict, type Conn } from './connection.ts';
-import type { JobEntry, JobSummary } from './job-entry.ts';
+import type { JobEntry, JobSummary } from '../job-entry.ts';
 import type { DeliveryRow } from './nats-outbox.ts';
 
 type C = Conn<JobEntry, JobSummary, DeliveryRow>;

@@ -1,21 +1,17 @@
 /**
- * What the NATS store keeps per job (one KV value, see nats-store.ts) and the changes made to it.
- * Each change edits a fresh copy of the entry read from KV; the caller writes it back with
- * compare-and-set and runs the change again on a newer read when another writer came first. The
- * rules are the domain's (`canTransition`, `nextAfterAttempt`); this file only applies them, the
- * way the memory store does.
+ * One job as the stores that keep whole entries hold it (the memory store in a map; the NATS store
+ * as one KV value, see nats/nats-store.ts), and the changes made to it: claim, renew, finish,
+ * cancel, retry, recover, adopt. The rules are the domain's (`canTransition`, `nextAfterAttempt`);
+ * this file only applies them, once, for both stores. The NATS store edits a fresh copy read from
+ * KV and writes it back with compare-and-set, running the change again on a newer read when
+ * another writer came first; the memory store edits its own copy in place.
  */
-import { ForgeError } from '../../../domain/errors.ts';
-import type { Failure } from '../../../domain/failure.ts';
-import type { Attempt, Job, JobRecord, JobStatus } from '../../../domain/job.ts';
-import type { OutboxItem } from '../../../ports/outbox.ts';
-import { canTransition, nextAfterAttempt } from '../../../domain/lifecycle.ts';
-import type {
-  AbandonedAttempt,
-  AttemptKey,
-  AttemptResult,
-  NextState,
-} from '../../../ports/store.ts';
+import { ForgeError } from '../../domain/errors.ts';
+import type { Failure } from '../../domain/failure.ts';
+import type { Attempt, Job, JobRecord, JobStatus } from '../../domain/job.ts';
+import type { OutboxItem } from '../../ports/outbox.ts';
+import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
+import type { AbandonedAttempt, AttemptKey, AttemptResult, NextState } from '../../ports/store.ts';
 
 export interface JobEntry {
   job: Job;
