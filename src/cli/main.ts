@@ -288,25 +288,32 @@ export function buildProgram(): Command {
     .option('--dir <dir>', "the attempt's directory in this worker", '/forge')
     .option('--token-file <file>', 'read the attempt token from this file')
     .option('--give-up-after <duration>', 'stop when Forge stays unreachable this long', '10m')
-    .action(async (o: { dir: string; tokenFile?: string; giveUpAfter: string }, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOpts>();
-      const giveUpAfterMs = parseDuration(o.giveUpAfter);
-      if (giveUpAfterMs === null) {
-        process.stderr.write(
-          `forge: --give-up-after "${o.giveUpAfter}" is no duration (e.g. 90s, 10m)\n`,
-        );
-        process.exitCode = EXIT.usage;
-        return;
-      }
-      // Loaded only for this command: a worker needs none of the server, and the server none of it.
-      const { workerCommand } = await import('../worker/worker-command.ts');
-      process.exitCode = await workerCommand({
-        url: opts.url,
-        dir: o.dir,
-        giveUpAfterMs,
-        ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
-      });
-    });
+    .option('--warm', 'a warm pod: wait for Forge to offer this pod an attempt (FORGE_POOL_TOKEN)')
+    .action(
+      async (
+        o: { dir: string; tokenFile?: string; giveUpAfter: string; warm?: boolean },
+        cmd: Command,
+      ) => {
+        const opts = cmd.optsWithGlobals<GlobalOpts>();
+        const giveUpAfterMs = parseDuration(o.giveUpAfter);
+        if (giveUpAfterMs === null) {
+          process.stderr.write(
+            `forge: --give-up-after "${o.giveUpAfter}" is no duration (e.g. 90s, 10m)\n`,
+          );
+          process.exitCode = EXIT.usage;
+          return;
+        }
+        // Loaded only for this command: a worker needs none of the server, and the server none of it.
+        const { workerCommand } = await import('../worker/worker-command.ts');
+        process.exitCode = await workerCommand({
+          url: opts.url,
+          dir: o.dir,
+          giveUpAfterMs,
+          ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
+          ...(o.warm ? { warm: true } : {}),
+        });
+      },
+    );
 
   return program;
 }

@@ -7,26 +7,53 @@
  */
 import { readFile } from 'node:fs/promises';
 import { runWorker, WORKER_EXIT } from './run-worker.ts';
+import { waitForAssignment } from './warm-assignment.ts';
 
 export interface WorkerCommandOptions {
   url: string;
   dir: string;
   tokenFile?: string;
   giveUpAfterMs: number;
+  /** A warm pod: wait for Forge to offer an attempt to this pod (FORGE_POD_NAME, else HOSTNAME),
+   *  asking with the pool token (FORGE_POOL_TOKEN). */
+  warm?: boolean;
 }
 
 export async function workerCommand(opts: WorkerCommandOptions): Promise<number> {
   const log = (line: string) => process.stderr.write(`forge worker: ${line}\n`);
   const fromEnv = process.env.FORGE_WORKER_TOKEN;
   delete process.env.FORGE_WORKER_TOKEN;
-  const token = opts.tokenFile
+  const pool = process.env.FORGE_POOL_TOKEN;
+  delete process.env.FORGE_POOL_TOKEN;
+  const stop = new AbortController();
+  let token = opts.tokenFile
     ? (await readFile(opts.tokenFile, 'utf8')).trim()
     : (fromEnv ?? '').trim();
+  if (opts.warm) {
+    const pod = process.env.FORGE_POD_NAME ?? process.env.HOSTNAME;
+    if (!pool || !pod) {
+      log('a warm worker needs FORGE_POOL_TOKEN and its pod name (FORGE_POD_NAME or HOSTNAME)');
+      return WORKER_EXIT.refused;
+    }
+    log(`warm pod ${pod}: waiting for an attempt`);
+    try {
+      token =
+        (await waitForAssignment({
+          url: opts.url,
+          poolToken: pool,
+          pod,
+          log,
+          signal: stop.signal,
+        })) ?? '';
+    } catch (err) {
+      log((err as Error).message);
+      return WORKER_EXIT.refused;
+    }
+  }
   if (!token) {
     log('no attempt token: set FORGE_WORKER_TOKEN or pass --token-file (the launcher provides it)');
     return WORKER_EXIT.refused;
   }
-  const stop = new AbortController();
   const onSignal = () => {
     if (stop.signal.aborted) process.exit(WORKER_EXIT.failed);
     stop.abort();

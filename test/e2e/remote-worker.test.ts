@@ -2,6 +2,8 @@
 // mirror against a git smart-HTTP server on loopback, a fake forge for pull requests) with the
 // remote sandbox, its worker routes served on loopback, the process launcher standing in for a
 // pod, the real `forge worker`, and the scripted agent.
+import { poolToken } from '../../src/adapters/sandbox/remote/warm-assignments.ts';
+import { startWarmProcessPool, type WarmProcessPool } from '../support/warm-process-pool.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
 import { createMemoryLogs } from '../../src/adapters/logs/memory-logs.ts';
 import { createCommandAgent } from '../../src/adapters/agents/command-agent.ts';
 import { createGitWorkspace } from '../../src/adapters/git/git-workspace.ts';
@@ -59,6 +61,7 @@ interface World {
   bus: EventBus;
   logs: AttemptLogs;
   launcher: ProcessLauncher;
+  pool: WarmProcessPool | null;
   url: string;
   prs: PullRequestRequest[];
   /** While set, every worker request is answered 503 (half of them after Forge took them);
@@ -80,6 +83,8 @@ async function deadAddress(): Promise<string> {
 async function world(
   over: Partial<RemoteSandboxOptions> = {},
   agentCommand: string[] = [process.execPath, SCRIPTED_AGENT],
+  /** Run attempts on this many warm pods started beforehand (warm-process-pool.ts). */
+  warm = 0,
 ): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'forge-remote-'));
   const store = createMemoryStore();
@@ -108,8 +113,17 @@ async function world(
     baseDir: join(dir, 'workers'),
     secretEnv: { ANTHROPIC_API_KEY: SECRET_KEY },
   });
+  const pool = warm
+    ? startWarmProcessPool({
+        size: warm,
+        url,
+        poolToken: poolToken(attempts.secret()),
+        baseDir: join(dir, 'warm'),
+        offer: (pod, token) => attempts.warm.offer(pod, token),
+      })
+    : null;
   const remote = createRemoteSandbox({
-    launcher,
+    launcher: pool ?? launcher,
     attempts,
     workerUrl: url,
     startTimeoutMs: 10_000,
@@ -180,6 +194,7 @@ async function world(
   cleanups.push(async () => {
     await runner.stop(0);
     await launcher.stopAll();
+    await pool?.stopAll();
     (server as unknown as { closeAllConnections(): void }).closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     await rm(dir, { recursive: true, force: true });
@@ -189,6 +204,7 @@ async function world(
     bus,
     logs,
     launcher,
+    pool,
     url,
     prs,
     outage,
@@ -278,6 +294,22 @@ describe('remote worker', () => {
     );
     expect(w.prs).toHaveLength(1);
     expect((await w.store.get(id))?.attempts[0]).toMatchObject({ exit_code: 0 });
+  });
+
+  it('a warm worker started before the job takes its attempt when Forge offers it, and runs it', async () => {
+    const w = await world({}, undefined, 1);
+    const pod = w.pool!.pods[0]!;
+    // The warm pod is up and asking before any job exists.
+    await vi.waitFor(
+      () => expect(pod.stderr.some((l) => l.includes('waiting for an attempt'))).toBe(true),
+      { timeout: 10_000 },
+    );
+    const id = await w.submit('print from a warm pod; write WARM.md warm');
+    await reaches(w, id, 'SUCCEEDED');
+    expect(pod.labels).toEqual({ jobId: id, attempt: 1 });
+    expect(await fullLog(w, id)).toContain('from a warm pod');
+    const branch = `forge/${id.toLowerCase()}`;
+    expect(await git.git('me/app', ['show', `refs/heads/${branch}:WARM.md`])).toBe('warm');
   });
 
   it('a cancel ends the attempt within a second, keeps its output and pushes the work as WIP', async () => {

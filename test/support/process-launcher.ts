@@ -70,27 +70,10 @@ export function createProcessLauncher(opts: ProcessLauncherOptions): ProcessLaun
       const dir = join(opts.baseDir, `${jobId}-${attempt}`);
       mkdirSync(dir, { recursive: true });
       const url = opts.dial ? opts.dial(assignment.url) : assignment.url;
-      const proc = spawn(
-        process.execPath,
-        [BIN, '--url', url, 'worker', '--dir', dir, '--give-up-after', opts.giveUpAfter ?? '20s'],
-        {
-          env: {
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            HOME: dir,
-            FORGE_WORKER_TOKEN: assignment.token,
-            ...opts.secretEnv,
-          },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
+      const { proc, stderr, exited } = spawnWorker(
+        ['--url', url, 'worker', '--dir', dir, '--give-up-after', opts.giveUpAfter ?? '20s'],
+        { HOME: dir, FORGE_WORKER_TOKEN: assignment.token, ...opts.secretEnv },
       );
-      const stderr: string[] = [];
-      let partial = '';
-      proc.stderr.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        stderr.push(...lines);
-      });
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
       const failed = new Promise<LaunchFailure>((r) =>
         proc.once('exit', (code, signal) => {
           if (code === 0) return;
@@ -128,4 +111,25 @@ export function createProcessLauncher(opts: ProcessLauncherOptions): ProcessLaun
       await Promise.all(workers.map((w) => stopOne(w, w.assignment.labels)));
     },
   };
+}
+
+/** Starts the real `forge worker` with `args` and only `env` (and PATH), collecting its stderr
+ *  lines (a pod's log). */
+export function spawnWorker(
+  args: string[],
+  env: Record<string, string>,
+): { proc: ChildProcess; stderr: string[]; exited: Promise<void> } {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const stderr: string[] = [];
+  let partial = '';
+  proc.stderr.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    stderr.push(...lines);
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return { proc, stderr, exited };
 }

@@ -38,6 +38,16 @@ export interface WorkerAttempt {
 
 /** The registry of live remote attempts, looked up by bearer token. */
 export interface WorkerAttempts {
+  /** Attempts offered to warm pods by name (adapters/sandbox/remote/warm-assignments.ts). */
+  warm: {
+    take(
+      pod: string,
+      from: string | null,
+      waitMs: number,
+      signal: AbortSignal,
+    ): Promise<string | null>;
+  };
+  isPoolToken(token: string): boolean;
   lookup(
     token: string,
   ):
@@ -78,8 +88,43 @@ function tooLarge(c: Context, what: string, limit: number): Response {
   );
 }
 
+const WARM_PATH = '/worker/warm/v1/assignment';
+const warmBody = z.object({ pod: z.string().min(1).max(253) });
+
 export function workerRoutes(attempts: WorkerAttempts): Hono<Env> {
   const app = new Hono<Env>();
+
+  /** A warm pod asks for its attempt (long poll): 200 `{token}` once one is offered to it, 204
+   *  while none is. Authenticated by the pool token every warm pod holds, not an attempt's. */
+  app.post(WARM_PATH, async (c) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!match || !attempts.isPoolToken(match[1]!))
+      return c.json(
+        errorBody(
+          'unauthorized',
+          "missing or invalid pool token: a warm worker reads it from FORGE_POOL_TOKEN, which the pod template takes from Forge's pool Secret",
+        ),
+        401,
+      );
+    const body = warmBody.safeParse(await c.req.json().catch(() => null));
+    const wait = waitQuery.safeParse(c.req.query('wait'));
+    if (!body.success || !wait.success)
+      return c.json(
+        errorBody(
+          'invalid_request',
+          `send {"pod": "<this pod's name>"} and wait up to ${MAX_WAIT_MS} ms`,
+        ),
+        400,
+      );
+    const from = remoteAddress(c);
+    try {
+      const token = await attempts.warm.take(body.data.pod, from, wait.data, c.req.raw.signal);
+      return token === null ? c.body(null, 204) : c.json({ token });
+    } catch (err) {
+      return c.json(errorBody('forbidden', (err as Error).message), 403);
+    }
+  });
+
   app.use(`${PROTOCOL_PATH}/*`, async (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     const found = match ? attempts.lookup(match[1]!) : { kind: 'unauthorized' as const };
@@ -270,3 +315,10 @@ const ALLOW: Record<string, string> = {
   exit: 'POST',
   result: 'PUT',
 };
+
+/** The caller's address, when the server runs on Node (null in tests that call the app directly). */
+function remoteAddress(c: Context): string | null {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+    ?.incoming;
+  return incoming?.socket?.remoteAddress ?? null;
+}

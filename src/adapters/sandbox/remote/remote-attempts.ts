@@ -6,6 +6,7 @@
 import type { SandboxLabels } from '../../../ports/sandbox.ts';
 import { verifyAttemptToken } from './attempt-token.ts';
 import type { LiveAttempt } from './live-attempt.ts';
+import { createWarmAssignments, isPoolToken, type WarmAssignments } from './warm-assignments.ts';
 
 export type Lookup =
   | { kind: 'live'; attempt: LiveAttempt }
@@ -21,6 +22,9 @@ export interface RemoteAttempts {
   get(labels: SandboxLabels): LiveAttempt | null;
   /** The attempt a bearer token stands for. */
   lookup(token: string): Lookup;
+  /** Attempts offered to warm pods (warm-assignments.ts), and whether a token is the pool's. */
+  warm: WarmAssignments;
+  isPoolToken(token: string): boolean;
 }
 
 const key = (l: SandboxLabels) => `${l.jobId}/${l.attempt}`;
@@ -33,6 +37,8 @@ export function createRemoteAttempts(loadSecret: () => Buffer): RemoteAttempts {
   const secret = () => (loaded ??= loadSecret());
   return {
     secret,
+    warm: createWarmAssignments(),
+    isPoolToken: (token) => isPoolToken(secret(), token),
     add(attempt) {
       live.set(key(attempt.labels), attempt);
     },
