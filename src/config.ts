@@ -360,8 +360,37 @@ const sandboxSchema = z
         /** Worker environment variables read from Secrets in the namespace (model credentials). */
         secrets: workerSecrets,
       }),
+      z.strictObject({
+        kind: z.literal('agent-sandbox'),
+        isolation: z
+          .literal('none', {
+            error:
+              'isolation is for the local sandbox; an agent-sandbox pod is isolated by the cluster: remove it',
+          })
+          .default('none'),
+        allowed_domains: z.array(z.string()).default([]),
+        namespace: dnsLabel.default('forge-workers'),
+        /** The SandboxWarmPool claims draw from; its SandboxTemplate's pods run `forge worker
+         *  --warm` (the chart's template does). */
+        warm_pool: dnsName.default('forge-workers'),
+        /** How the warm pods reach this Forge replica. */
+        worker_url: z.url({
+          protocol: /^https?$/,
+          error: 'give the URL warm pods dial to reach this Forge, e.g. http://10.0.0.5:7700',
+        }),
+        kubeconfig: z.string().min(1).optional(),
+        context: z.string().min(1).optional(),
+        /** How long a claim may take to bind and its pod to call home (`sandbox` failure after). */
+        start_timeout: duration.default(2 * 60_000),
+        /** The Secret Forge writes the pool token into (key `token`); the template's pods read
+         *  it as FORGE_POOL_TOKEN. */
+        pool_secret: dnsName.default('forge-warm-pool'),
+        /** Worker environment variables the template takes from Secrets (model credentials):
+         *  their names, so Forge never sends their values. */
+        inherit_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+      }),
     ],
-    { error: 'use kind: local or kind: kubernetes' },
+    { error: 'use kind: local, kubernetes or agent-sandbox' },
   )
   .prefault({});
 

@@ -2,6 +2,9 @@
  * The composition root: the only place that reads configuration and the environment and picks
  * adapters. Everything else receives what it needs.
  */
+import { createClaimLauncher } from './adapters/sandbox/agent-sandbox/claim-launcher.ts';
+import { createKubeClients } from './adapters/sandbox/kubernetes/kube-client.ts';
+import { poolToken } from './adapters/sandbox/remote/warm-assignments.ts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { resolve, join } from 'node:path';
@@ -90,6 +93,30 @@ export function createSandbox(
       startTimeoutMs: sandbox.start_timeout,
       // The worker reads these from its pod's environment (sandbox.secrets): never sent to it.
       inheritEnv: Object.keys(sandbox.secrets),
+    });
+  }
+  if (sandbox.kind === 'agent-sandbox') {
+    const attempts =
+      workerAttempts ??
+      createRemoteAttempts(() => {
+        throw new ForgeError('internal', 'this sandbox was made for checks only');
+      });
+    const { config: kubeConfig } = createKubeClients(sandbox);
+    return createRemoteSandbox({
+      launcher: createClaimLauncher({
+        config: kubeConfig,
+        namespace: sandbox.namespace,
+        warmPool: sandbox.warm_pool,
+        offer: (pod, token, address) => attempts.warm.offer(pod, token, address),
+        withdraw: (pod) => attempts.warm.withdraw(pod),
+        poolToken: () => poolToken(attempts.secret()),
+        poolSecret: sandbox.pool_secret,
+        ...(onWarning ? { onWarning } : {}),
+      }),
+      attempts,
+      workerUrl: sandbox.worker_url,
+      startTimeoutMs: sandbox.start_timeout,
+      inheritEnv: sandbox.inherit_env,
     });
   }
   return createLocalSandbox({

@@ -2,6 +2,7 @@
 // (test/support/fake-kube/agent-sandbox), whose warm pods here are idle processes: what is checked
 // is which pod the launcher offers an attempt to, and when, including under the controller's
 // known defects.
+import { SECRETS } from '../../../../test/support/fake-kube/resources.ts';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -73,6 +74,8 @@ async function world(defects: Partial<AgentSandboxDefects> = {}, replicas = 2) {
       warmPool,
       offer: (pod, token) => offers.push({ pod, token }),
       withdraw: (pod) => withdrawn.push(pod),
+      poolToken: () => 'the-pool-token',
+      poolSecret: 'forge-warm-pool',
     });
   const f = fake;
   await f.agentSandbox.waitFor(
@@ -116,6 +119,16 @@ describe('agent-sandbox launcher', () => {
     );
     expect(await w.launcher.follow(launched.ref, assignment(1).labels)).toBeNull();
     launched.dispose();
+    // The warm pods' pool token was written for their template to read.
+    const secret = w.fake.store
+      .list(SECRETS, NS)
+      .find((o) => o.metadata.name === 'forge-warm-pool');
+    expect(
+      Buffer.from(
+        String((secret as { data?: { token?: string } }).data?.token),
+        'base64',
+      ).toString(),
+    ).toBe('the-pool-token');
   });
 
   it('fails at once, as sandbox, for a warm pool that does not exist', async () => {

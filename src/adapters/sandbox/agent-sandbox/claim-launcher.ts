@@ -51,6 +51,11 @@ export interface ClaimLauncherOptions {
   /** Offers the attempt's token to the warm pod `pod` at `address` (RemoteAttempts.warm). */
   offer(pod: string, token: string, address: string | null): void;
   withdraw(pod: string): void;
+  /** Written into the Secret `poolSecret` (key `token`) before the first claim, for the warm
+   *  pods' template to read as FORGE_POOL_TOKEN. */
+  poolToken: () => string;
+  poolSecret: string;
+  onWarning?: (message: string) => void;
 }
 
 interface Condition {
@@ -74,6 +79,35 @@ export function createClaimLauncher(opts: ClaimLauncherOptions): WorkerLauncher 
   const claimPath = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${CLAIMS}`;
   /** Pods offered an attempt, by claim name, so a stop withdraws an offer not yet taken. */
   const offered = new Map<string, string>();
+  // The warm pods cannot start without it: written at once, and awaited by the first launch.
+  let secretWritten: Promise<void> | null = null;
+  const writeSecret = () =>
+    (secretWritten ??= writePoolSecret().catch((err: unknown) => {
+      secretWritten = null;
+      const message = `could not write the pool Secret ${opts.poolSecret} in ${namespace}: ${apiMessage(err)}; warm pods cannot ask for attempts without it`;
+      opts.onWarning?.(message);
+      throw new ForgeError('unavailable', message, { cause: err });
+    }));
+  async function writePoolSecret(): Promise<void> {
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: opts.poolSecret,
+        namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'forge' },
+      },
+      type: 'Opaque',
+      data: { token: Buffer.from(opts.poolToken()).toString('base64') },
+    };
+    try {
+      await core.createNamespacedSecret({ namespace, body });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+      await core.replaceNamespacedSecret({ name: opts.poolSecret, namespace, body });
+    }
+  }
+  void writeSecret().catch(() => undefined);
 
   const ready = (c: Claim) => c.status?.conditions?.find((x) => x.type === 'Ready');
   const refOf = (name: string) => `claim:${namespace}/${name}`;
@@ -193,6 +227,7 @@ export function createClaimLauncher(opts: ClaimLauncherOptions): WorkerLauncher 
     kind: 'agent-sandbox',
     label: 'agent-sandbox',
     async launch(assignment: WorkerAssignment) {
+      await writeSecret();
       const name = jobName(assignment.labels);
       const body = {
         apiVersion: `${GROUP}/${VERSION}`,

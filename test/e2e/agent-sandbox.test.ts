@@ -1,0 +1,145 @@
+// Forge on agent-sandbox warm pools end to end: the real `forge serve` with
+// `sandbox.kind: agent-sandbox`, the fake cluster with its fake agent-sandbox controller, whose
+// warm pods run the real `forge worker --warm` as local processes. Forge writes the pool token
+// Secret the pods' template reads; each attempt claims a warm pod, which Forge checks and offers
+// the attempt to by name.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import {
+  startFakeAgentSandbox,
+  type FakeAgentSandbox,
+} from '../support/fake-kube/agent-sandbox/index.ts';
+import { SECRETS } from '../support/fake-kube/resources.ts';
+import { SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
+import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
+import { freePort } from '../support/loopback.ts';
+
+const NS = 'forge-workers';
+const IMAGE = 'ghcr.io/forge-dev/forge-worker:test';
+
+let dir: string;
+let fake: FakeAgentSandbox;
+beforeAll(async () => {
+  // Not under /tmp: the fake kubelet maps the pod's /tmp mount onto paths that start with it.
+  dir = await mkdtemp('/var/tmp/forge-e2e-agent-sandbox-');
+  await writeWorkerForge(dir);
+  fake = await startFakeAgentSandbox({
+    images: { [IMAGE]: { env: { PATH: `${dir}:/usr/bin:/bin` } } },
+    terminationGracePeriodSeconds: 1,
+  });
+});
+afterAll(async () => {
+  await stopAllForges();
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A pod's output so far; empty before it ran. */
+const outputOf = (name: string): string => {
+  try {
+    return fake.podOutput(name);
+  } catch {
+    return '';
+  }
+};
+
+const create = async (plural: string, body: object) => {
+  const res = await fetch(
+    `${fake.url}/apis/extensions.agents.x-k8s.io/v1beta1/namespaces/${NS}/${plural}`,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
+  expect(res.status).toBe(201);
+};
+
+it('runs three jobs on a warm pool of two, each on its own pod, the third waiting for one', async () => {
+  const port = await freePort();
+  const workerUrl = `http://127.0.0.1:${port}`;
+  const forge = await startForge({
+    config: {
+      server: { host: '127.0.0.1', port },
+      sandbox: {
+        kind: 'agent-sandbox',
+        namespace: NS,
+        warm_pool: 'workers',
+        worker_url: workerUrl,
+        kubeconfig: await writeKubeconfig(dir, fake.url),
+        start_timeout: '60s',
+      },
+      agents: {
+        script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
+      },
+    },
+  });
+  onTestFailed(() => {
+    console.error(forge.stderr);
+    for (const pod of fake.pods())
+      console.error(pod.metadata.name, fake.podOutput(pod.metadata.name));
+  });
+  // Forge writes the pool token the warm pods' template reads.
+  await fake.waitFor(
+    () => fake.store.list(SECRETS, NS).some((s) => s.metadata.name === 'forge-warm-pool'),
+    20_000,
+  );
+  await create('sandboxtemplates', {
+    apiVersion: 'extensions.agents.x-k8s.io/v1beta1',
+    kind: 'SandboxTemplate',
+    metadata: { name: 'forge-worker' },
+    spec: {
+      podTemplate: {
+        spec: {
+          containers: [
+            {
+              name: 'worker',
+              image: IMAGE,
+              command: ['forge', 'worker', '--warm', '--url', workerUrl, '--dir', '/forge'],
+              env: [
+                {
+                  name: 'FORGE_POOL_TOKEN',
+                  valueFrom: { secretKeyRef: { name: 'forge-warm-pool', key: 'token' } },
+                },
+                { name: 'FORGE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ],
+              volumeMounts: [{ name: 'forge', mountPath: '/forge' }],
+            },
+          ],
+          volumes: [{ name: 'forge', emptyDir: {} }],
+        },
+      },
+    },
+  });
+  await create('sandboxwarmpools', {
+    apiVersion: 'extensions.agents.x-k8s.io/v1beta1',
+    kind: 'SandboxWarmPool',
+    metadata: { name: 'workers' },
+    spec: { replicas: 2, sandboxTemplateRef: { name: 'forge-worker' } },
+  });
+  await fake.agentSandbox.waitFor(
+    () =>
+      fake.agentSandbox
+        .warmPods(NS)
+        .filter((p) => outputOf(p.metadata.name).includes('waiting for an attempt')).length === 2,
+    30_000,
+  );
+  const ids = await Promise.all(
+    [1, 2, 3].map((n) => forge.submit(`print hello from warm job ${n}; sleep 500`)),
+  );
+  const jobs = await Promise.all(ids.map((id) => forge.waitFor(id, undefined, 90_000)));
+  for (const [i, job] of jobs.entries()) {
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.attempts[0]!.sandbox).toBe('agent-sandbox');
+    expect(job.attempts[0]!.output).toContain(`hello from warm job ${i + 1}`);
+  }
+  // Each attempt ran on a pod of its own: the worker says in its pod's log which it ran.
+  const started = new Set(
+    fake
+      .events(NS)
+      .filter((e) => e.involvedObject.kind === 'Pod' && e.reason === 'Started')
+      .map((e) => e.involvedObject.name),
+  );
+  const podOf = (id: string) =>
+    [...started].filter((name) => outputOf(name).includes(`running attempt 1 of job ${id}`));
+  const pods = ids.map((id) => podOf(id));
+  for (const p of pods) expect(p).toHaveLength(1);
+  expect(new Set(pods.flat()).size).toBe(3);
+  expect(fake.invalid).toEqual([]);
+}, 150_000);
