@@ -7,6 +7,7 @@
  * something broken or unsafe are refused with a message that says what to do. The Dockerfiles
  * name the versions package.json pins.
  */
+import { loadCrd, validateCustomResource } from '../support/crd-schema.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -892,5 +893,90 @@ describe('the images', () => {
       lastUser(dockerfile('forge.Dockerfile')),
     );
     expect(rawConfig(objects).sandbox.image).toBe(`ghcr.io/forge-dev/forge-worker:${pkg.version}`);
+  });
+});
+
+describe('agent-sandbox warm pools', () => {
+  const CRDS = '../shared/reference/agent-sandbox';
+  interface PodTemplate {
+    metadata: { labels: Record<string, string> };
+    spec: V1PodSpec;
+  }
+
+  it('renders a SandboxTemplate and SandboxWarmPool the reference CRDs accept, pods locked down like the Jobs', async () => {
+    const objects = await render([
+      '--set',
+      'agentSandbox.enabled=true',
+      '--set',
+      'agentSandbox.warmPoolSize=3',
+    ]);
+    const template = objects.find((o) => o.kind === 'SandboxTemplate')!;
+    const pool = objects.find((o) => o.kind === 'SandboxWarmPool')!;
+    expect(
+      validateCustomResource(
+        loadCrd(`${CRDS}/extensions.agents.x-k8s.io_sandboxtemplates.yaml`, 'v1beta1'),
+        template,
+      ),
+    ).toEqual([]);
+    expect(
+      validateCustomResource(
+        loadCrd(`${CRDS}/extensions.agents.x-k8s.io_sandboxwarmpools.yaml`, 'v1beta1'),
+        pool,
+      ),
+    ).toEqual([]);
+    const poolSpec = (
+      pool as unknown as { spec: { replicas: number; sandboxTemplateRef: { name: string } } }
+    ).spec;
+    expect(poolSpec).toEqual({
+      replicas: 3,
+      sandboxTemplateRef: { name: template.metadata?.name },
+    });
+
+    const pod = (template as unknown as { spec: { podTemplate: PodTemplate } }).spec.podTemplate;
+    expect(validateAgainst('io.k8s.api.core.v1.PodSpec', pod.spec)).toEqual([]);
+    expect(pod.spec).toMatchObject({
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    });
+    const container = pod.spec.containers[0]!;
+    expect(container.command).toEqual(['forge', 'worker']);
+    expect(container.args?.[0]).toBe('--warm');
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    });
+    // Secrets only by reference: the pool token and the model key.
+    const refs = (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
+    expect(refs.map((e) => [e.name, e.valueFrom!.secretKeyRef!.name])).toEqual([
+      ['FORGE_POOL_TOKEN', 'forge-warm-pool'],
+      ['ANTHROPIC_API_KEY', 'forge-model-keys'],
+    ]);
+    // The worker NetworkPolicy selects these pods too.
+    const selector = only(objects, 'NetworkPolicy').spec?.podSelector?.matchLabels ?? {};
+    expect(pod.metadata.labels).toMatchObject(selector);
+
+    // Forge is told to claim from this pool, and may.
+    const deployment = only(objects, 'Deployment');
+    const config = loadConfig(podEnv(deployment), forgeYaml(objects));
+    expect(config.sandbox).toMatchObject({
+      kind: 'agent-sandbox',
+      warm_pool: pool.metadata?.name,
+      pool_secret: 'forge-warm-pool',
+      inherit_env: ['ANTHROPIC_API_KEY'],
+    });
+    const rules = only(objects, 'Role').rules ?? [];
+    expect(rules).toContainEqual({
+      apiGroups: ['extensions.agents.x-k8s.io'],
+      resources: ['sandboxclaims'],
+      verbs: ['create', 'get', 'list', 'watch', 'delete'],
+    });
+    expect(rules).toContainEqual({ apiGroups: [''], resources: ['pods'], verbs: ['get'] });
   });
 });

@@ -42,6 +42,15 @@ kind: sqlite
 
 {{- define "forge.sandboxConfig" -}}
 {{- $w := .Values.workers -}}
+{{- if .Values.agentSandbox.enabled -}}
+kind: agent-sandbox
+namespace: {{ include "forge.workerNamespace" . | quote }}
+warm_pool: {{ printf "%s-workers" (include "forge.fullname" .) | quote }}
+worker_url: {{ include "forge.workerUrl" . | quote }}
+start_timeout: {{ $w.startTimeout | quote }}
+pool_secret: {{ .Values.agentSandbox.poolSecret | quote }}
+inherit_env: {{ toYaml (keys (default (dict) $w.secrets) | sortAlpha) | nindent 2 }}
+{{- else -}}
 kind: kubernetes
 namespace: {{ include "forge.workerNamespace" . | quote }}
 image: {{ include "forge.workerImage" . | quote }}
@@ -57,6 +66,7 @@ resources: {{ toYaml $w.resources | nindent 2 }}
 workspace_size: {{ $w.workspaceSize | quote }}
 start_timeout: {{ $w.startTimeout | quote }}
 secrets: {{ toYaml (default (dict) $w.secrets) | nindent 2 }}
+{{- end -}}
 {{- end -}}
 
 {{/* The orchestrator's environment from Secrets: API tokens, the NATS token, secretEnv. */}}
