@@ -373,6 +373,8 @@ const sandboxSchema = z
         /** The SandboxWarmPool claims draw from; its SandboxTemplate's pods run `forge worker
          *  --warm` (the chart's template does). */
         warm_pool: dnsName.default('forge-workers'),
+        /** The SandboxTemplate the pool's pods come from, which `forge doctor` checks exists. */
+        template: dnsName.optional(),
         /** How the warm pods reach this Forge replica. */
         worker_url: z.url({
           protocol: /^https?$/,

@@ -107,6 +107,7 @@ export function createSandbox(
         config: kubeConfig,
         namespace: sandbox.namespace,
         warmPool: sandbox.warm_pool,
+        ...(sandbox.template ? { template: sandbox.template } : {}),
         offer: (pod, token, address) => attempts.warm.offer(pod, token, address),
         withdraw: (pod) => attempts.warm.withdraw(pod),
         poolToken: () => poolToken(attempts.secret()),

@@ -968,6 +968,7 @@ describe('agent-sandbox warm pools', () => {
     expect(config.sandbox).toMatchObject({
       kind: 'agent-sandbox',
       warm_pool: pool.metadata?.name,
+      template: template.metadata?.name,
       pool_secret: 'forge-warm-pool',
       inherit_env: ['ANTHROPIC_API_KEY'],
     });

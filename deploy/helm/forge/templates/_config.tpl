@@ -46,6 +46,7 @@ kind: sqlite
 kind: agent-sandbox
 namespace: {{ include "forge.workerNamespace" . | quote }}
 warm_pool: {{ printf "%s-workers" (include "forge.fullname" .) | quote }}
+template: {{ printf "%s-worker" (include "forge.fullname" .) | quote }}
 worker_url: {{ include "forge.workerUrl" . | quote }}
 start_timeout: {{ $w.startTimeout | quote }}
 pool_secret: {{ .Values.agentSandbox.poolSecret | quote }}

@@ -67,11 +67,12 @@ async function world(defects: Partial<AgentSandboxDefects> = {}, replicas = 2) {
   });
   const offers: { pod: string; token: string }[] = [];
   const withdrawn: string[] = [];
-  const make = (warmPool = 'workers') =>
+  const make = (warmPool = 'workers', template?: string) =>
     createClaimLauncher({
       config,
       namespace: NS,
       warmPool,
+      ...(template ? { template } : {}),
       offer: (pod, token) => offers.push({ pod, token }),
       withdraw: (pod) => withdrawn.push(pod),
       poolToken: () => 'the-pool-token',
@@ -129,6 +130,14 @@ describe('agent-sandbox launcher', () => {
         'base64',
       ).toString(),
     ).toBe('the-pool-token');
+  });
+
+  it('forge doctor finds the warm pool and its template, or says what to fix', async () => {
+    const w = await world();
+    expect(await w.make('workers', 'worker').doctor()).toMatchObject([{ ok: true }]);
+    const [missing] = await w.make('workers', 'no-such-template').doctor();
+    expect(missing).toMatchObject({ ok: false, level: 'error' });
+    expect(missing!.detail).toContain('sandbox.template');
   });
 
   it('fails at once, as sandbox, for a warm pool that does not exist', async () => {

@@ -48,6 +48,8 @@ export interface ClaimLauncherOptions {
   namespace: string;
   /** The SandboxWarmPool claims draw from. */
   warmPool: string;
+  /** Its SandboxTemplate, checked by `doctor` when given. */
+  template?: string;
   /** Offers the attempt's token to the warm pod `pod` at `address` (RemoteAttempts.warm). */
   offer(pod: string, token: string, address: string | null): void;
   withdraw(pod: string): void;
@@ -318,12 +320,20 @@ export function createClaimLauncher(opts: ClaimLauncherOptions): WorkerLauncher 
           plural: 'sandboxwarmpools',
           name: opts.warmPool,
         });
+        if (opts.template)
+          await custom.getNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: 'sandboxtemplates',
+            name: opts.template,
+          });
         return [
           {
             name: 'agent-sandbox',
             ok: true,
             level: 'ok',
-            detail: `warm pool ${opts.warmPool} in ${namespace}`,
+            detail: `warm pool ${opts.warmPool}${opts.template ? ` and template ${opts.template}` : ''} in ${namespace}`,
           },
         ];
       } catch (err) {
@@ -332,7 +342,7 @@ export function createClaimLauncher(opts: ClaimLauncherOptions): WorkerLauncher 
             name: 'agent-sandbox',
             ok: false,
             level: 'error',
-            detail: `cannot read SandboxWarmPool ${opts.warmPool} in ${namespace}: ${apiMessage(err)}; install agent-sandbox (v1beta1) and the chart's warm pool, or fix sandbox.warm_pool`,
+            detail: `cannot read SandboxWarmPool ${opts.warmPool}${opts.template ? ` or SandboxTemplate ${opts.template}` : ''} in ${namespace}: ${apiMessage(err)}; install agent-sandbox (v1beta1) and the chart's warm pool, or fix sandbox.warm_pool and sandbox.template`,
           },
         ];
       }
