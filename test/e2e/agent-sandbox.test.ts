@@ -10,7 +10,12 @@ import {
   type FakeAgentSandbox,
 } from '../support/fake-kube/agent-sandbox/index.ts';
 import { SECRETS } from '../support/fake-kube/resources.ts';
-import { SCRIPTED_AGENT, startForge, stopAllForges } from '../support/forge-server.ts';
+import {
+  SCRIPTED_AGENT,
+  startForge,
+  stopAllForges,
+  type ForgeProcess,
+} from '../support/forge-server.ts';
 import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
 import { freePort } from '../support/loopback.ts';
 
@@ -51,10 +56,13 @@ const create = async (plural: string, body: object) => {
   expect(res.status).toBe(201);
 };
 
-it('runs three jobs on a warm pool of two, each on its own pod, the third waiting for one', async () => {
+let forge: ForgeProcess;
+
+/** Forge on the fake agent-sandbox with a warm pool of two `forge worker --warm` pods. */
+async function forgeOnWarmPool(): Promise<ForgeProcess> {
   const port = await freePort();
   const workerUrl = `http://127.0.0.1:${port}`;
-  const forge = await startForge({
+  const server = await startForge({
     config: {
       server: { host: '127.0.0.1', port },
       sandbox: {
@@ -71,7 +79,7 @@ it('runs three jobs on a warm pool of two, each on its own pod, the third waitin
     },
   });
   onTestFailed(() => {
-    console.error(forge.stderr);
+    console.error(server.stderr);
     for (const pod of fake.pods())
       console.error(pod.metadata.name, fake.podOutput(pod.metadata.name));
   });
@@ -120,6 +128,11 @@ it('runs three jobs on a warm pool of two, each on its own pod, the third waitin
         .filter((p) => outputOf(p.metadata.name).includes('waiting for an attempt')).length === 2,
     30_000,
   );
+  return server;
+}
+
+it('runs three jobs on a warm pool of two, each on its own pod, the third waiting for one', async () => {
+  forge ??= await forgeOnWarmPool();
   const ids = await Promise.all(
     [1, 2, 3].map((n) => forge.submit(`print hello from warm job ${n}; sleep 500`)),
   );
@@ -143,3 +156,28 @@ it('runs three jobs on a warm pool of two, each on its own pod, the third waitin
   expect(new Set(pods.flat()).size).toBe(3);
   expect(fake.invalid).toEqual([]);
 }, 150_000);
+
+it("streams a warm pod's output live, and a cancel stops it within a second, its claim deleted", async () => {
+  forge ??= await forgeOnWarmPool();
+  const id = await forge.submit('print started on a warm pod; lines 3 200; sleep 60000');
+  const stream = await fetch(`${forge.url}/jobs/${id}/events`);
+  const reader = stream.body!.getReader();
+  let seen = '';
+  while (!seen.includes('line 2 ')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += Buffer.from(value).toString();
+  }
+  expect(seen).toContain('started on a warm pod');
+  const asked = Date.now();
+  expect((await forge.api('POST', `/jobs/${id}/cancel`)).status).toBe(200);
+  const job = await forge.waitFor(id, (j) => j.attempts[0]?.finished_at !== undefined, 30_000);
+  expect(Date.parse(String(job.attempts[0]!.finished_at)) - asked).toBeLessThan(1_000);
+  expect(job.status).toBe('CANCELLED');
+  expect(job.attempts[0]!.output).toContain('line 2 ');
+  await reader.cancel();
+  await fake.agentSandbox.waitFor(
+    () => !fake.agentSandbox.claims(NS).some((c) => c.metadata.name.includes(id.toLowerCase())),
+    20_000,
+  );
+}, 120_000);
