@@ -161,12 +161,12 @@ it("streams a warm pod's output live, and a cancel stops it within a second, its
   forge ??= await forgeOnWarmPool();
   const id = await forge.submit('print started on a warm pod; lines 3 200; sleep 60000');
   const stream = await fetch(`${forge.url}/jobs/${id}/events`);
-  const reader = stream.body!.getReader();
+  const reader = stream.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   let seen = '';
   while (!seen.includes('line 2 ')) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += Buffer.from(value).toString();
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    seen += Buffer.from(chunk.value).toString();
   }
   expect(seen).toContain('started on a warm pod');
   const asked = Date.now();
