@@ -27,7 +27,14 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function world(defects: Partial<AgentSandboxDefects> = {}, replicas = 2) {
+async function world(
+  defects: Partial<AgentSandboxDefects> = {},
+  replicas = 2,
+  /** Wait for the warm pods to be Ready before any claim. */
+  warmFirst = true,
+  /** The pods' image (one the fake node cannot pull keeps them from ever being Ready). */
+  image = IMAGE,
+) {
   fake = await startFakeAgentSandbox({
     images: { [IMAGE]: { env: { PATH } } },
     terminationGracePeriodSeconds: 1,
@@ -50,7 +57,7 @@ async function world(defects: Partial<AgentSandboxDefects> = {}, replicas = 2) {
       metadata: { name: 'worker' },
       spec: {
         podTemplate: {
-          spec: { containers: [{ name: 'worker', image: IMAGE, command: ['node', '-e', IDLE] }] },
+          spec: { containers: [{ name: 'worker', image, command: ['node', '-e', IDLE] }] },
         },
       },
     },
@@ -65,7 +72,12 @@ async function world(defects: Partial<AgentSandboxDefects> = {}, replicas = 2) {
       spec: { replicas, sandboxTemplateRef: { name: 'worker' } },
     },
   });
-  const offers: { pod: string; token: string }[] = [];
+  const offers: { pod: string; token: string; podReady: boolean }[] = [];
+  const isReady = (name: string) =>
+    fake!
+      .pods(NS)
+      .find((p) => p.metadata.name === name)
+      ?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const withdrawn: string[] = [];
   const make = (warmPool = 'workers', template?: string) =>
     createClaimLauncher({
@@ -73,19 +85,21 @@ async function world(defects: Partial<AgentSandboxDefects> = {}, replicas = 2) {
       namespace: NS,
       warmPool,
       ...(template ? { template } : {}),
-      offer: (pod, token) => offers.push({ pod, token }),
+      offer: (pod, token) => offers.push({ pod, token, podReady: isReady(pod) }),
       withdraw: (pod) => withdrawn.push(pod),
       poolToken: () => 'the-pool-token',
       poolSecret: 'forge-warm-pool',
     });
   const f = fake;
-  await f.agentSandbox.waitFor(
-    () =>
-      f.agentSandbox
-        .warmPods(NS)
-        .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-        .length === replicas,
-  );
+  if (warmFirst)
+    await f.agentSandbox.waitFor(
+      () =>
+        f.agentSandbox
+          .warmPods(NS)
+          .filter((p) =>
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          ).length === replicas,
+    );
   return { fake: f, launcher: make(), make, offers, withdrawn };
 }
 
@@ -111,7 +125,7 @@ describe('agent-sandbox launcher', () => {
       lifecycle: { shutdownPolicy: 'Delete' },
     });
     expect(podOf(w.fake, pod)?.metadata.labels?.[CLAIM_UID_LABEL]).toBe(claim.metadata.uid);
-    expect(w.offers).toEqual([{ pod, token: 'token-1' }]);
+    expect(w.offers).toEqual([{ pod, token: 'token-1', podReady: true }]);
     expect(await w.launcher.held()).toEqual([{ ref: launched.ref, labels: assignment(1).labels }]);
     expect(await w.launcher.follow(launched.ref, assignment(1).labels)).not.toBeNull();
     await w.launcher.stop(launched.ref, assignment(1).labels);
@@ -159,6 +173,20 @@ describe('agent-sandbox launcher', () => {
     expect(w.offers).toHaveLength(1);
     first.dispose();
     second.dispose();
+  });
+
+  it('never offers a pod the controller adopted while it is not Ready, though the claim says Ready', async () => {
+    const w = await world({ adoptNotReady: true }, 1, false, 'no-such-image:1');
+    const launched = await w.launcher.launch(assignment(1));
+    await vi.waitFor(() => expect(launched.describe()).resolves.toMatch(/Ready=True/), {
+      timeout: 10_000,
+    });
+    // The launcher has looked at the pod again and again, and offered it nothing.
+    const looks = () =>
+      w.fake.requests.filter((r) => r.method === 'GET' && /\/pods\/[^/]+$/.test(r.path)).length;
+    await vi.waitFor(() => expect(looks()).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    expect(w.offers).toEqual([]);
+    launched.dispose();
   });
 
   it('offers once, however often Ready flaps', async () => {
