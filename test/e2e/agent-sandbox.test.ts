@@ -3,6 +3,11 @@
 // warm pods run the real `forge worker --warm` as local processes. Forge writes the pool token
 // Secret the pods' template reads; each attempt claims a warm pod, which Forge checks and offers
 // the attempt to by name.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startFakeForgejo, type FakeForgejo } from '../support/fake-forgejo.ts';
+import { startGitServer, type GitServer } from '../support/git-http-server.ts';
+import { startFront } from '../support/intake-world.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import {
@@ -24,7 +29,16 @@ const IMAGE = 'ghcr.io/forge-dev/forge-worker:test';
 
 let dir: string;
 let fake: FakeAgentSandbox;
+let git: GitServer;
+let forgejo: FakeForgejo;
+let front: Server;
+let origin = '';
 beforeAll(async () => {
+  git = await startGitServer({ username: 'forge' });
+  await git.createRepo('me/app', { files: { 'README.md': '# app\n' } });
+  forgejo = await startFakeForgejo({ kind: 'forgejo', token: git.token, repos: ['me/app'] });
+  front = await startFront(git.url('x').replace(/\/x\.git$/, ''), forgejo.url);
+  origin = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
   // Not under /tmp: the fake kubelet maps the pod's /tmp mount onto paths that start with it.
   dir = await mkdtemp('/var/tmp/forge-e2e-agent-sandbox-');
   await writeWorkerForge(dir);
@@ -36,6 +50,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAllForges();
   await fake.close();
+  await new Promise<void>((r) => front.close(() => r()));
+  await forgejo.close();
+  await git.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -76,6 +93,8 @@ async function forgeOnWarmPool(): Promise<ForgeProcess> {
       agents: {
         script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
       },
+      forges: { home: { kind: 'forgejo', url: origin, token: git.token } },
+      repos: { app: { url: `${origin}/me/app.git`, forge: 'home', base_branch: 'main' } },
     },
   });
   onTestFailed(() => {
@@ -133,8 +152,14 @@ async function forgeOnWarmPool(): Promise<ForgeProcess> {
 
 it('runs three jobs on a warm pool of two, each on its own pod, the third waiting for one', async () => {
   forge ??= await forgeOnWarmPool();
+  // The first works on a repository: Forge opens its pull request from the pod's bundle.
   const ids = await Promise.all(
-    [1, 2, 3].map((n) => forge.submit(`print hello from warm job ${n}; sleep 500`)),
+    [1, 2, 3].map((n) =>
+      forge.submit(
+        `print hello from warm job ${n}; sleep 500${n === 1 ? '; write WARM.md from a warm pod' : ''}`,
+        n === 1 ? { repo: 'app' } : {},
+      ),
+    ),
   );
   const jobs = await Promise.all(ids.map((id) => forge.waitFor(id, undefined, 90_000)));
   for (const [i, job] of jobs.entries()) {
@@ -142,6 +167,10 @@ it('runs three jobs on a warm pool of two, each on its own pod, the third waitin
     expect(job.attempts[0]!.sandbox).toBe('agent-sandbox');
     expect(job.attempts[0]!.output).toContain(`hello from warm job ${i + 1}`);
   }
+  const result = jobs[0]!.result as { branch: string; commit: string };
+  expect(await git.git('me/app', ['show', `${result.commit}:WARM.md`])).toBe('from a warm pod');
+  expect(forgejo.pulls('me/app')).toMatchObject([{ head: result.branch, base: 'main' }]);
+  expect(JSON.stringify(fake.requests.map((r) => r.body ?? null))).not.toContain(git.token);
   // Each attempt ran on a pod of its own: the worker says in its pod's log which it ran.
   const started = new Set(
     fake
