@@ -9,7 +9,7 @@ import { startFakeForgejo, type FakeForgejo } from '../support/fake-forgejo.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
 import { startFront } from '../support/intake-world.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFailed, vi } from 'vitest';
 import {
   startFakeAgentSandbox,
   type FakeAgentSandbox,
@@ -20,6 +20,7 @@ import {
   startForge,
   stopAllForges,
   type ForgeProcess,
+  type JobJson,
 } from '../support/forge-server.ts';
 import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
 import { freePort } from '../support/loopback.ts';
@@ -210,3 +211,34 @@ it("streams a warm pod's output live, and a cancel stops it within a second, its
     20_000,
   );
 }, 120_000);
+
+it('a warm pod the controller adopts for two claims runs one attempt; the other is retried elsewhere', async () => {
+  forge ??= await forgeOnWarmPool();
+  fake.agentSandbox.defects.doubleAdopt = true;
+  const ids = [
+    await forge.submit('print first of two; sleep 300', { max_retries: 2 }),
+    await forge.submit('print second of two; sleep 300', { max_retries: 2 }),
+  ];
+  // One of the two claims was bound to the other's pod: its attempt is refused and retried.
+  const conflict = (j: JobJson) =>
+    j.attempts.find((a) => a.failure?.message.includes('AdoptionConflict') ?? false);
+  const conflicted = await vi.waitFor(
+    async () => {
+      const found = (await Promise.all(ids.map((id) => forge.job(id)))).map(conflict).find(Boolean);
+      expect(found).toBeDefined();
+      return found!;
+    },
+    { timeout: 60_000, interval: 200 },
+  );
+  fake.agentSandbox.defects.doubleAdopt = false;
+  expect(conflicted.failure?.category).toBe('interrupted');
+  const jobs = await Promise.all(ids.map((id) => forge.waitFor(id, undefined, 90_000)));
+  for (const job of jobs) expect(job.status).toBe('SUCCEEDED');
+  // No pod ever ran two attempts.
+  const started = fake
+    .events(NS)
+    .filter((e) => e.involvedObject.kind === 'Pod' && e.reason === 'Started')
+    .map((e) => e.involvedObject.name);
+  for (const pod of new Set(started))
+    expect(outputOf(pod).match(/running attempt/g)?.length ?? 0).toBeLessThanOrEqual(1);
+}, 150_000);
