@@ -154,6 +154,17 @@ describe('agent-sandbox launcher', () => {
     expect(missing!.detail).toContain('sandbox.template');
   });
 
+  it('ends the attempt as interrupted when its pod dies under it', async () => {
+    const w = await world();
+    const launched = await w.launcher.launch(assignment(1));
+    await vi.waitFor(() => expect(w.offers).toHaveLength(1), { timeout: 10_000 });
+    w.fake.evict(w.offers[0]!.pod, 'The node was low on resource: memory.');
+    const failure = await launched.failed;
+    expect(failure.category).toBe('interrupted');
+    expect(failure.message).toContain(w.offers[0]!.pod);
+    launched.dispose();
+  });
+
   it('fails at once, as sandbox, for a warm pool that does not exist', async () => {
     const w = await world();
     const launched = await w.make('no-such-pool').launch(assignment(1));
