@@ -99,7 +99,7 @@ sandbox:
   it('requires worker_url, and refuses an unknown kind', () => {
     expect(problems('sandbox: {kind: kubernetes}')).toMatch(/sandbox\.worker_url/);
     expect(problems('sandbox: {kind: k8s}')).toMatch(
-      /sandbox\.kind: use kind: local or kind: kubernetes/,
+      /sandbox\.kind: use kind: local, kubernetes or agent-sandbox/,
     );
   });
 
