@@ -56,6 +56,13 @@ describe('forge show', () => {
     expect(text).toContain('repo     https://git.example.com/me/app.git (base main)');
   });
 
+  it('prints the chain of follow-ups the job sits in', () => {
+    const text = jobDetails({ ...job, parent_id: '01PARENT', follow_ups: ['01NEXT', '01LAST'] });
+    expect(text).toContain('follows  01PARENT');
+    expect(text).toContain('followed 01NEXT, 01LAST');
+    expect(jobDetails(job)).not.toContain('follows');
+  });
+
   it('prints the failure of a job that did not succeed', () => {
     const failed = {
       ...job,

@@ -91,6 +91,10 @@ export function jobDetails(
     );
     if (result.pr_url) lines.push(`pr       #${result.pr_number ?? '?'} ${result.pr_url}`);
   }
+  // The chain of follow-ups this job sits in.
+  if (typeof job.parent_id === 'string') lines.push(`follows  ${job.parent_id}`);
+  const followUps = job.follow_ups as string[] | undefined;
+  if (followUps?.length) lines.push(`followed ${followUps.join(', ')}`);
   if (typeof job.turns === 'number' && job.turns > 0) lines.push(`turns    ${job.turns}`);
   const tags = job.tags as string[] | undefined;
   if (tags?.length) lines.push(`tags     ${tags.join(', ')}`);
