@@ -158,6 +158,19 @@ function summary(job) {
           h('a', { href: `#/jobs/${encodeURIComponent(job.parent_id)}` }, job.parent_id),
         )
       : null,
+    job.follow_ups?.length
+      ? row(
+          'Followed by',
+          h(
+            'span',
+            {},
+            ...job.follow_ups.flatMap((id, i) => [
+              i > 0 ? ', ' : '',
+              h('a', { href: `#/jobs/${encodeURIComponent(id)}` }, id),
+            ]),
+          ),
+        )
+      : null,
   );
 }
 

@@ -98,6 +98,21 @@ describe('dashboard', () => {
     expect(problems).toEqual([]);
   });
 
+  test("shows a job's follow-up chain, each linked", async () => {
+    const parent = await forge.waitFor(await forge.submit('print first'));
+    const res = await forge.api<{ id: string }>('POST', `/jobs/${parent.id}/follow-up`, {
+      message: 'print next',
+    });
+    expect(res.status).toBe(202);
+    const { page } = await openPage(new URL(forge.url).origin);
+    await page.goto(`${forge.url}/ui/#/jobs/${parent.id}`);
+    const next = page.getByRole('link', { name: res.body.id });
+    await next.waitFor();
+    await next.click();
+    await page.getByRole('link', { name: parent.id }).waitFor();
+    expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/jobs/${res.body.id}`);
+  });
+
   test('shows API errors plainly', async () => {
     const { page } = await openPage(new URL(forge.url).origin);
     await page.goto(`${forge.url}/ui/#/new`);
