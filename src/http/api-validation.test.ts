@@ -356,6 +356,38 @@ describe('routing', () => {
   });
 });
 
+describe('POST /jobs/{id}/follow-up', () => {
+  it('refuses a body over 256 KiB with 413, malformed JSON and unknown fields with 400, an unknown job with 404', async () => {
+    const id = await forge.submit('print parent');
+    await forge.api('POST', `/jobs/${id}/cancel`);
+    const huge = await forge.api('POST', `/jobs/${id}/follow-up`, {
+      message: 'x'.repeat(300 * 1024),
+    });
+    expectError(huge, 413, 'payload_too_large', /256 KiB/);
+    expectError(
+      await forge.api('POST', `/jobs/${id}/follow-up`, '{"message": "more'),
+      400,
+      'invalid_request',
+      /JSON/,
+    );
+    expectError(
+      await forge.api('POST', `/jobs/${id}/follow-up`, { message: 'more', repo: 'elsewhere' }),
+      400,
+      'invalid_request',
+      /repo/,
+    );
+    expectError(
+      await forge.api('POST', `/jobs/${'0'.repeat(26)}/follow-up`, { message: 'more' }),
+      404,
+      'not_found',
+      /no job/,
+    );
+    expect((await forge.api('POST', `/jobs/${id}/follow-up`, { message: 'more' })).status).toBe(
+      202,
+    );
+  });
+});
+
 describe('bounds on what a caller may send', () => {
   it('refuses more than 20 tags or statuses in a list filter, naming the limit', async () => {
     const tags = Array.from({ length: 21 }, (_, i) => `t${i}`).join(',');

@@ -115,6 +115,21 @@ export function createApp(deps: HttpDeps): Hono {
         ),
     }),
   );
+  app.use(
+    '/jobs/:id/follow-up',
+    bodyLimit({
+      maxSize: 256 * 1024,
+      onError: (c) =>
+        c.json(
+          errorBody(
+            'payload_too_large',
+            'request body is over 256 KiB; a follow-up message may be at most 32,000 characters',
+          ),
+          413,
+          { connection: 'close' },
+        ),
+    }),
+  );
   app.route('/', jobRoutes(deps));
   app.route('/', eventRoutes(deps));
   return app;

@@ -96,34 +96,38 @@ export function workerRoutes(attempts: WorkerAttempts): Hono<Env> {
 
   /** A warm pod asks for its attempt (long poll): 200 `{token}` once one is offered to it, 204
    *  while none is. Authenticated by the pool token every warm pod holds, not an attempt's. */
-  app.post(WARM_PATH, async (c) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
-    if (!match || !attempts.isPoolToken(match[1]!))
-      return c.json(
-        errorBody(
-          'unauthorized',
-          "missing or invalid pool token: a warm worker reads it from FORGE_POOL_TOKEN, which the pod template takes from Forge's pool Secret",
-        ),
-        401,
-      );
-    const body = warmBody.safeParse(await c.req.json().catch(() => null));
-    const wait = waitQuery.safeParse(c.req.query('wait'));
-    if (!body.success || !wait.success)
-      return c.json(
-        errorBody(
-          'invalid_request',
-          `send {"pod": "<this pod's name>"} and wait up to ${MAX_WAIT_MS} ms`,
-        ),
-        400,
-      );
-    const from = remoteAddress(c);
-    try {
-      const token = await attempts.warm.take(body.data.pod, from, wait.data, c.req.raw.signal);
-      return token === null ? c.body(null, 204) : c.json({ token });
-    } catch (err) {
-      return c.json(errorBody('forbidden', (err as Error).message), 403);
-    }
-  });
+  app.post(
+    WARM_PATH,
+    bodyLimit({ maxSize: 4096, onError: (c) => tooLarge(c, 'an assignment request', 4096) }),
+    async (c) => {
+      const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+      if (!match || !attempts.isPoolToken(match[1]!))
+        return c.json(
+          errorBody(
+            'unauthorized',
+            "missing or invalid pool token: a warm worker reads it from FORGE_POOL_TOKEN, which the pod template takes from Forge's pool Secret",
+          ),
+          401,
+        );
+      const body = warmBody.safeParse(await c.req.json().catch(() => null));
+      const wait = waitQuery.safeParse(c.req.query('wait'));
+      if (!body.success || !wait.success)
+        return c.json(
+          errorBody(
+            'invalid_request',
+            `send {"pod": "<this pod's name>"} and wait up to ${MAX_WAIT_MS} ms`,
+          ),
+          400,
+        );
+      const from = remoteAddress(c);
+      try {
+        const token = await attempts.warm.take(body.data.pod, from, wait.data, c.req.raw.signal);
+        return token === null ? c.body(null, 204) : c.json({ token });
+      } catch (err) {
+        return c.json(errorBody('forbidden', (err as Error).message), 403);
+      }
+    },
+  );
 
   app.use(`${PROTOCOL_PATH}/*`, async (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');

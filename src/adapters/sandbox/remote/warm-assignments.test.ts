@@ -53,6 +53,7 @@ describe('warm assignments', () => {
         body: JSON.stringify(body),
       });
     expect((await ask('not-the-pool-token')).status).toBe(401);
+    expect((await ask(poolToken(secret), { pod: 'x'.repeat(10_000) })).status).toBe(413);
     expect((await ask(poolToken(secret), { pod: '' })).status).toBe(400);
     expect((await ask(poolToken(secret))).status).toBe(204);
     attempts.warm.offer('warm-0', 'the-attempt-token');
