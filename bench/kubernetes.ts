@@ -7,7 +7,7 @@
  * bundling the workspace, creating the Job and its Secret, `forge worker` starting, fetching its
  * spec and calling home, and starting the agent.
  */
-import { writeKubeconfig, writeWorkerForge } from '../test/support/kube-world.ts';
+import { kubeServerConfig, writeKubeconfig, writeWorkerForge } from '../test/support/kube-world.ts';
 import { freePort } from '../test/support/loopback.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -118,16 +118,7 @@ async function kubeServer(
     agents: { stamp: STAMP_AGENT },
     maxConcurrent: 1,
     agentEnv: { STAMP_DIR: stamps.dir },
-    server: { host: '127.0.0.1', port },
-    sandbox: {
-      kind: 'kubernetes',
-      namespace: NS,
-      image: IMAGE,
-      worker_url: `http://127.0.0.1:${port}`,
-      kubeconfig,
-      start_timeout: '30s',
-      resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
-    },
+    ...kubeServerConfig(port, kubeconfig, IMAGE, NS),
   });
 }
 

@@ -3,7 +3,7 @@
 // dir and address. The worker keeps running and retrying; the new server takes the attempt over
 // (store.adopt, sandbox.adopt), the worker resends what the old one never took in, and the
 // attempt finishes with its whole output, once.
-import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
+import { kubeServerConfig, writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
 import { freePort } from '../support/loopback.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
@@ -39,16 +39,7 @@ it('kill -9 of forge serve mid-attempt: a restarted server re-attaches and the a
   const kubeconfig = await writeKubeconfig(dir, fake.url);
   const port = await freePort();
   const config = {
-    server: { host: '127.0.0.1', port },
-    sandbox: {
-      kind: 'kubernetes',
-      namespace: NS,
-      image: IMAGE,
-      worker_url: `http://127.0.0.1:${port}`,
-      kubeconfig,
-      start_timeout: '30s',
-      resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
-    },
+    ...kubeServerConfig(port, kubeconfig, IMAGE, NS),
     agents: {
       script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
     },

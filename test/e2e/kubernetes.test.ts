@@ -2,7 +2,7 @@
 // through a kubeconfig file to the fake cluster (test/support/fake-kube), whose kubelet runs the
 // worker image's `forge` — the real bin/forge.js — as a local process. The worker dials home to
 // sandbox.worker_url, runs the scripted agent and reports; Forge then removes the Job.
-import { writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
+import { kubeServerConfig, writeKubeconfig, writeWorkerForge } from '../support/kube-world.ts';
 import { freePort } from '../support/loopback.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -49,17 +49,7 @@ async function forgeOnKube(
   const port = await freePort();
   const forge = await startForge({
     config: {
-      server: { host: '127.0.0.1', port },
-      sandbox: {
-        kind: 'kubernetes',
-        namespace: NS,
-        image: IMAGE,
-        worker_url: `http://127.0.0.1:${port}`,
-        kubeconfig,
-        start_timeout: '20s',
-        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
-        ...sandbox,
-      },
+      ...kubeServerConfig(port, kubeconfig, IMAGE, NS, { start_timeout: '20s', ...sandbox }),
       agents: {
         script: { kind: 'command', command: [process.execPath, SCRIPTED_AGENT, '{prompt_file}'] },
       },

@@ -42,3 +42,27 @@ export async function writeKubeconfig(dir: string, server: string): Promise<stri
   );
   return path;
 }
+
+/** The `server` and `sandbox` config of a `forge serve` on port `port` running its attempts as
+ *  Jobs on the fake cluster, small pods so many fit on its one node; `sandbox` adds to it. */
+export function kubeServerConfig(
+  port: number,
+  kubeconfig: string,
+  image: string,
+  namespace: string,
+  sandbox: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    server: { host: '127.0.0.1', port },
+    sandbox: {
+      kind: 'kubernetes',
+      namespace,
+      image,
+      worker_url: `http://127.0.0.1:${port}`,
+      kubeconfig,
+      start_timeout: '30s',
+      resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '1Gi' } },
+      ...sandbox,
+    },
+  };
+}
