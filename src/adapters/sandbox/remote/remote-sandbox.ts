@@ -19,7 +19,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { formatDuration } from '../../../domain/duration.ts';
 import { ForgeError, isForgeError } from '../../../domain/errors.ts';
-import type { Sandbox, SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
+import type { Sandbox, SandboxLabels, SandboxRun, SandboxSpec } from '../../../ports/sandbox.ts';
 import { requireDirectory } from '../spec-checks.ts';
 import { attemptToken } from './attempt-token.ts';
 import { collectAttemptFiles } from './attempt-files.ts';
@@ -93,18 +93,7 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
       const spec = { ...(JSON.parse(saved) as AttemptSpec), output_acked: taken || 0 };
       const launched = await launcher.follow(ref, attempt.labels).catch(() => null);
       if (!launched) return null;
-      const bundle = join(scratchDir, 'workspace.bundle');
-      const live = new LiveAttempt({
-        labels: attempt.labels,
-        spec,
-        workspaceBundle: spec.workspace ? bundle : null,
-        scratchDir,
-        applyResult: async (file) => {
-          await applyResultBundle(attempt.cwd, file, git);
-        },
-        heartbeatMs: spec.heartbeat_ms,
-        cancelGraceMs: opts.cancelGraceMs ?? 800,
-      });
+      const live = liveAttempt(attempt.labels, spec, attempt.cwd, scratchDir);
       register(live);
       watch(live, launched, signal, true);
       return {
@@ -202,7 +191,7 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
         `could not read the workspace: ${(err as Error).message}`,
       );
     });
-    const bundle = workspace ? join(scratchDir, 'workspace.bundle') : null;
+    const bundle = workspace ? join(scratchDir, WORKSPACE_BUNDLE) : null;
     if (bundle)
       await createWorkspaceBundle(spec.cwd, bundle, opts.gitPath).catch((err: unknown) => {
         throw new ForgeError(
@@ -236,16 +225,29 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
     };
     // Kept for a server that re-attaches after a restart (`adopt`); private to Forge.
     await writeFile(join(scratchDir, SPEC_FILE), JSON.stringify(attemptSpec), { mode: 0o600 });
+    return liveAttempt(spec.labels, attemptSpec, spec.cwd, scratchDir);
+  }
+
+  /** The live attempt for `spec`, started or re-attached: its bundle (if the workspace has a
+   *  repository) in `scratchDir`, its result applied to `cwd`. */
+  function liveAttempt(
+    labels: SandboxLabels,
+    spec: AttemptSpec,
+    cwd: string,
+    scratchDir: string,
+  ): LiveAttempt {
     return new LiveAttempt({
-      labels: spec.labels,
-      spec: attemptSpec,
-      workspaceBundle: bundle,
+      labels,
+      spec,
+      workspaceBundle: spec.workspace ? join(scratchDir, WORKSPACE_BUNDLE) : null,
       scratchDir,
       applyResult: async (file) => {
-        await applyResultBundle(spec.cwd, file, git);
+        await applyResultBundle(cwd, file, git);
       },
-      heartbeatMs,
+      heartbeatMs: spec.heartbeat_ms,
       cancelGraceMs: opts.cancelGraceMs ?? 800,
     });
   }
 }
+
+const WORKSPACE_BUNDLE = 'workspace.bundle';
