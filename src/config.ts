@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseDuration } from './domain/duration.ts';
 import { ForgeError } from './domain/errors.ts';
 import { configSecrets, tooShort } from './secrets.ts';
+import { stewardsSchema } from './config-stewards.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -200,6 +201,8 @@ const repoSchema = z.strictObject({
   base_branch: z.string().min(1).optional(),
   profile: name.optional(),
   draft: z.boolean().default(false),
+  /** Workspaces kept prepared for this repository's jobs (0: none; each job clones afresh). */
+  workspace_pool: z.number().int().min(0).max(64).default(0),
 });
 
 /** Login names on a forge (compared without regard to case). */
@@ -439,6 +442,8 @@ export const configSchema = z.strictObject({
   notify: z
     .record(name, z.discriminatedUnion('kind', [telegramSchema, webhookNotifierSchema]))
     .default({}),
+  /** Long-lived agents: scheduled or woken runs on a repository, with notes and a budget. */
+  stewards: stewardsSchema,
   metrics: z
     .strictObject({
       /** Serve GET /metrics without a token (for a scraper on a trusted network). */
@@ -473,6 +478,7 @@ export type ProfileConfig = ForgeConfig['profiles'][string];
 export type ForgeHostConfig = ForgeConfig['forges'][string];
 export type RepoConfig = ForgeConfig['repos'][string];
 export type McpServerConfig = ProfileConfig['mcp_servers'][string];
+export type { StewardConfig } from './config-stewards.ts';
 export type IssueIntakeConfig = Extract<ForgeConfig['intake'][string], { kind: 'issues' }>;
 export type TelegramConfig = Extract<ForgeConfig['notify'][string], { kind: 'telegram' }>;
 export type WebhookNotifierConfig = Extract<ForgeConfig['notify'][string], { kind: 'webhook' }>;
@@ -645,6 +651,7 @@ function crossCheck(config: ForgeConfig): string[] {
       );
   }
   problems.push(...intakeProblems(config));
+  problems.push(...stewardProblems(config));
   if (config.defaults.max_duration > config.limits.max_duration) {
     problems.push('defaults.max_duration: above limits.max_duration');
   }
@@ -690,6 +697,21 @@ function intakeProblems(config: ForgeConfig): string[] {
       problems.push(`${where}.repo: no repository named "${notifier.repo}" under repos`);
     if (notifier.profile && !config.profiles[notifier.profile])
       problems.push(`${where}.profile: no profile named "${notifier.profile}" under profiles`);
+  }
+  return problems;
+}
+
+/** Stewards must name what exists. */
+function stewardProblems(config: ForgeConfig): string[] {
+  const problems: string[] = [];
+  for (const [stewardName, steward] of Object.entries(config.stewards)) {
+    const where = `stewards.${stewardName}`;
+    if (!config.repos[steward.repo])
+      problems.push(`${where}.repo: no repository named "${steward.repo}" under repos`);
+    if (steward.profile && !config.profiles[steward.profile])
+      problems.push(`${where}.profile: no profile named "${steward.profile}" under profiles`);
+    if (steward.agent && !config.agents[steward.agent])
+      problems.push(`${where}.agent: no agent named "${steward.agent}" under agents`);
   }
   return problems;
 }

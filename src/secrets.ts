@@ -54,6 +54,9 @@ export function configSecrets(config: ForgeConfig): Secret[] {
   for (const [name, source] of Object.entries(config.intake))
     if (source.webhook_secret)
       found.push({ where: `intake.${name}.webhook_secret`, value: source.webhook_secret });
+  for (const [name, steward] of Object.entries(config.stewards))
+    if (steward.webhook_secret)
+      found.push({ where: `stewards.${name}.webhook_secret`, value: steward.webhook_secret });
   for (const [name, notifier] of Object.entries(config.notify))
     found.push(
       notifier.kind === 'telegram'
