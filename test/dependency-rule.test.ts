@@ -30,17 +30,19 @@ const ALLOWED: Record<string, string[]> = {
   core: ['domain', 'ports', 'lib'],
   adapters: ['domain', 'ports', 'lib'],
   // app.ts mounts every route, /mcp too.
-  http: ['domain', 'ports', 'core', 'intake', 'mcp', 'config', 'lib'],
+  http: ['domain', 'ports', 'core', 'intake', 'mcp', 'config', 'stewards', 'lib'],
   intake: ['domain', 'ports', 'core', 'lib'],
+  // Stewards decide when their runs start from their configuration; the runs are ordinary jobs.
+  stewards: ['domain', 'ports', 'core', 'config', 'lib'],
   sinks: ['domain', 'ports', 'core', 'intake', 'lib'],
   // MCP is a front door served by the HTTP app, with its deps and its token rules.
-  mcp: ['domain', 'ports', 'core', 'http', 'config', 'lib'],
+  mcp: ['domain', 'ports', 'core', 'http', 'config', 'stewards', 'lib'],
   cli: ['domain', 'ports', 'core', 'config', 'main', 'mcp', 'worker', 'lib'],
   // `forge worker`, which runs an attempt in a pod: it speaks the remote sandbox's protocol and
   // nothing of the server.
   worker: ['domain', 'ports', 'adapters', 'lib'],
   // secrets.ts holds the rule for which configured values are secrets.
-  config: ['domain', 'secrets'],
+  config: ['domain', 'secrets', 'config-stewards'],
 };
 
 describe('dependency rule', () => {

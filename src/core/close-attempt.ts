@@ -8,6 +8,7 @@
 import { failure, type Failure } from '../domain/failure.ts';
 import type { JobResult } from '../domain/job.ts';
 import { nextAfterAttempt, type NextState } from '../domain/lifecycle.ts';
+import { keepNotes } from './keep-notes.ts';
 import { finalizeWork } from './repo-work.ts';
 import type { AttemptDeps, AttemptState } from './run-attempt.ts';
 import { stopFailure, type StopReason } from './stop-reason.ts';
@@ -75,6 +76,17 @@ async function keepWork(
   outcome: Outcome,
 ): Promise<{ result: JobResult | null; failure: Failure | null; diffStat: string | null }> {
   if (!s.ws?.checkout) return { result: null, failure: null, diffStat: null };
+  // Before the commit: the notes are the steward's, never part of its change.
+  const notes = s.job.settings.notes;
+  if (notes && deps.stewardNotes) {
+    const line = await keepNotes(
+      { store: deps.stewardNotes, redact: (t) => deps.redactor.redact(t) },
+      s.job.id,
+      notes,
+      s.ws.dir,
+    ).catch((err: unknown) => `the notes could not be kept: ${(err as Error).message}`);
+    s.output.note(line);
+  }
   const kept = await finalizeWork(
     deps.repos,
     s.job,

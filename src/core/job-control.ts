@@ -2,7 +2,7 @@
  * The use cases every door beyond HTTP shares (issue intake, chat, and later MCP): one object, so
  * each door files, cancels and retries jobs exactly as the API does, under the same rules.
  */
-import type { Job, JobOrigin, JobRecord } from '../domain/job.ts';
+import type { Job, JobOrigin, JobRecord, JobSettings } from '../domain/job.ts';
 import type { ListFilter } from '../ports/store.ts';
 import { followUpJob } from './follow-up.ts';
 import { cancelJob, retryJob } from './job-actions.ts';
@@ -13,6 +13,10 @@ export interface SubmitContext {
   origin?: JobOrigin | null;
   /** The job this one continues: the new job works on its branch, from its last pushed commit. */
   parent?: Job | null;
+  /** An idempotency key: the same key files one job however often it is given. */
+  key?: string;
+  /** A steward's run keeps notes (see JobSettings.notes). */
+  notes?: JobSettings['notes'];
 }
 
 export interface JobControl {
@@ -43,7 +47,8 @@ export function createJobControl(deps: SubmitDeps): JobControl {
           };
         }
       }
-      const { job, created } = await deps.store.create(spec);
+      if (context.notes) spec.settings.notes = context.notes;
+      const { job, created } = await deps.store.create(spec, context.key);
       if (created) deps.bus.publish({ type: 'job.created', jobId: job.id });
       return job;
     },

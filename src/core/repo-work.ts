@@ -5,6 +5,7 @@ import { jobBranch, type Job } from '../domain/job.ts';
 import type { GitHost } from '../ports/git-host.ts';
 import type { Checkout, GitWorkspace } from '../ports/git-workspace.ts';
 import type { EventBus } from './events.ts';
+import { placeNotes } from './notes-file.ts';
 
 export interface RepoDeps {
   git: GitWorkspace;
@@ -18,6 +19,8 @@ export interface RepoDeps {
   retryDelayMs?: number;
   /** Removes secrets from everything sent to git or a forge. */
   redact: (text: string) => string;
+  /** A steward's latest notes (null: none yet), placed in its runs' workspaces. */
+  notesOf?: (steward: string) => Promise<string | null>;
 }
 
 export interface Workspace {
@@ -52,6 +55,8 @@ export async function prepareWorkspace(
     },
     signal,
   );
+  if (job.settings.notes)
+    await placeNotes(dir, (await deps.notesOf?.(job.settings.notes.steward)) ?? '');
   return { dir, checkout };
 }
 

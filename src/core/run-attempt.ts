@@ -14,6 +14,7 @@ import type { AgentAdapter, AgentReport } from '../ports/agent.ts';
 import type { AttemptLogs } from '../ports/logs.ts';
 import type { Sandbox, SandboxExit, SandboxRun } from '../ports/sandbox.ts';
 import type { AttemptProgressLog, Claim, JobQueue, JobRecords } from '../ports/store.ts';
+import type { StewardStore } from '../ports/steward-store.ts';
 import { AttemptOutput } from './attempt-output.ts';
 import { closeAttempt } from './close-attempt.ts';
 import type { EventBus } from './events.ts';
@@ -26,6 +27,8 @@ export type { StopReason };
 
 export interface AttemptDeps {
   store: JobQueue & AttemptProgressLog & Pick<JobRecords, 'get'>;
+  /** Where stewards' notes are kept (absent: steward runs keep none). */
+  stewardNotes?: Pick<StewardStore, 'getNotes' | 'saveNotes'>;
   bus: EventBus;
   /** Where each attempt's full output log is written. */
   logs: AttemptLogs;

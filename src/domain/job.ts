@@ -83,6 +83,9 @@ export interface JobSettings {
   continue_previous_work: boolean;
   /** The profile's pod placement for sandboxes that run attempts in pods (absent: none). */
   pod?: PodPlacement | null;
+  /** A steward's run: its notes are placed in the workspace before the agent starts and kept
+   *  after it exited (absent: not a steward's run, or one without notes). */
+  notes?: { steward: string; max_bytes: number } | null;
 }
 
 /** Where and with what an attempt's pod runs, as a profile asks (Kubernetes field meanings; each
