@@ -33,7 +33,7 @@ const ALLOWED: Record<string, string[]> = {
   http: ['domain', 'ports', 'core', 'intake', 'mcp', 'config', 'stewards', 'lib'],
   intake: ['domain', 'ports', 'core', 'lib'],
   // Stewards decide when their runs start from their configuration; the runs are ordinary jobs.
-  stewards: ['domain', 'ports', 'core', 'config', 'lib'],
+  stewards: ['domain', 'ports', 'core', 'config', 'intake', 'lib'],
   sinks: ['domain', 'ports', 'core', 'intake', 'lib'],
   // MCP is a front door served by the HTTP app, with its deps and its token rules.
   mcp: ['domain', 'ports', 'core', 'http', 'config', 'stewards', 'lib'],

@@ -4,6 +4,7 @@ import { parseDuration } from '../domain/duration.ts';
 import { ApiError, ForgeClient, readSse } from './client.ts';
 import { EXIT, exitCodeForStatus } from './exit-codes.ts';
 import { jobDetails, jobTable } from './format.ts';
+import { addStewardsCommand } from './stewards-command.ts';
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
@@ -246,6 +247,8 @@ export function buildProgram(): Command {
         print(opts.json ? job : `${job.id} ${job.status} (follows ${job.parent_id})`);
       },
     );
+
+  addStewardsCommand(program, clientFor, print);
 
   program
     .command('doctor')

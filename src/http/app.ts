@@ -16,6 +16,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { openApiRoutes } from './openapi.ts';
 import { mcpRoutes } from '../mcp/mcp-routes.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { stewardRoutes, stewardWakeRoute } from './routes/stewards.ts';
+import type { Stewards } from '../stewards/stewards.ts';
 
 export interface HttpDeps {
   store: JobStore;
@@ -32,6 +34,8 @@ export interface HttpDeps {
   healthDetails?: () => Promise<Record<string, unknown>>;
   /** Live remote attempts, for the worker protocol (absent: no remote sandbox, no worker routes). */
   workerAttempts?: WorkerAttempts;
+  /** The configured stewards (absent: none, and no /stewards routes answer but the list). */
+  stewards?: Stewards;
 }
 
 /** Routes and the methods they answer, so a wrong method gets 405 rather than 404. */
@@ -43,6 +47,9 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/health$/, ['GET']],
   [/^\/hooks\/[^/]+$/, ['POST']],
   [/^\/jobs\/[^/]+\/deliveries$/, ['GET']],
+  [/^\/stewards(\/[^/]+)?$/, ['GET']],
+  [/^\/stewards\/[^/]+\/(pause|resume|wake)$/, ['POST']],
+  [/^\/stewards\/[^/]+\/notes$/, ['GET', 'PUT']],
   [/^\/metrics$/, ['GET']],
   [/^\/openapi\.json$/, ['GET']],
   [/^\/mcp$/, ['GET', 'POST', 'DELETE']],
@@ -90,6 +97,8 @@ export function createApp(deps: HttpDeps): Hono {
   app.route('/', hookRoutes(deps.hooks ?? new Map()));
   // Workers hold a token for their one attempt, never an API token.
   if (deps.workerAttempts) app.route('/', workerRoutes(deps.workerAttempts));
+  // CI and forges wake stewards with a signature instead of a token (checked in the route).
+  if (deps.stewards) app.route('/', stewardWakeRoute(deps.stewards, deps.config));
   // The dashboard's files are public (it asks for a token and sends it with every API call); the
   // API description holds no data; MCP answers 401 with WWW-Authenticate itself.
   app.route('/', uiRoutes());
@@ -132,5 +141,7 @@ export function createApp(deps: HttpDeps): Hono {
   );
   app.route('/', jobRoutes(deps));
   app.route('/', eventRoutes(deps));
+  if (deps.stewards) app.route('/', stewardRoutes(deps.stewards, deps.config));
+  else app.get('/stewards', (c) => c.json({ stewards: [] }));
   return app;
 }
