@@ -12,9 +12,12 @@
 //   record FILE         append {job, attempt, pid, start} to FILE now and {…, end} at exit
 //   env NAME            print NAME=<value or (unset)>
 //   ticks N MS          append {…, tick: now} to the record file N times, every MS milliseconds
+//   append FILE TEXT    append TEXT and a newline to FILE ($FORGE_JOB_ID in TEXT is the job's id)
+//   cat FILE            print FILE's lines (nothing when it is missing)
+//   cost USD            print a Claude Code stream-json result line charging USD (for budgets)
 // On a retry Forge prefixes the prompt with context; the steps are read after the last "The task:" line.
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const prompt = readFileSync(process.env.FORGE_PROMPT_FILE ?? process.argv[2], 'utf8');
 const marker = prompt.lastIndexOf('\nThe task:\n');
@@ -75,6 +78,24 @@ for (const step of steps) {
     }
   } else if (cmd === 'echo-prompt') await out(prompt);
   else if (cmd === 'write') writeFileSync(rest[0], rest.slice(1).join(' '));
+  else if (cmd === 'append')
+    appendFileSync(
+      rest[0],
+      `${rest.slice(1).join(' ').replaceAll('$FORGE_JOB_ID', process.env.FORGE_JOB_ID ?? '')}\n`,
+    );
+  else if (cmd === 'cat') {
+    if (existsSync(arg)) for (const line of readFileSync(arg, 'utf8').split('\n')) await out(line);
+  } else if (cmd === 'cost')
+    await out(
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        total_cost_usd: Number(arg),
+        num_turns: 1,
+        result: `charged ${arg}`,
+      }),
+    );
   else if (cmd === 'child') {
     const child = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${Number(arg)})`], {
       stdio: 'ignore',
