@@ -18,13 +18,16 @@ export function stewardTask(opts: {
   name: string;
   run: number;
   reason: WakeReason;
+  /** When the wake came (for a schedule: the scheduled time). */
+  at: string;
   prompt: string;
   notes: { maxBytes: number } | null;
 }): string {
   const lines = [
     `You are "${opts.name}", a steward of this repository: Forge runs you again and again, each run a`,
-    `fresh job. This is run ${opts.run}, started by ${WHY[opts.reason]}. Work on the repository as`,
-    'in any job; what you change is committed and proposed for review as usual.',
+    `fresh job. This is run ${opts.run}, started by ${WHY[opts.reason]} at ${opts.at}.`,
+    'Work on the repository as in any job; what you change is committed and proposed for review',
+    'as usual.',
     '',
   ];
   if (opts.notes) {

@@ -221,6 +221,7 @@ export function createStewards(deps: StewardsDeps): Stewards {
           name,
           run,
           reason: state.pending.reason,
+          at: state.pending.at,
           prompt: config.prompt,
           notes: config.notes ? { maxBytes: config.notes_max_bytes } : null,
         }),
