@@ -30,6 +30,8 @@ import type { Outbox } from '../ports/outbox.ts';
 import type { JobRecords } from '../ports/store.ts';
 import { readIssue, visibleText } from './issue-text.ts';
 import { noticeItem, type IssueNotice } from './issue-notice.ts';
+import { readCommand } from './forge-command.ts';
+import { createTriggerRules } from './trigger-rules.ts';
 
 /** The labels of a source, by meaning. */
 export interface IssueLabels {
@@ -76,17 +78,12 @@ export interface IssueIntake {
   handle(signal: IssueSignal, signal_: AbortSignal): Promise<void>;
 }
 
-const COMMAND = /^\s*\/forge\s+(cancel|retry)\b/i;
-/** Any other `/forge <instruction>` comment asks for a follow-up of the issue's finished job. */
-const INSTRUCTION = /^\s*\/forge\s+(\S[\s\S]*)$/i;
-
 export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
   const { source, tracker, logger } = deps;
   const [owner, name] = source.repo.split('/') as [string, string];
   const repo = { owner, name };
-  const allowedLogins = new Set(source.allowed_users.map((u) => u.toLowerCase()));
   const queues = new Map<number, Promise<void>>();
-  let self: ForgeUser | null = null;
+  const { isSelf, mayTrigger } = createTriggerRules(source, tracker);
 
   const originOf = (issue: TrackedIssue): JobOrigin => ({
     kind: 'issue',
@@ -95,19 +92,6 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
     number: issue.number,
     url: issue.url,
   });
-  const isSelf = async (user: ForgeUser, signal: AbortSignal): Promise<boolean> => {
-    self ??= await tracker.self(signal);
-    return user.login.toLowerCase() === self.login.toLowerCase();
-  };
-
-  /** Whether `user` may queue, cancel or retry: listed, or (allow: write) a writer who is not a bot. */
-  async function mayTrigger(user: ForgeUser, signal: AbortSignal): Promise<boolean> {
-    if (allowedLogins.has(user.login.toLowerCase())) return true;
-    if (user.bot || source.allow !== 'write') return false;
-    const permission = await tracker.permission(repo, user.login, signal);
-    return permission === 'write' || permission === 'admin';
-  }
-
   /** Whether every delivery Forge made for `job` to the issue went out (its labels are Forge's). */
   async function settled(job: Job): Promise<boolean> {
     const deliveries = await deps.outbox.deliveriesOf(job.id);
@@ -201,10 +185,10 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
   }
 
   async function onComment(issue: TrackedIssue, comment: IssueComment, signal: AbortSignal) {
-    const body = visibleText(comment.body);
-    const command = COMMAND.exec(body)?.[1]?.toLowerCase();
-    const instruction = command ? undefined : INSTRUCTION.exec(body)?.[1]?.trim();
-    if ((!command && !instruction) || (await isSelf(comment.author, signal))) return;
+    const read = readCommand(visibleText(comment.body));
+    if (!read || (await isSelf(comment.author, signal))) return;
+    const command = read.kind === 'instruction' ? undefined : read.kind;
+    const instruction = read.kind === 'instruction' ? read.text : undefined;
     if (!(await mayTrigger(comment.author, signal))) {
       logger.info(
         { source: source.name, issue: issue.number, user: comment.author.login },

@@ -168,11 +168,22 @@ describe('hostile bodies', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...KINDS),
-        fc.constantFrom('issues', 'issue_comment', 'push', ''),
+        fc.constantFrom(
+          'issues',
+          'issue_comment',
+          'pull_request_review',
+          'pull_request_rejected',
+          'pull_request_comment',
+          'pull_request_approved',
+          'push',
+          '',
+        ),
         fc.jsonValue(),
         (kind, event, body) => {
           const out = parseWebhook(kind, headers(kind, event), body);
-          if (out.type !== 'ignored') expect(typeof out.issue.number).toBe('number');
+          if (out.type === 'pull_comment' || out.type === 'pull_review')
+            expect(out.number).toBeGreaterThan(0);
+          else if (out.type !== 'ignored') expect(typeof out.issue.number).toBe('number');
           else expect(typeof out.reason).toBe('string');
         },
       ),

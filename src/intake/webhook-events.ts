@@ -9,7 +9,8 @@
  *   `opened` with labels counts too (Forgejo/Gitea send no label event for those).
  * - `comment`: a new comment on an issue (`issue_comment` / `created`).
  * - `closed` / `reopened`: the issue's state changed.
- * Pull requests (and comments on them), edits, deletions and other events are `ignored`.
+ * - `pull_comment` / `pull_review`: feedback on a pull request (see pull-events.ts).
+ * Other pull request events, edits, deletions and other events are `ignored`.
  *
  * Bots follow the issue trackers' rule: GitHub `type: "Bot"` or a `[bot]` login; Forgejo/Gitea's
  * user object has no account type, so only their built-in Actions account (id -2) is a bot.
@@ -17,6 +18,14 @@
 import { z } from 'zod';
 import type { ForgeUser, IssueComment, TrackedIssue } from '../ports/issue-tracker.ts';
 import type { ForgeKind } from './webhook-signature.ts';
+import {
+  parsePullComment,
+  parseReview,
+  problem,
+  toUser,
+  userSchema,
+  type PullEvent,
+} from './pull-events.ts';
 
 interface Delivered {
   /** The forge's delivery id ('' when the header is missing). */
@@ -31,6 +40,7 @@ export type WebhookEvent =
   | (Delivered & { type: 'labels'; action: string })
   | (Delivered & { type: 'comment'; comment: IssueComment })
   | (Delivered & { type: 'closed' | 'reopened' })
+  | PullEvent
   | { type: 'ignored'; delivery_id: string; reason: string };
 
 export interface HeaderSource {
@@ -39,14 +49,7 @@ export interface HeaderSource {
 
 /** Actions that may change an issue's labels, by forge family. */
 const LABEL_ACTIONS = new Set(['label_updated', 'label_cleared', 'labeled', 'unlabeled', 'opened']);
-/** Gitea and Forgejo's built-in Actions account. */
-const ACTIONS_USER_ID = -2;
-
-const user = z.object({
-  login: z.string().min(1),
-  id: z.number().optional(),
-  type: z.string().optional(),
-});
+const user = userSchema;
 const issue = z.object({
   number: z.number().int().positive(),
   title: z.string(),
@@ -89,6 +92,8 @@ function parse(kind: ForgeKind, headers: HeaderSource, body: unknown): WebhookEv
   const delivery_id = header(headers, kind, 'delivery');
   const event = header(headers, kind, 'event');
   const ignored = (reason: string): WebhookEvent => ({ type: 'ignored', delivery_id, reason });
+  const review = parseReview(kind, event, delivery_id, body);
+  if (review) return 'ignored' in review ? ignored(review.ignored) : review;
   if (event !== 'issues' && event !== 'issue_comment')
     return ignored(event ? `event "${event}" is not about issues` : 'no event header');
 
@@ -96,8 +101,11 @@ function parse(kind: ForgeKind, headers: HeaderSource, body: unknown): WebhookEv
   if (!parsed.success)
     return ignored(`not an issue event Forge understands: ${problem(parsed.error)}`);
   const { action, repository, sender, is_pull } = parsed.data;
-  if (parsed.data.issue.pull_request != null || is_pull === true)
-    return ignored('the event is about a pull request');
+  if (parsed.data.issue.pull_request != null || is_pull === true) {
+    if (event !== 'issue_comment') return ignored('the event is about a pull request');
+    const pull = parsePullComment(kind, delivery_id, body);
+    return 'ignored' in pull ? ignored(pull.ignored) : pull;
+  }
   const base: Delivered = {
     delivery_id,
     repo: repository.full_name,
@@ -136,12 +144,6 @@ function header(headers: HeaderSource, kind: ForgeKind, what: 'event' | 'deliver
   return '';
 }
 
-function toUser(kind: ForgeKind, u: z.infer<typeof user>): ForgeUser {
-  const bot =
-    kind === 'github' ? u.type === 'Bot' || u.login.endsWith('[bot]') : u.id === ACTIONS_USER_ID;
-  return { login: u.login, bot };
-}
-
 function toIssue(kind: ForgeKind, i: z.infer<typeof issue>): TrackedIssue {
   return {
     number: i.number,
@@ -153,9 +155,4 @@ function toIssue(kind: ForgeKind, i: z.infer<typeof issue>): TrackedIssue {
     url: i.html_url,
     updated_at: i.updated_at,
   };
-}
-
-function problem(error: z.ZodError): string {
-  const first = error.issues[0];
-  return first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'invalid';
 }

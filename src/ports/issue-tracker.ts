@@ -28,6 +28,17 @@ export interface IssueComment {
   created_at: string;
 }
 
+/** A pull request as follow-ups read it: enough to tell which job opened it. */
+export interface TrackedPull {
+  number: number;
+  /** The head branch's name (for a fork's pull request, a branch of the fork). */
+  head: string;
+  body: string;
+  state: 'open' | 'closed';
+  /** Web page of the pull request, for people. */
+  url: string;
+}
+
 /** How far a user may act on a repository, as the forge's collaborator-permission endpoint says. */
 export type RepoPermission = 'none' | 'read' | 'write' | 'admin';
 
@@ -52,6 +63,8 @@ export interface IssueTracker {
     number: number,
     signal: AbortSignal,
   ): Promise<TrackedIssue | null>;
+  /** null when there is no such pull request (or the number is an issue's). */
+  getPull(repo: RepoCoordinates, number: number, signal: AbortSignal): Promise<TrackedPull | null>;
   /** Comments on an issue created at or after `since` (null: all), oldest first, every page. */
   listComments(
     repo: RepoCoordinates,

@@ -58,6 +58,9 @@ export interface Delivery {
   body: string;
 }
 
+/** What a reviewer decided, in GitHub's webhook words (each fake sends its own forge's). */
+export type ReviewState = 'approved' | 'changes_requested' | 'commented';
+
 interface RepoState {
   next: number;
   issues: FakeIssue[];

@@ -385,7 +385,7 @@ export function createGiteaIssues(opts: {
     return list.slice((n - 1) * limit, n * limit);
   }
 
-  return { route, actions, user };
+  return { route, actions, user, emit, repositoryJson };
 }
 
 function str(value: unknown): string {

@@ -1,6 +1,6 @@
 /**
  * A Forgejo/Gitea API on loopback with the pull-request endpoints Forge uses (create, list, get,
- * edit), PRs kept in memory, and the issue endpoints and webhooks of fake-forgejo-issues.ts. Every request is checked against the forge's published swagger
+ * edit), PRs kept in memory, reviews as a person submits them (their webhooks), and the issue endpoints and webhooks of fake-forgejo-issues.ts. Every request is checked against the forge's published swagger
  * (../shared/reference/<kind>/swagger.v1.json): the path template and method exist, query
  * parameters are declared and well-typed, the JSON body fits the referenced definition (no unknown
  * fields — Go silently drops them, which is how a wrong field would go unnoticed on a real forge).
@@ -16,6 +16,7 @@ import {
   type FakeComment,
   type FakeIssue,
   type FakeLabel,
+  type ReviewState,
 } from './fake-forge-issues.ts';
 import { createGiteaIssues, type GiteaIssueActions } from './fake-forgejo-issues.ts';
 import { listenOnLoopback } from './loopback.ts';
@@ -195,6 +196,15 @@ export interface RecordedRequest {
   body: unknown;
 }
 export interface FakeForgejo extends GiteaIssueActions {
+  /** A person submits a review of pull request `number`: X-*-Event `pull_request_approved`,
+   *  `pull_request_rejected` (changes requested) or `pull_request_comment`, action `reviewed`,
+   *  the review as `{type, content}` and no review id, as Forgejo/Gitea send it. */
+  review(
+    repo: string,
+    number: number,
+    review: { state: ReviewState; body: string },
+    author: string,
+  ): Promise<{ deliveries: Delivery[] }>;
   /** Web URL (what Forge is configured with); the API is under /api/v1. */
   url: string;
   requests: RecordedRequest[];
@@ -345,6 +355,34 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     return [method === 'PATCH' ? 201 : 200, toJson(repo, pull)];
   }
 
+  /** The forge's event name and hook event type for each review decision. */
+  const REVIEW_EVENTS: Record<ReviewState, [event: string, type: string]> = {
+    approved: ['pull_request_approved', 'pull_request_review_approved'],
+    changes_requested: ['pull_request_rejected', 'pull_request_review_rejected'],
+    commented: ['pull_request_comment', 'pull_request_review_comment'],
+  };
+  async function review(
+    repo: string,
+    number: number,
+    { state, body }: { state: ReviewState; body: string },
+    author: string,
+  ) {
+    const pull = pulls.get(repo)?.find((p) => p.number === number);
+    if (!pull) throw new Error(`fake ${opts.kind}: no pull request ${repo}#${number}`);
+    const [event, type] = REVIEW_EVENTS[state];
+    const deliveries = await issues.emit(repo, event, type, {
+      action: 'reviewed',
+      number,
+      pull_request: toJson(repo, pull),
+      requested_reviewer: null,
+      repository: issues.repositoryJson(repo),
+      sender: issues.user(author),
+      commit_id: '',
+      review: { type, content: body },
+    });
+    return { deliveries };
+  }
+
   const server = createServer((req, res) => {
     void readBody(req).then((text) => {
       const parsed = new URL(req.url ?? '/', 'http://fake');
@@ -386,6 +424,7 @@ export async function startFakeForgejo(opts: FakeForgejoOptions): Promise<FakeFo
     pulls: (repo) => pulls.get(repo) ?? [],
     addPull,
     ...issues.actions,
+    review,
     issue: (repo, number) => book.issue(repo, number),
     comments: (repo, number) => book.repo(repo).comments.filter((c) => c.issue === number),
     labels: (repo) => book.repo(repo).labels,

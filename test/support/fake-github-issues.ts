@@ -448,7 +448,7 @@ export function createGitHubIssues(opts: {
     return list.slice((n - 1) * perPage, n * perPage);
   }
 
-  return { route, actions };
+  return { route, actions, emit, user, repositoryJson };
 }
 
 function str(value: unknown): string {

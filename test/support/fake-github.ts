@@ -1,5 +1,6 @@
 /**
- * A GitHub REST API on loopback with the pull-request endpoints Forge uses (create, list, update),
+ * A GitHub REST API on loopback with the pull-request endpoints Forge uses (create, list, get,
+ * update), and reviews as a person submits them (webhook `pull_request_review`),
  * PRs kept in memory, and the issue endpoints and webhooks of fake-github-issues.ts. There is no GitHub schema under ../shared/reference (the description is
  * too large to vendor), so requests are checked against the fields GitHub documents for these
  * endpoints (docs.github.com/rest/pulls/pulls) and problems are recorded in `violations`.
@@ -12,6 +13,7 @@ import {
   type FakeComment,
   type FakeIssue,
   type FakeLabel,
+  type ReviewState,
 } from './fake-forge-issues.ts';
 import { createGitHubIssues, type GitHubIssueActions } from './fake-github-issues.ts';
 import { listenOnLoopback } from './loopback.ts';
@@ -34,6 +36,14 @@ export interface RecordedGitHubRequest {
   body: unknown;
 }
 export interface FakeGitHub extends GitHubIssueActions {
+  /** A person submits a review of pull request `number` (event `pull_request_review`,
+   *  action `submitted`); returns the review's id and the deliveries. */
+  review(
+    repo: string,
+    number: number,
+    review: { state: ReviewState; body: string },
+    author: string,
+  ): Promise<{ id: number; deliveries: Delivery[] }>;
   /** API base (pass as the host's `url`); web URLs of PRs are under `webUrl`. */
   url: string;
   webUrl: string;
@@ -224,6 +234,10 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       return [200, hits.slice((page - 1) * perPage, page * perPage).map((p) => toJson(repo, p))];
     }
     const pull = list.find((p) => p.number === Number(m[3]));
+    if (method === 'GET' && pull) {
+      if ([...query.keys()].length > 0) violations.push(`${where}: takes no query parameters`);
+      return [200, toJson(repo, pull)];
+    }
     if (method === 'PATCH' && pull) {
       checkBody('update', body, where);
       Object.assign(
@@ -274,6 +288,36 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
       send(res, status, out);
     });
   });
+  async function review(
+    repo: string,
+    number: number,
+    { state, body }: { state: ReviewState; body: string },
+    author: string,
+  ) {
+    const pull = pulls.get(repo)?.find((p) => p.number === number);
+    if (!pull) throw new Error(`fake github: no pull request ${repo}#${number}`);
+    const id = book.newId();
+    const deliveries = await issues.emit(repo, 'pull_request_review', {
+      action: 'submitted',
+      review: {
+        id,
+        node_id: `PRR_${id}`,
+        user: issues.user(author),
+        body: body || null,
+        commit_id: '0'.repeat(40),
+        submitted_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        state,
+        html_url: `${origin}/${repo}/pull/${number}#pullrequestreview-${id}`,
+        pull_request_url: `${origin}${prefix}/repos/${repo}/pulls/${number}`,
+        author_association: 'COLLABORATOR',
+      },
+      pull_request: toJson(repo, pull),
+      repository: issues.repositoryJson(repo),
+      sender: issues.user(author),
+    });
+    return { id, deliveries };
+  }
+
   const listening = await listenOnLoopback(server);
   origin = listening.url;
   return {
@@ -283,6 +327,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions): Promise<FakeGitH
     violations,
     pulls: (repo) => pulls.get(repo) ?? [],
     ...issues.actions,
+    review,
     issue: (repo, number) => book.issue(repo, number),
     comments: (repo, number) => book.repo(repo).comments.filter((c) => c.issue === number),
     labels: (repo) => book.repo(repo).labels,

@@ -15,6 +15,7 @@ import type {
   IssueTracker,
   RepoPermission,
   TrackedIssue,
+  TrackedPull,
 } from '../../ports/issue-tracker.ts';
 import { createGiteaApi, repoPath, type GiteaApiOptions } from './gitea-api.ts';
 import { httpError } from './gitea-host.ts';
@@ -44,6 +45,13 @@ interface ApiIssue {
   html_url?: string;
   updated_at?: string;
   pull_request?: unknown;
+}
+interface ApiPull {
+  number: number;
+  body?: string | null;
+  state?: string;
+  html_url?: string;
+  head?: { ref?: string } | null;
 }
 interface ApiComment {
   id: number;
@@ -168,6 +176,22 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
       const where = `${at(repo)}#${number}`;
       if (res.status !== 200) throw httpError(res.status, res.data, where, ctx);
       return toTracked(res.data);
+    },
+
+    async getPull(repo, number, signal) {
+      const res = await call<ApiPull>('GET', `${repoPath(repo)}/pulls/${number}`, undefined, signal);
+      if (res.status === 404) return null;
+      const where = `${at(repo)} pull request #${number}`;
+      if (res.status !== 200) throw httpError(res.status, res.data, where, ctx);
+      if (typeof res.data?.head?.ref !== 'string') throw unexpected(where);
+      const pull: TrackedPull = {
+        number: res.data.number,
+        head: res.data.head.ref,
+        body: res.data.body ?? '',
+        state: res.data.state === 'closed' ? 'closed' : 'open',
+        url: res.data.html_url ?? '',
+      };
+      return pull;
     },
 
     async listComments(repo, number, since, signal) {

@@ -10,6 +10,7 @@ import type {
   RepoPermission,
   IssueTracker,
   TrackedIssue,
+  TrackedPull,
 } from '../../ports/issue-tracker.ts';
 import { createGitHubApi, isHttpFailure, type GitHubApiOptions } from './github-api.ts';
 import { LABEL_COLOR, nextLabels, notBefore } from './issue-labels.ts';
@@ -99,6 +100,25 @@ export function createGitHubIssues(opts: GitHubIssuesOptions): IssueTracker {
           (err.code === 'not_found' || (isHttpFailure(err.cause) && err.cause.status === 410))
         )
           return null;
+        throw err;
+      }
+    },
+
+    async getPull(repo, number, signal) {
+      try {
+        const { data } = await call(`${at(repo)} pull request #${number}`, signal, (request) =>
+          octokit.pulls.get({ ...params(repo), pull_number: number, request }),
+        );
+        const pull: TrackedPull = {
+          number: data.number,
+          head: data.head.ref,
+          body: data.body ?? '',
+          state: data.state === 'closed' ? 'closed' : 'open',
+          url: data.html_url,
+        };
+        return pull;
+      } catch (err) {
+        if (err instanceof ForgeError && err.code === 'not_found') return null;
         throw err;
       }
     },
