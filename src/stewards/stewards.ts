@@ -12,7 +12,7 @@
  * `reconcileMs` as a safety net; they are serialized per steward within a process.
  */
 import type { Logger } from 'pino';
-import type { StewardConfig } from '../config.ts';
+import type { ForgeConfig, StewardConfig } from '../config.ts';
 import type { EventBus } from '../core/events.ts';
 import type { JobControl } from '../core/job-control.ts';
 import { ForgeError } from '../domain/errors.ts';
@@ -38,8 +38,8 @@ export interface StewardsDeps {
   logger: Logger;
   /** Removes secrets from notes a person writes (the agent's are redacted when kept). */
   redact: (text: string) => string;
-  /** The budget a job gets when nothing lowers it (`defaults.budget_usd`). */
-  defaultBudgetUsd: number;
+  /** The budget a run's job would get when nothing lowers it (its profile's, or the default). */
+  jobBudgetUsd: (steward: StewardConfig) => number;
   reconcileMs?: number;
   now?: () => Date;
 }
@@ -214,7 +214,7 @@ export function createStewards(deps: StewardsDeps): Stewards {
     const budget =
       left === null
         ? undefined
-        : Math.floor(Math.min(left, deps.defaultBudgetUsd) * 10_000) / 10_000;
+        : Math.floor(Math.min(left, deps.jobBudgetUsd(config)) * 10_000) / 10_000;
     const job = await deps.control.submit(
       {
         task: stewardTask({
@@ -427,4 +427,16 @@ function round(spend: StewardSpend): StewardSpend {
     today_usd: Math.round(spend.today_usd * 10_000) / 10_000,
     month_usd: Math.round(spend.month_usd * 10_000) / 10_000,
   };
+}
+
+/** The budget a steward's run would get by the submit rules: its profile's (the steward's, else
+ *  the repository's), else the default, within the profile's cap or the limit. */
+export function stewardJobBudget(
+  config: Pick<ForgeConfig, 'profiles' | 'repos' | 'defaults' | 'limits'>,
+  steward: StewardConfig,
+): number {
+  const profileName = steward.profile ?? config.repos[steward.repo]?.profile;
+  const profile = profileName ? config.profiles[profileName] : undefined;
+  const cap = profile?.budget_usd ?? config.limits.max_budget_usd;
+  return Math.min(profile?.budget_usd ?? config.defaults.budget_usd, cap);
 }

@@ -29,7 +29,7 @@ describe('a signed wake', () => {
   });
 
   it('refuses another secret, another body, a moved timestamp, and a stale one', () => {
-    const cases = [
+    const cases: Array<Record<string, string>> = [
       {
         'x-forge-timestamp': String(now),
         'x-forge-signature': forgeSignature('x'.repeat(20), now, raw),
