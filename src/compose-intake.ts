@@ -13,6 +13,9 @@ import { composeIssueTrackers } from './compose-git-hosts.ts';
 import { createIssueIntake, type IssueLabels } from './intake/issue-intake.ts';
 import { createIssuePoller, type IssuePoller } from './intake/issue-poller.ts';
 import { issueSignalOf } from './intake/issue-signal.ts';
+import { createPullFeedback } from './intake/pull-feedback.ts';
+import { storedPullEvent } from './intake/pull-events.ts';
+import { createTriggerRules } from './intake/trigger-rules.ts';
 import {
   createWebhookReceiver,
   intakeSink,
@@ -96,7 +99,18 @@ export function composeDoors(deps: DoorsDeps): Doors {
       outbox: store,
       logger,
     });
+    const pullFeedback = createPullFeedback({
+      source: name,
+      tracker,
+      rules: createTriggerRules(source, tracker),
+      control: deps.control,
+      logger,
+    });
     sinks.set(intakeSink(name), async (delivery, signal) => {
+      // Feedback on a pull request may come from the repository the jobs work on, not the
+      // source's own: the pull request itself proves which job it belongs to.
+      const pullEvent = storedPullEvent(delivery.payload);
+      if (pullEvent) return pullFeedback.handle(pullEvent, signal);
       const issueSignal = issueSignalOf(delivery.payload, source.repo);
       if (issueSignal) await intake.handle(issueSignal, signal);
     });

@@ -11,7 +11,8 @@ const INSTRUCTION = /^\s*\/forge\s+(\S[\s\S]*)$/i;
 /** The command `text` starts with, or null when it is none. */
 export function readCommand(text: string): ForgeCommand | null {
   const command = COMMAND.exec(text)?.[1]?.toLowerCase();
-  if (command === 'cancel' || command === 'retry') return { kind: command };
+  if (command === 'cancel') return { kind: 'cancel' };
+  if (command === 'retry') return { kind: 'retry' };
   const instruction = INSTRUCTION.exec(text)?.[1]?.trim();
   return instruction ? { kind: 'instruction', text: instruction } : null;
 }

@@ -178,3 +178,40 @@ export function problem(error: z.ZodError): string {
   const first = error.issues[0];
   return first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'invalid';
 }
+
+const storedUser = z.object({ login: z.string().min(1), bot: z.boolean() });
+const storedBase = {
+  delivery_id: z.string(),
+  repo: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+  number,
+  sender: storedUser,
+};
+const stored = z.discriminatedUnion('type', [
+  z.object({
+    ...storedBase,
+    type: z.literal('pull_comment'),
+    comment: z.object({
+      id: z.number().int(),
+      body: z.string(),
+      author: storedUser,
+      created_at: z.string(),
+    }),
+  }),
+  z.object({
+    ...storedBase,
+    type: z.literal('pull_review'),
+    review: z.object({
+      key: z.string().min(1),
+      state: z.enum(['approved', 'changes_requested', 'commented']),
+      body: z.string(),
+      author: storedUser,
+    }),
+  }),
+]);
+
+/** A pull request event as the webhook receiver stored it in the outbox; null when the payload
+ *  is none (another event, or one stored by an older Forge). */
+export function storedPullEvent(payload: Record<string, unknown>): PullEvent | null {
+  const parsed = stored.safeParse(payload);
+  return parsed.success ? parsed.data : null;
+}
