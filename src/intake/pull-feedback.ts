@@ -61,8 +61,9 @@ export function requestOf(
   const key = review.key;
   if (command) return { author: review.author, command, key };
   if (review.state !== 'changes_requested' || text === '') return null;
-  const instruction = `A reviewer (@${review.author.login}) requested changes on the pull request:\n\n${text}`;
-  return { author: review.author, command: { kind: 'instruction', text: instruction }, key };
+  // The review's text is the instruction as written, as a `/forge` comment's is: the follow-up's
+  // prompt already frames it as what to do next on this branch.
+  return { author: review.author, command: { kind: 'instruction', text }, key };
 }
 
 /** owner/name of a clone URL (https or scp-like), in lower case; null when it names none. */
