@@ -283,3 +283,68 @@ describe('fake forge deliveries', () => {
     },
   );
 });
+
+describe.each(KINDS)('%s pull request feedback', (kind) => {
+  let fake: FakeForgejo | FakeGitHub;
+  let pull: number;
+  beforeEach(async () => {
+    fake = await startFake(kind);
+    pull =
+      kind === 'github'
+        ? (
+            (await (
+              await fetch(`${fake.url}/repos/${REPO}/pulls`, {
+                method: 'POST',
+                headers: { authorization: 'token t', 'content-type': 'application/json' },
+                body: JSON.stringify({ head: 'forge/x', base: 'main', title: 'pr' }),
+              })
+            ).json()) as { number: number }
+          ).number
+        : (fake as FakeForgejo).addPull(REPO, {
+            head: 'forge/x',
+            base: 'main',
+            title: 'pr',
+            body: '',
+            state: 'open',
+          }).number;
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('a comment on a pull request is a pull_comment with its number, id, text and author', async () => {
+    const { id, deliveries } = await fake.comment(REPO, pull, '/forge fix it', 'bob');
+    expect(parsed(kind, deliveries[0]!)).toEqual({
+      type: 'pull_comment',
+      delivery_id: deliveries[0]!.id,
+      repo: REPO,
+      number: pull,
+      sender: { login: 'bob', bot: false },
+      comment: {
+        id,
+        body: '/forge fix it',
+        author: { login: 'bob', bot: false },
+        created_at: expect.any(String) as string,
+      },
+    });
+  });
+
+  it.each(['changes_requested', 'commented', 'approved'] as const)(
+    'a submitted review (%s) is a pull_review with its decision, text and reviewer',
+    async (state) => {
+      const { deliveries } = await fake.review(REPO, pull, { state, body: 'do more' }, 'bob');
+      const d = deliveries[0]!;
+      const event = parsed(kind, d);
+      expect(event).toMatchObject({
+        type: 'pull_review',
+        delivery_id: d.id,
+        repo: REPO,
+        number: pull,
+        review: { state, body: 'do more', author: { login: 'bob', bot: false } },
+      });
+      // GitHub names the review; Forgejo/Gitea send no id, so the delivery stands for it.
+      const key = event.type === 'pull_review' ? event.review.key : '';
+      expect(key).toMatch(kind === 'github' ? /^review:\d+$/ : new RegExp(`^delivery:${d.id}$`));
+    },
+  );
+});
