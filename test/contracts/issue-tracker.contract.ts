@@ -24,8 +24,9 @@ export interface IssueTrackerFixture {
     labels?: string[];
     at?: string;
   }): Promise<number>;
-  /** A pull request on CONTRACT_REPO carrying `labels`; returns its number. */
-  createPull(labels: string[]): Promise<number>;
+  /** A pull request on CONTRACT_REPO carrying `labels` (head branch and body when given);
+   *  returns its number. */
+  createPull(labels: string[], pull?: { head: string; body: string }): Promise<number>;
   setLabels(number: number, labels: string[]): Promise<void>;
   closeIssue(number: number): Promise<void>;
   /** A person comments; returns the comment's id. */
@@ -109,6 +110,25 @@ export function issueTrackerContract(name: string, make: () => Promise<IssueTrac
       });
       expect(await t.getIssue(repo, 999, signal)).toBeNull();
       expect(await t.getIssue(repo, pull, signal)).toBeNull();
+    });
+
+    it('reads a pull request: its head branch, body, state and page; null for an issue or none', async () => {
+      const body = 'Job: https://forge.example/jobs/01J0000000000000000000000A';
+      const pull = await f.createPull([], { head: 'forge/01j0000000000000000000000a', body });
+      const issue = await f.createIssue({ title: 'not a pull' });
+      const t = f.tracker();
+
+      expect(await t.getPull(repo, pull, signal)).toMatchObject({
+        number: pull,
+        head: 'forge/01j0000000000000000000000a',
+        body,
+        state: 'open',
+      });
+      expect((await t.getPull(repo, pull, signal))?.url).toMatch(
+        new RegExp(`/${CONTRACT_REPO}/pulls?/${pull}$`),
+      );
+      expect(await t.getPull(repo, issue, signal)).toBeNull();
+      expect(await t.getPull(repo, 999, signal)).toBeNull();
     });
 
     it('posts and edits comments as its own account and lists them oldest first, since a time', async () => {

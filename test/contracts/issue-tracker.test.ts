@@ -31,12 +31,12 @@ for (const kind of ['forgejo', 'gitea'] as const) {
             ...(at ? { at } : {}),
           })
         ).number,
-      createPull: async (labels) => {
+      createPull: async (labels, given) => {
         const pull = fake.addPull(CONTRACT_REPO, {
-          head: `f${Math.random()}`,
+          head: given?.head ?? `f${Math.random()}`,
           base: 'main',
           title: 'pr',
-          body: '',
+          body: given?.body ?? '',
           state: 'open',
         });
         await fake.setLabels(CONTRACT_REPO, pull.number, labels, 'alice');
@@ -89,11 +89,16 @@ issueTrackerContract('github', async () => {
           ...(at ? { at } : {}),
         })
       ).number,
-    createPull: async (labels) => {
+    createPull: async (labels, given) => {
       const res = await fetch(`${fake.url}/repos/${CONTRACT_REPO}/pulls`, {
         method: 'POST',
         headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ head: `f${Math.random()}`, base: 'main', title: 'pr' }),
+        body: JSON.stringify({
+          head: given?.head ?? `f${Math.random()}`,
+          base: 'main',
+          title: 'pr',
+          body: given?.body ?? '',
+        }),
       });
       const { number } = (await res.json()) as { number: number };
       await fake.setLabels(CONTRACT_REPO, number, labels, 'alice');
