@@ -179,7 +179,12 @@ export function createGiteaIssues(opts: GiteaIssuesOptions): IssueTracker {
     },
 
     async getPull(repo, number, signal) {
-      const res = await call<ApiPull>('GET', `${repoPath(repo)}/pulls/${number}`, undefined, signal);
+      const res = await call<ApiPull>(
+        'GET',
+        `${repoPath(repo)}/pulls/${number}`,
+        undefined,
+        signal,
+      );
       if (res.status === 404) return null;
       const where = `${at(repo)} pull request #${number}`;
       if (res.status !== 200) throw httpError(res.status, res.data, where, ctx);
