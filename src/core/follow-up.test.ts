@@ -104,4 +104,12 @@ describe('follow-ups', () => {
       'no summary',
     );
   });
+
+  it('say who asked, before the instruction, when a door knows', async () => {
+    const { store, parent } = await world();
+    const record = (await store.get(parent.id))!;
+    const task = followUpTask(record, 'rename the flag', '@ana on pull request #7');
+    expect(task).toMatch(/asked for by @ana on pull request #7\.\n\nThe task:\nrename the flag$/);
+    expect(followUpTask(record, 'rename the flag')).not.toContain('asked for by');
+  });
 });

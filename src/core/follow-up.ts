@@ -42,7 +42,7 @@ export function parseFollowUp(body: unknown): FollowUpRequest {
 }
 
 /** The follow-up's task: what came before, framed as context, then the instruction. */
-export function followUpTask(parent: JobRecord, message: string): string {
+export function followUpTask(parent: JobRecord, message: string, from?: string): string {
   const last = parent.attempts.at(-1);
   const summary = last?.summary?.trim();
   return [
@@ -56,6 +56,7 @@ export function followUpTask(parent: JobRecord, message: string): string {
     '',
     `That job ended ${parent.status}. What to do now is the task below; the earlier task is done`,
     'unless the task says otherwise.',
+    ...(from ? [`The task below was asked for by ${from}.`] : []),
     '',
     // The same heading the retry prompt gives the task, so the instruction reads alike in both.
     'The task:',
@@ -71,6 +72,8 @@ export async function followUpJob(
   body: unknown,
   /** The same key files one job however often it is given (a comment seen twice). */
   idempotencyKey?: string,
+  /** Who asked, in words for the task ("@ana in a review of pull request #7"). */
+  from?: string,
 ): Promise<Job> {
   const req = parseFollowUp(body);
   const parent = await deps.store.get(parentId);
@@ -97,7 +100,7 @@ export async function followUpJob(
     );
   }
   const spec: JobSpec = {
-    task: followUpTask(parent, req.message),
+    task: followUpTask(parent, req.message, from),
     agent: parent.agent,
     profile: parent.profile,
     max_retries: req.max_retries ?? parent.max_retries,

@@ -26,7 +26,7 @@ export interface JobControl {
   cancel(id: string, reason?: string): Promise<JobRecord>;
   retry(id: string): Promise<JobRecord>;
   /** A follow-up of a finished job (core/follow-up.ts); `key` makes a repeat file nothing new. */
-  followUp(id: string, body: unknown, key?: string): Promise<Job>;
+  followUp(id: string, body: unknown, key?: string, from?: string): Promise<Job>;
   get(id: string): Promise<JobRecord | null>;
   list(filter: ListFilter): Promise<{ jobs: Job[]; total: number }>;
 }
@@ -54,7 +54,7 @@ export function createJobControl(deps: SubmitDeps): JobControl {
     },
     cancel: (id, reason) => cancelJob(deps, id, reason),
     retry: (id) => retryJob(deps, id),
-    followUp: (id, body, key) => followUpJob(deps, id, body, key),
+    followUp: (id, body, key, from) => followUpJob(deps, id, body, key, from),
     get: (id) => deps.store.get(id),
     list: (filter) => deps.store.list(filter),
   };

@@ -221,6 +221,7 @@ export function createIssueIntake(deps: IssueIntakeDeps): IssueIntake {
         latest.id,
         { message: text },
         `comment:${source.name}:${issue.number}:${comment.id}`,
+        `@${comment.author.login} in a comment on issue #${issue.number}`,
       );
       logger.info(
         { source: source.name, issue: issue.number, jobId: job.id, parent: latest.id },

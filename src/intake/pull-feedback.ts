@@ -156,6 +156,7 @@ export function createPullFeedback(deps: PullFeedbackDeps): PullFeedback {
         latest.id,
         { message: instruction },
         `pull:${event.repo.toLowerCase()}#${event.number}:${request.key}`,
+        `${who} on pull request #${event.number}`,
       );
       logger.info(
         { ...where, jobId: job.id, parent: latest.id },
