@@ -2,6 +2,7 @@ import type { Failure } from '../domain/failure.ts';
 import type { Attempt, Job, JobRecord, JobResult, JobSpec, JobStatus } from '../domain/job.ts';
 import type { NextState } from '../domain/lifecycle.ts';
 import type { Outbox } from './outbox.ts';
+import type { StewardStore } from './steward-store.ts';
 
 export type { NextState };
 
@@ -154,7 +155,7 @@ export interface AttemptProgressLog {
  * job the same call changed) and the call rejects with the route's error. A refused change
  * (a conflict, a runner that lost the job) routes nothing.
  */
-export interface JobStore extends JobRecords, JobQueue, AttemptProgressLog, Outbox {
+export interface JobStore extends JobRecords, JobQueue, AttemptProgressLog, Outbox, StewardStore {
   /** Cheap liveness probe for /health; throws when the backend is unusable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { createMemoryStore } from '../../src/adapters/store/memory-store.ts';
 import { outboxContract } from './outbox.contract.ts';
 import { queueContract } from './queue.contract.ts';
 import type { TestClock } from './store-fixtures.ts';
+import { stewardStoreContract } from './steward-store.contract.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
 
 function harness(clock: TestClock): Promise<StoreHarness> {
@@ -10,6 +11,7 @@ function harness(clock: TestClock): Promise<StoreHarness> {
 }
 
 storeContract('memory store', harness, { durable: false });
+stewardStoreContract('memory store', harness, false);
 queueContract('memory queue', harness);
 outboxContract(
   'memory store',

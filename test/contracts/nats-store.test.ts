@@ -20,6 +20,7 @@ import {
   testClock,
   type TestClock,
 } from './store-fixtures.ts';
+import { stewardStoreContract } from './steward-store.contract.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
 
 let server: NatsServer;
@@ -38,6 +39,7 @@ function harness(clock: TestClock, route?: OutboxRoute): Promise<StoreHarness> {
 }
 
 storeContract('nats store', harness, { durable: true });
+stewardStoreContract('nats store', harness, true);
 queueContract('nats queue', harness);
 outboxContract('nats store', harness, true);
 

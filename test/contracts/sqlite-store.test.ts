@@ -16,6 +16,7 @@ import {
   spec,
   type TestClock,
 } from './store-fixtures.ts';
+import { stewardStoreContract } from './steward-store.contract.ts';
 import { storeContract, type StoreHarness } from './store.contract.ts';
 
 const dirs: string[] = [];
@@ -35,6 +36,7 @@ function harness(clock: TestClock, route?: OutboxRoute): Promise<StoreHarness> {
 }
 
 storeContract('sqlite store', harness, { durable: true });
+stewardStoreContract('sqlite store', harness, true);
 queueContract('sqlite queue', harness);
 outboxContract('sqlite store', harness, true);
 
@@ -79,9 +81,10 @@ it('every state change appends an event to the job log table, in order', async (
   ]);
 });
 
-/** Undoes the v4 and v3 migrations on a current database (a database from before origins, the
- *  outbox and follow-up listing). */
-const TO_V2 = `DROP INDEX jobs_parent; DROP INDEX jobs_origin; DROP TABLE outbox; ALTER TABLE jobs DROP COLUMN origin;
+/** Undoes the v5, v4 and v3 migrations on a current database (a database from before origins,
+ *  the outbox, follow-up listing and stewards). */
+const TO_V4 = `DROP TABLE stewards; DROP TABLE steward_notes; PRAGMA user_version = 4;`;
+const TO_V2 = `${TO_V4} DROP INDEX jobs_parent; DROP INDEX jobs_origin; DROP TABLE outbox; ALTER TABLE jobs DROP COLUMN origin;
   ALTER TABLE jobs DROP COLUMN origin_key; ALTER TABLE jobs DROP COLUMN parent_id;
   PRAGMA user_version = 2;`;
 
@@ -117,5 +120,25 @@ it('a schema 2 database gains origins and the outbox, and its jobs keep working'
   ]);
   const { job: next } = await upgraded.create(spec({ parent_id: job.id }));
   expect(await upgraded.get(next.id)).toMatchObject({ parent_id: job.id });
+  await upgraded.close();
+});
+
+it('a schema 4 database gains stewards, and its jobs keep working', async () => {
+  const path = join(tempDir(), 'forge.db');
+  const store = createSqliteStore({ path });
+  const { job } = await store.create(spec({ origin: null }));
+  await store.close();
+  const db = new DatabaseSync(path);
+  db.exec(TO_V4);
+  db.close();
+  const upgraded = createSqliteStore({ path });
+  expect(await upgraded.get(job.id)).toMatchObject({ id: job.id });
+  expect(await upgraded.getSteward('ci')).toBeNull();
+  expect(
+    await upgraded.putSteward(
+      { name: 'ci', paused: false, pending: null, last_tick: null, runs: 0, current_job: null },
+      null,
+    ),
+  ).toMatchObject({ name: 'ci', runs: 0 });
   await upgraded.close();
 });

@@ -23,6 +23,7 @@ import {
   type JobEntry,
 } from './job-entry.ts';
 import { createMemoryOutbox } from './memory-outbox.ts';
+import { createMemoryStewards } from './memory-stewards.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 const byId = (a: JobEntry, b: JobEntry) => (a.job.id < b.job.id ? -1 : 1);
@@ -54,6 +55,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
     }
   };
   const outbox = createMemoryOutbox(clock, use);
+  const stewards = createMemoryStewards(clock, use);
   /** Runs a job change like a transaction. Only a route can throw once a change has begun, so
    *  without one there is nothing to undo; with one, the jobs are copied first and put back (with
    *  the outbox) when it throws. */
@@ -229,6 +231,8 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
     settle: (id, owner, outcome) => outbox.settle(id, owner, outcome),
     deliveriesOf: (jobId) => outbox.deliveriesOf(jobId),
     summary: () => outbox.summary(),
+
+    ...stewards,
 
     ping: () => use(() => undefined),
 

@@ -18,7 +18,7 @@ import type {
   JobStatus,
 } from '../../domain/job.ts';
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 const BUSY_TIMEOUT_MS = 5000;
 
 // STRICT tables make SQLite reject a wrongly typed value instead of storing it silently.
@@ -181,6 +181,14 @@ const MIGRATIONS = [
   CREATE INDEX outbox_job ON outbox (job_id, sink, id) WHERE job_id IS NOT NULL;`,
   // v4: a job's follow-ups, listed with the job.
   `CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_id, id) WHERE parent_id IS NOT NULL;`,
+  // v5: stewards' state (one JSON document per steward, compare-and-set on revision) and notes.
+  `CREATE TABLE stewards (
+    name TEXT PRIMARY KEY, state TEXT NOT NULL, revision INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE steward_notes (
+    name TEXT NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL, at TEXT NOT NULL,
+    by TEXT NOT NULL, job_id TEXT, PRIMARY KEY (name, version)
+  ) STRICT;`,
 ];
 
 // Primary result codes (errcode & 0xff) that mean the database itself cannot be used, with what

@@ -21,6 +21,7 @@ import type {
 import type { OutboxRoute } from '../../ports/outbox.ts';
 import { JOB_SQL as SQL, listQueries } from './sqlite-job-queries.ts';
 import { createSqliteOutbox, insertItems, type SqliteAccess } from './sqlite-outbox.ts';
+import { createSqliteStewards } from './sqlite-stewards.ts';
 import {
   openDatabase,
   toAttempt,
@@ -395,6 +396,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): JobStore {
       ),
 
     ...createSqliteOutbox(access),
+    ...createSqliteStewards(access),
 
     ping: () =>
       call(() => {

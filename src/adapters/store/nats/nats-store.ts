@@ -76,6 +76,7 @@ import {
 } from './nats-outbox.ts';
 import { createJobIndex } from './job-index.ts';
 import { serverClock } from './server-clock.ts';
+import { createNatsStewards } from './nats-stewards.ts';
 import { openWakeStream, type WakeStream } from './wake-stream.ts';
 import {
   byIdempotencyKey,
@@ -339,7 +340,14 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
     return null;
   };
 
+  const stewards = createNatsStewards(
+    (fn) => use((c) => fn(c.keys)),
+    () => clock(),
+  );
+
   return {
+    ...stewards,
+
     onWake(listener) {
       const first = wakeListeners.size === 0;
       wakeListeners.add(listener);
