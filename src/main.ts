@@ -31,6 +31,7 @@ import { ForgeError } from './domain/errors.ts';
 import { composeGitHosts } from './compose-git-hosts.ts';
 import { composeDoors, composeOutboxRoute, doorChecks, type Doors } from './compose-intake.ts';
 import { createJobControl } from './core/job-control.ts';
+import { createStewards, stewardJobBudget } from './stewards/stewards.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import type { DoctorCheck } from './ports/doctor-check.ts';
@@ -208,7 +209,9 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
         bus,
         logger,
         publicUrl,
+        notesOf: async (steward) => (await store.getNotes(steward))?.text ?? null,
       },
+      stewardNotes: store,
       resolveAgent: (name) => agents.get(name) ?? null,
       owner,
       denyRead: [...backend.private, ...(opts.configPath ? [resolve(opts.configPath)] : [])],
@@ -222,14 +225,16 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       exclusive: backend.exclusive,
     },
   );
-  const doors: Doors = composeDoors({
-    config,
+  const control = createJobControl({ store, bus, config });
+  const doors: Doors = composeDoors({ config, store, bus, control, logger, owner, publicUrl });
+  const stewards = createStewards({
+    stewards: config.stewards,
     store,
+    control,
     bus,
-    control: createJobControl({ store, bus, config }),
-    logger,
-    owner,
-    publicUrl,
+    logger: logger.child({ component: 'stewards' }),
+    redact: (text) => redactor.redact(text),
+    jobBudgetUsd: (steward) => stewardJobBudget(config, steward),
   });
   const app = createApp({
     store,
@@ -241,6 +246,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     metrics: createMetrics({ store, bus, logger }),
     healthDetails: () => doors.health(),
     workerAttempts,
+    stewards,
   });
   let server: ServerType | null = null;
 
@@ -256,6 +262,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     async start() {
       runner.start();
       await doors.start();
+      await stewards.start();
       return new Promise((resolveUrl, reject) => {
         server = serve(
           { fetch: app.fetch, hostname: config.server.host, port: config.server.port },
@@ -271,6 +278,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       const closing = new Promise<void>((done) => (server ? server.close(() => done()) : done()));
       // SSE clients hold connections open; stop them so close() can finish.
       (server as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
+      await stewards.stop();
       await runner.stop(config.runner.shutdown_grace);
       await doors.stop();
       await closing;
