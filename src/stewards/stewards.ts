@@ -214,7 +214,8 @@ export function createStewards(deps: StewardsDeps): Stewards {
     const budget =
       left === null
         ? undefined
-        : Math.floor(Math.min(left, deps.jobBudgetUsd(config)) * 10_000) / 10_000;
+        : // Cents of cents, without the float error of subtraction (1 - 0.8 = 0.1999…).
+          Math.floor(Math.min(left, deps.jobBudgetUsd(config)) * 10_000 + 1e-6) / 10_000;
     const job = await deps.control.submit(
       {
         task: stewardTask({
