@@ -80,6 +80,8 @@ export interface Stewards {
   list(): Promise<StewardView[]>;
   pause(name: string): Promise<StewardView>;
   resume(name: string): Promise<StewardView>;
+  /** Takes one step for the steward now (what a timer or the reconciler would do). */
+  reconcile(name: string): Promise<StewardState>;
   /** Asks for a run (coalesced with any other wake). */
   wake(name: string, reason: WakeReason, by: string | null): Promise<StewardView>;
   notesHistory(name: string, limit: number): Promise<StewardNotes[]>;
@@ -363,6 +365,10 @@ export function createStewards(deps: StewardsDeps): Stewards {
     },
 
     view,
+    reconcile: (name) => {
+      configOf(name);
+      return stepSoon(name);
+    },
     async list() {
       return Promise.all(Object.keys(deps.stewards).map((name) => view(name)));
     },
