@@ -3,11 +3,14 @@
  * the steward. Every run is an ordinary job tagged `steward:<name>`; these tests read the runs
  * from GET /jobs and the steward from GET /stewards/{name}, and wait on what the server reports.
  */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ROOT,
   SCRIPTED_AGENT,
   startForge,
   stopAllForges,
@@ -18,6 +21,7 @@ import { startGitServer, type GitServer } from '../support/git-http-server.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
 import { forgeSignature } from '../../src/stewards/wake-signature.ts';
 
+const execFileAsync = promisify(execFile);
 let git: GitServer;
 let nats: NatsServer | undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'forge-stewards-'));
@@ -242,6 +246,39 @@ describe('a steward woken by hand or by a signed call', () => {
     await waitForSteward(forge, 'waker', (s) => s.runs === before + 1 && s.status === 'idle');
     const runs = await runsOf(forge, 'waker');
     expect(String(runs.at(-1)!.task)).toContain('a signed wake-up call (webhook)');
+  }, 60_000);
+
+  it('is listed, shown, woken and given notes by the CLI', async () => {
+    const cli = (...args: string[]) =>
+      execFileAsync(
+        process.execPath,
+        [join(ROOT, 'bin', 'forge.js'), '--url', forge.url, ...args],
+        {
+          cwd: scratch,
+        },
+      );
+    const table = await cli('stewards');
+    expect(table.stdout).toMatch(/^NAME\s+STATUS\s+NEXT RUN/);
+    expect(table.stdout).toMatch(/\nwaker\s+idle\s+—/);
+    const notesFile = join(scratch, 'notes.md');
+    writeFileSync(notesFile, '# waker\n- check the nightly build\n');
+    expect((await cli('stewards', 'notes', 'waker', '--set', notesFile)).stdout).toMatch(
+      /notes of waker: version \d+/,
+    );
+    expect((await cli('stewards', 'notes', 'waker')).stdout).toBe(
+      '# waker\n- check the nightly build\n\n',
+    );
+    const shown = await cli('stewards', 'show', 'waker');
+    expect(shown.stdout).toContain('waker  idle');
+    expect(shown.stdout).toContain('- check the nightly build');
+    const runs = (await steward(forge, 'waker')).runs;
+    expect((await cli('stewards', 'wake', 'waker')).stdout).toMatch(/^waker (running|idle)/);
+    await waitForSteward(forge, 'waker', (s) => s.runs === runs + 1 && s.status === 'idle');
+    const missing = await cli('stewards', 'show', 'nobody').catch(
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(missing).toMatchObject({ code: 3 });
+    expect((missing as { stderr: string }).stderr).toContain('no steward named "nobody"');
   }, 60_000);
 
   it('answers an unknown steward with 404 naming the known ones', async () => {
