@@ -39,7 +39,7 @@ export function stewardStoreContract(
         current_job: '01JOB',
       };
       const changed = (await store.putSteward(next, created.revision))!;
-      expect(changed).toEqual({
+      expect(changed).toStrictEqual({
         ...next,
         created_at: created.created_at,
         updated_at: '2026-01-01T00:00:05.000Z',
@@ -47,7 +47,7 @@ export function stewardStoreContract(
       });
       expect(changed.revision).not.toBe(created.revision);
       expect(await store.putSteward(fresh(), created.revision)).toBeNull();
-      expect(await store.getSteward('ci')).toEqual(changed);
+      expect(await store.getSteward('ci')).toStrictEqual(changed);
       // Stewards are independent.
       expect(await store.getSteward('other')).toBeNull();
     });
@@ -70,7 +70,7 @@ export function stewardStoreContract(
       expect(await store.getNotes('ci')).toBeNull();
       expect(await store.notesHistory('ci', 10)).toEqual([]);
       const first = await store.saveNotes('ci', { text: '# one', by: 'job:01A', job_id: '01A' }, 0);
-      expect(first).toEqual({
+      expect(first).toStrictEqual({
         version: 1,
         text: '# one',
         at: '2026-01-01T00:00:00.000Z',
@@ -85,9 +85,10 @@ export function stewardStoreContract(
         1,
       );
       expect(second).toMatchObject({ version: 2, text: '# two ✓', by: 'api:ana', job_id: null });
-      expect(await store.getNotes('ci')).toEqual(second);
-      expect(await store.notesHistory('ci', 10)).toEqual([second, first]);
-      expect(await store.notesHistory('ci', 1)).toEqual([second]);
+      expect(await store.getNotes('ci')).toStrictEqual(second);
+      expect(await store.notesHistory('ci', 10)).toStrictEqual([second, first]);
+      expect(await store.notesHistory('ci', 1)).toStrictEqual([second]);
+      expect(await store.notesHistory('ci', 0)).toStrictEqual([]);
       const racing = await Promise.all(
         ['a', 'b'].map((text) => store.saveNotes('ci', { text, by: 'api', job_id: null }, 2)),
       );

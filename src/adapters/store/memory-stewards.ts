@@ -43,7 +43,11 @@ export function createMemoryStewards(
     getNotes: (name) => use(() => structuredClone(notes.get(name)?.at(-1) ?? null)),
 
     notesHistory: (name, limit) =>
-      use(() => structuredClone((notes.get(name) ?? []).slice(-limit).reverse())),
+      use(() => {
+        const versions = notes.get(name) ?? [];
+        // slice(-0) would be every version; a limit of 0 asks for none.
+        return structuredClone(versions.slice(Math.max(0, versions.length - limit)).reverse());
+      }),
 
     saveNotes: (name, note, expected) =>
       use(() => {

@@ -28,8 +28,10 @@ export function createSqliteStewards(db: SqliteAccess): StewardStore {
     const row = db.stmt(SQL.get).get(name) as StateRow | undefined;
     return row ? { ...(JSON.parse(row.state) as StoredState), revision: row.revision } : null;
   };
-  const latest = (name: string) =>
-    (db.stmt(SQL.latest).get(name) as StewardNotes | undefined) ?? null;
+  const latest = (name: string) => {
+    const row = db.stmt(SQL.latest).get(name) as StewardNotes | undefined;
+    return row ? toNotes(row) : null;
+  };
 
   return {
     getSteward: (name) => db.call(() => read(name)),
@@ -60,7 +62,9 @@ export function createSqliteStewards(db: SqliteAccess): StewardStore {
     getNotes: (name) => db.call(() => latest(name)),
 
     notesHistory: (name, limit) =>
-      db.call(() => db.stmt(SQL.history).all(name, limit) as unknown as StewardNotes[]),
+      db.call(() =>
+        (db.stmt(SQL.history).all(name, limit) as unknown as StewardNotes[]).map(toNotes),
+      ),
 
     saveNotes: (name, note, expected) =>
       db.call(() =>
@@ -73,4 +77,9 @@ export function createSqliteStewards(db: SqliteAccess): StewardStore {
         }),
       ),
   };
+}
+
+/** node:sqlite rows have no prototype; callers get plain objects like the other stores give. */
+function toNotes(row: StewardNotes): StewardNotes {
+  return { version: row.version, text: row.text, at: row.at, by: row.by, job_id: row.job_id };
 }
