@@ -33,12 +33,19 @@ describe('MCP tools', () => {
       'get_job',
       'get_job_log',
       'get_job_output',
+      'get_steward',
+      'get_steward_notes',
       'list_jobs',
       'list_profiles',
       'list_repos',
+      'list_stewards',
+      'pause_steward',
+      'resume_steward',
       'retry_job',
       'submit_job',
+      'update_steward_notes',
       'wait_for_job',
+      'wake_steward',
     ]);
     for (const tool of tools) {
       expect(tool.description).toBeTruthy();

@@ -16,10 +16,11 @@ import { mayWrite, readOnlyMessage, type Role } from '../http/auth.ts';
 import { parseListQuery } from '../http/routes/jobs.ts';
 import { jobRecord, jobSummary } from '../http/serialize.ts';
 import { profileFacts, repoFacts } from './config-facts.ts';
+import { registerStewardTools } from './steward-tools.ts';
 import { latestLogText, readLogRange } from './job-log.ts';
 import { waitForJob } from './wait-for-job.ts';
 
-export type McpDeps = Pick<HttpDeps, 'store' | 'bus' | 'config' | 'logs' | 'logger'>;
+export type McpDeps = Pick<HttpDeps, 'store' | 'bus' | 'config' | 'logs' | 'logger' | 'stewards'>;
 
 /** Who called, from their token; null when the server has no tokens. */
 export type McpCaller = { name: string; role: Role } | null;
@@ -215,6 +216,12 @@ export function createMcpServer(deps: McpDeps, caller: McpCaller): McpServer {
     () => answer(deps, () => Promise.resolve(repoFacts(deps.config))),
   );
 
+  registerStewardTools(server, {
+    stewards: deps.stewards,
+    read: (run) => answer(deps, run),
+    write,
+    by: caller ? `mcp:${caller.name}` : 'mcp',
+  });
   registerResources(server, deps);
   return server;
 }
