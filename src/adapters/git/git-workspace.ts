@@ -12,13 +12,19 @@
 // The workspace is written by the agent, so its .git/config and hooks are not trusted: commands
 // run there disable hooks and fsmonitor, and nothing that holds credentials runs there. The push
 // to the forge runs in the mirror, after the mirror fetched the workspace's HEAD.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { access, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ForgeError, isForgeError } from '../../domain/errors.ts';
 import type { GitCredentials } from '../../ports/git-host.ts';
 import type { Checkout, DiffStat, GitWorkspace } from '../../ports/git-workspace.ts';
 import { createGitCli, type GitRun } from './git-cli.ts';
+import { cleanUrl, mirrorName } from './repo-url.ts';
+import {
+  createWorkspacePool,
+  type WorkspacePool,
+  type WorkspacePoolOptions,
+} from './workspace-pool.ts';
 
 export interface GitWorkspaceOptions {
   mirrorsDir: string;
@@ -32,7 +38,12 @@ export interface GitWorkspaceOptions {
   pathEnv?: string;
   /** Deadline of each git command (default 10 minutes). */
   timeoutMs?: number;
+  /** Workspaces prepared ahead of jobs, per repository and base branch (see workspace-pool.ts). */
+  pool?: Pick<WorkspacePoolOptions, 'root' | 'specs' | 'onWarning'>;
 }
+
+/** The git workspace, and its pool of prepared workspaces when one was asked for. */
+export type PooledGitWorkspace = GitWorkspace & { pool: WorkspacePool | null };
 
 const DEFAULT_IDENTITY = { name: 'Forge', email: 'forge@localhost' };
 // Config that overrides whatever the agent wrote into its workspace's .git/config.
@@ -57,7 +68,7 @@ interface MirrorState {
   last: { at: number; remote: Remote } | null;
 }
 
-export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
+export function createGitWorkspace(opts: GitWorkspaceOptions): PooledGitWorkspace {
   const git = createGitCli({
     homeDir: opts.homeDir,
     ...(opts.pathEnv ? { pathEnv: opts.pathEnv } : {}),
@@ -66,6 +77,15 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
   const identity = opts.identity ?? DEFAULT_IDENTITY;
   const coalesceMs = opts.fetchCoalesceMs ?? 5_000;
   const mirrors = new Map<string, MirrorState>();
+  const cloneArgs = [
+    '--config',
+    `user.name=${identity.name}`,
+    '--config',
+    `user.email=${identity.email}`,
+  ];
+  const pool = opts.pool
+    ? createWorkspacePool({ ...opts.pool, git, clone: cloneFromMirror })
+    : null;
   const inWorkspace = (dir: string, args: string[], run: Partial<GitRun> = {}) =>
     git(args, { ...run, cwd: dir, config: { ...UNTRUSTED_REPO, ...run.config } });
   // The agent can write its workspace's .git/config, and a filter, textconv or include defined there
@@ -195,7 +215,60 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
     );
   }
 
+  /** A fresh clone of the mirror, set up as the agent would expect a clone of the forge, without
+   *  its files (a pooled workspace is made by this too, so the two paths cannot drift apart). */
+  async function cloneFromMirror(
+    mirror: string,
+    url: string,
+    baseBranch: string,
+    baseCommit: string,
+    dir: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await git(
+      [
+        'clone',
+        '--quiet',
+        '--shared',
+        '--no-checkout',
+        ...cloneArgs,
+        '--end-of-options',
+        mirror,
+        dir,
+      ],
+      { cwd: dirname(dir), signal },
+    );
+    await inWorkspace(dir, ['remote', 'set-url', 'origin', cleanUrl(url)], { signal });
+    // origin/<base> as the agent would expect it in a fresh clone (the clone from the mirror has none).
+    await inWorkspace(dir, ['update-ref', `refs/remotes/origin/${baseBranch}`, baseCommit], {
+      signal,
+    });
+  }
+
+  /** The job's branch in a pooled workspace (whose files and index are already the base's);
+   *  false, with the directory removed, if that failed: the caller clones afresh. */
+  async function branchOff(
+    dir: string,
+    branch: string,
+    start: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    try {
+      await inWorkspace(dir, ['checkout', '--quiet', '-b', branch, start], { signal });
+      return true;
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      if (signal.aborted) throw err;
+      opts.pool?.onWarning?.(
+        `a pooled workspace could not be used (${err instanceof Error ? err.message : String(err)}); the job clones afresh`,
+      );
+      return false;
+    }
+  }
+
   return {
+    pool,
+
     async checkout(req, signal): Promise<Checkout> {
       await checkRef(req.branch, 'branch');
       if (req.baseBranch !== null) await checkRef(req.baseBranch, 'base branch');
@@ -215,34 +288,16 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): GitWorkspace {
           `commit ${req.startFrom} to continue from is not in Forge's mirror of ${cleanUrl(req.url)}; retry fresh from the base`,
         );
       await mkdir(dirname(req.dir), { recursive: true });
-      const ident = [
-        '--config',
-        `user.name=${identity.name}`,
-        '--config',
-        `user.email=${identity.email}`,
-      ];
-      await git(
-        [
-          'clone',
-          '--quiet',
-          '--shared',
-          '--no-checkout',
-          ...ident,
-          '--end-of-options',
-          mirror,
-          req.dir,
-        ],
-        { cwd: dirname(req.dir), signal },
-      );
+      const claim = { url: req.url, mirror, baseBranch, baseCommit, dir: req.dir };
+      const pooled =
+        pool && start === baseCommit
+          ? await pool.claim({ ...claim, defaultBranch: remote.defaultBranch })
+          : false;
       try {
-        await inWorkspace(req.dir, ['remote', 'set-url', 'origin', cleanUrl(req.url)], { signal });
-        // origin/<base> as the agent would expect it in a fresh clone (the clone from the mirror has none).
-        await inWorkspace(
-          req.dir,
-          ['update-ref', `refs/remotes/origin/${baseBranch}`, baseCommit],
-          { signal },
-        );
-        await inWorkspace(req.dir, ['checkout', '--quiet', '-b', req.branch, start], { signal });
+        if (!(pooled && (await branchOff(req.dir, req.branch, start, signal)))) {
+          await cloneFromMirror(mirror, req.url, baseBranch, baseCommit, req.dir, signal);
+          await inWorkspace(req.dir, ['checkout', '--quiet', '-b', req.branch, start], { signal });
+        }
         await copyFile(join(req.dir, '.git', 'config'), configCopy(req.dir));
       } catch (err) {
         await rm(req.dir, { recursive: true, force: true });
@@ -451,22 +506,6 @@ function explain(
     hint = 'check the repository URL (and that the token can see the repository)';
   }
   return new ForgeError(code, `${what}: ${said}; ${hint}`, { cause: err });
-}
-
-/** A readable slug (host and path) plus a hash of the whole URL, so names never collide. */
-function mirrorName(url: string): string {
-  const slug = cleanUrl(url)
-    .replace(/^[a-z]+:\/\//i, '')
-    .replace(/\.git$/, '')
-    .replace(/[^A-Za-z0-9._-]+/g, '-')
-    .replace(/^[-.]+|-+$/g, '')
-    .slice(-60);
-  return `${slug}-${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`;
-}
-
-/** The URL without any user:password (the port asks for a clean one; this makes sure). */
-function cleanUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 function hostOf(url: string): string {
