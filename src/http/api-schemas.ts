@@ -146,3 +146,68 @@ export const errorSchema = z.strictObject({
   error: z.string(),
   code: z.enum(Object.keys(STATUS_BY_CODE) as [keyof typeof STATUS_BY_CODE]),
 });
+
+export const stewardNotesSchema = z
+  .strictObject({
+    version: z.number().int().min(1),
+    text: z.string().meta({ description: 'Markdown, capped and redacted.' }),
+    at: timestamp,
+    by: z.string().meta({ description: '`job:<id>` for a run, `api:<token name>` for a person.' }),
+    job_id: nullableString,
+  })
+  .meta({ description: "One version of a steward's notes." });
+
+const wakeReason = z.enum(['schedule', 'webhook', 'api', 'catch_up']);
+
+export const stewardSchema = z
+  .strictObject({
+    name: z.string(),
+    repo: z.string(),
+    profile: nullableString,
+    agent: nullableString,
+    prompt: z.string(),
+    schedule: nullableString,
+    timezone: z.string(),
+    triggers: z.array(z.string()),
+    status: z.enum(['running', 'idle', 'paused', 'paused_budget']),
+    paused: z.boolean(),
+    pending: z
+      .strictObject({ reason: wakeReason, at: timestamp, by: nullableString })
+      .nullable()
+      .meta({ description: 'A wake waiting for the next run (several coalesce into one).' }),
+    next_run: timestamp.nullable(),
+    budget: z.strictObject({
+      per_day: z.number().nullable(),
+      per_month: z.number().nullable(),
+      resets_at: timestamp
+        .nullable()
+        .meta({ description: 'When spent: when runs may start again.' }),
+    }),
+    spend: z.strictObject({ today_usd: z.number(), month_usd: z.number() }),
+    current_job: nullableString,
+    runs: z.number().int(),
+    last_runs: z.array(
+      z.strictObject({
+        id: z.string(),
+        status: jobStatusSchema,
+        created_at: timestamp,
+        updated_at: timestamp,
+        cost_usd: z.number(),
+      }),
+    ),
+    notes: stewardNotesSchema.nullable(),
+  })
+  .meta({ description: 'A steward: a long-lived agent whose runs are jobs.' });
+
+export const stewardListSchema = z.strictObject({ stewards: z.array(stewardSchema) });
+
+export const stewardNotesAnswerSchema = z.strictObject({
+  notes: stewardNotesSchema.nullable(),
+  history: z.array(stewardNotesSchema),
+});
+
+export const stewardNotesRequestSchema = z.strictObject({
+  text: z
+    .string()
+    .meta({ description: "The notes, Markdown, at most the steward's notes_max_bytes." }),
+});

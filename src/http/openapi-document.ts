@@ -34,6 +34,11 @@ function componentSchemas(): Record<string, Json> {
     Output: api.outputSchema,
     Deliveries: api.deliveriesSchema,
     Health: api.healthSchema,
+    Steward: api.stewardSchema,
+    StewardList: api.stewardListSchema,
+    StewardNotes: api.stewardNotesSchema,
+    StewardNotesAnswer: api.stewardNotesAnswerSchema,
+    StewardNotesRequest: api.stewardNotesRequestSchema,
     Error: api.errorSchema,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
@@ -357,6 +362,88 @@ function mcpPath(anyJson: Json): Json {
   };
 }
 
+function stewardPaths(): Record<string, Json> {
+  const name = {
+    name: 'name',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    description: 'Steward name under `stewards:`.',
+  };
+  const act = (operationId: string, summary: string, extra: Json = {}): Json => ({
+    post: {
+      operationId,
+      summary,
+      parameters: [name],
+      responses: { '200': json(ref('Steward'), 'The steward now.'), ...errors(401, 403, 404, 503) },
+      ...extra,
+    },
+  });
+  return {
+    '/stewards': {
+      get: {
+        operationId: 'listStewards',
+        summary: 'Every configured steward',
+        responses: { '200': json(ref('StewardList'), 'The stewards.'), ...errors(401, 503) },
+      },
+    },
+    '/stewards/{name}': {
+      get: {
+        operationId: 'getSteward',
+        summary: 'A steward: status, next run, spend, last runs, notes',
+        parameters: [name],
+        responses: { '200': json(ref('Steward'), 'The steward.'), ...errors(401, 404, 503) },
+      },
+    },
+    '/stewards/{name}/pause': act(
+      'pauseSteward',
+      'Start no runs until resumed (a running one finishes)',
+    ),
+    '/stewards/{name}/resume': act(
+      'resumeSteward',
+      'Start runs again (a wake kept while paused runs now)',
+    ),
+    '/stewards/{name}/wake': act(
+      'wakeSteward',
+      'Ask for a run; with triggers: [webhook] it may be signed (X-Forge-Timestamp and X-Forge-Signature, or a forge signature header) instead of a token',
+      {
+        security: [{ bearer: [] }, {}],
+        responses: {
+          '202': json(ref('Steward'), 'The wake is kept; the run starts when it may.'),
+          ...errors(401, 403, 404, 413, 503),
+        },
+      },
+    ),
+    '/stewards/{name}/notes': {
+      get: {
+        operationId: 'getStewardNotes',
+        summary: "A steward's notes and their history",
+        parameters: [
+          name,
+          intQuery('history', 1, 'How many versions, newest first.', { maximum: 100, default: 20 }),
+        ],
+        responses: {
+          '200': json(ref('StewardNotesAnswer'), 'The notes.'),
+          ...errors(400, 401, 404, 503),
+        },
+      },
+      put: {
+        operationId: 'putStewardNotes',
+        summary: "A person's new version of a steward's notes",
+        parameters: [name],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('StewardNotesRequest') } },
+        },
+        responses: {
+          '200': json(ref('StewardNotes'), 'The version saved.'),
+          ...errors(400, 401, 403, 404, 413, 503),
+        },
+      },
+    },
+  };
+}
+
 /** The document, built once. */
 let built: Json | null = null;
 
@@ -371,7 +458,7 @@ export function openApiDocument(): Json {
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ bearer: [] }],
-    paths: { ...jobPaths(), ...otherPaths() },
+    paths: { ...jobPaths(), ...stewardPaths(), ...otherPaths() },
     components: {
       schemas: componentSchemas(),
       securitySchemes: {

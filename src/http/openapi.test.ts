@@ -12,6 +12,8 @@ import { JOB_STATUSES } from '../domain/job.ts';
 import { spec } from '../../test/contracts/store-fixtures.ts';
 import { jobRecordSchema, jobSchema } from './api-schemas.ts';
 import { createApp } from './app.ts';
+import { createJobControl } from '../core/job-control.ts';
+import { createStewards } from '../stewards/stewards.ts';
 import { parseListQuery } from './routes/jobs.ts';
 import { jobRecord, jobSummary } from './serialize.ts';
 
@@ -38,12 +40,24 @@ const config = loadConfig({}, 'agents: {script: {kind: command, command: [/bin/t
 
 function app() {
   const logger = pino({ level: 'silent' });
+  const store = createMemoryStore();
+  const bus = new EventBus(logger);
   return createApp({
-    store: createMemoryStore(),
-    bus: new EventBus(logger),
+    store,
+    bus,
     config,
     logs: createMemoryLogs(),
     logger,
+    // Every route the server can serve, the stewards' too.
+    stewards: createStewards({
+      stewards: {},
+      store,
+      control: createJobControl({ store, bus, config }),
+      bus,
+      logger,
+      redact: (text) => text,
+      jobBudgetUsd: () => 1,
+    }),
   });
 }
 

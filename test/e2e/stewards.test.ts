@@ -19,6 +19,7 @@ import {
 } from '../support/forge-server.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
+import { stewardSchema } from '../../src/http/api-schemas.ts';
 import { forgeSignature } from '../../src/stewards/wake-signature.ts';
 
 const execFileAsync = promisify(execFile);
@@ -75,6 +76,8 @@ function config(stewards: Record<string, unknown>, extra: Record<string, unknown
 async function steward(forge: ForgeProcess, name: string): Promise<StewardJson> {
   const res = await forge.api<StewardJson>('GET', `/stewards/${name}`);
   expect(res.status).toBe(200);
+  // What the server answers is exactly what the API description says.
+  expect(stewardSchema.safeParse(res.body).error).toBeUndefined();
   return res.body;
 }
 
