@@ -66,6 +66,8 @@ export interface WorkspacePool {
   /** Stops filling and removes every pooled workspace. */
   stop(): Promise<void>;
   status(): PoolStatus[];
+  /** Resolves once no workspace is being made, brought forward or removed (tests, benchmarks). */
+  idle(): Promise<void>;
 }
 
 export interface WorkspacePoolOptions {
@@ -130,10 +132,14 @@ export function createWorkspacePool(opts: WorkspacePoolOptions): WorkspacePool {
       // Forge made these repositories and no agent has had them yet, but the same guard costs nothing.
       config: { 'core.hooksPath': '/dev/null', 'core.fsmonitor': 'false' },
     });
+  const removing = new Set<Promise<void>>();
   const discard = (dir: string) => {
-    rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
-      warn(`could not remove the pooled workspace ${dir} (${String(err)}); remove it by hand`),
-    );
+    const removal = rm(dir, { recursive: true, force: true })
+      .catch((err: unknown) =>
+        warn(`could not remove the pooled workspace ${dir} (${String(err)}); remove it by hand`),
+      )
+      .finally(() => removing.delete(removal));
+    removing.add(removal);
   };
 
   const find = (req: ClaimRequest): Pool | undefined =>
@@ -263,6 +269,14 @@ export function createWorkspacePool(opts: WorkspacePoolOptions): WorkspacePool {
       await Promise.all(pools.flatMap((p) => (p.filling ? [p.filling] : [])));
       for (const p of pools) p.ready = p.stale = [];
       await rm(opts.root, { recursive: true, force: true });
+    },
+
+    async idle() {
+      for (;;) {
+        const busy = [...pools.flatMap((p) => (p.filling ? [p.filling] : [])), ...removing];
+        if (busy.length === 0) return;
+        await Promise.all(busy);
+      }
     },
 
     status: () =>
