@@ -13,6 +13,7 @@ import type { SandboxRun } from '../ports/sandbox.ts';
 import { resolveProfile, type ResolvedProfile } from './agent-settings.ts';
 import { prepareWorkspace } from './repo-work.ts';
 import { buildPrompt } from './retry-prompt.ts';
+import { planResume, sessionNote, type ResumeDecision } from './session-resume.ts';
 import type { AttemptDeps, AttemptState } from './run-attempt.ts';
 import type { StopReason } from './stop-reason.ts';
 
@@ -38,8 +39,9 @@ export async function startAgent(deps: AttemptDeps, s: AttemptState): Promise<St
       `the job already spent $${job.cost_usd.toFixed(4)} of its $${job.budget_usd} budget; raise budget_usd to continue`,
     );
   }
-  const prepared = await prepareInvocation(deps, s, profile);
+  const prepared = await prepareInvocation(deps, s, profile, { resume: true });
   if (!prepared.ok) return prepared;
+  if (prepared.sessionNote) s.output.note(prepared.sessionNote);
   if (stop.signal.aborted) return { ok: false, failure: null };
   return startInSandbox(deps, s, profile, prepared.invocation);
 }
@@ -51,12 +53,19 @@ function refused(category: Failure['category'], message: string): Started {
 /** Where the attempt's checkout (base branch and commit) is kept, beside its workspace. */
 export const CHECKOUT_FILE = 'checkout.json';
 
-/** The agent's command line for this attempt, with its prompt written to a private file. */
+/** The agent's command line for this attempt, with its prompt written to a private file. With
+ *  `resume`, it continues an earlier agent session where one applies (session-resume.ts) and
+ *  returns the line for the job's log saying whether it did; without (re-attaching to a running
+ *  attempt), the command line is only rebuilt and no session is touched. */
 export async function prepareInvocation(
   deps: AttemptDeps,
   s: AttemptState,
   profile: ResolvedProfile,
-): Promise<{ ok: true; invocation: AgentInvocation } | { ok: false; failure: Failure }> {
+  opts: { resume?: boolean } = {},
+): Promise<
+  | { ok: true; invocation: AgentInvocation; sessionNote: string | null }
+  | { ok: false; failure: Failure }
+> {
   const { job, attempt } = s;
   const adapter = deps.resolveAgent(job.agent);
   if (!adapter) {
@@ -70,6 +79,8 @@ export async function prepareInvocation(
   }
   const record = attempt > 1 ? await deps.store.get(job.id) : null;
   const previous = record?.attempts.find((a) => a.number === attempt - 1) ?? null;
+  const decision = opts.resume ? await decideResume(deps, s, previous, profile) : null;
+  const plan = decision?.plan ?? null;
   const privateDir = join(s.dir, 'private');
   const promptFile = join(privateDir, 'prompt.txt');
   const prompt = buildPrompt(job.task, previous);
@@ -85,21 +96,38 @@ export async function prepareInvocation(
       remainingBudgetUsd:
         job.budget_usd === null ? null : Math.max(0, job.budget_usd - job.cost_usd),
       settings: profile.settings,
-      resumeSessionId: resumableSession(previous, profile.resumeInterrupted),
+      resumeSessionId: plan?.sessionId ?? null,
+      sessionDirs: plan?.sessionDirs ?? [],
     });
-    return { ok: true, invocation };
+    const note = plan ? sessionNote(plan, invocation) : (decision?.note ?? null);
+    return { ok: true, invocation, sessionNote: note };
   } catch (err) {
     return { ok: false, failure: failure('config', (err as Error).message) };
   }
 }
 
-/** A retry resumes the agent's previous session only when that attempt was cut off from the
- *  outside (server restart, inactivity) — not when it produced a bad result, which a fresh start
- *  with the retry prompt handles better. */
-function resumableSession(previous: Attempt | null, allowed: boolean): string | null {
-  if (!allowed || !previous?.session_id) return null;
-  const category = previous.failure?.category;
-  return category === 'interrupted' || category === 'inactivity' ? previous.session_id : null;
+async function decideResume(
+  deps: AttemptDeps,
+  s: AttemptState,
+  previous: Attempt | null,
+  profile: ResolvedProfile,
+): Promise<ResumeDecision> {
+  const { job, attempt } = s;
+  const parent =
+    attempt === 1 && job.parent_id !== null
+      ? await deps.store.get(job.parent_id).catch((err: unknown) => {
+          s.log.warn({ err }, 'could not read the parent job');
+          return null;
+        })
+      : null;
+  return planResume({
+    job,
+    attempt,
+    previous,
+    parent,
+    resumeInterrupted: profile.resumeInterrupted,
+    dataDir: deps.dataDir,
+  });
 }
 
 /** Reads the agent's reports (cost, turns, session) from its output; stops the attempt when its

@@ -32,9 +32,14 @@ export interface AgentContext {
   /** Remaining budget for this job in USD, or null when unlimited. */
   remainingBudgetUsd: number | null;
   settings: AgentSettings;
-  /** Session of the previous attempt to resume (it was interrupted, not a bad result, and the
-   *  profile allows it), or null to start fresh. Agents without sessions ignore it. */
+  /** Session to resume — the previous attempt's (it was interrupted, not a bad result, and the
+   *  profile allows it) or, for a follow-up's first attempt, the parent's last attempt's — or null
+   *  to start fresh. Untrusted (it came from an agent's output). Agents without sessions ignore
+   *  it. */
   resumeSessionId: string | null;
+  /** Private directories (each the `privateDir` an earlier attempt was given), newest first,
+   *  where the files of `resumeSessionId` may be found. Absent: none. */
+  sessionDirs?: string[];
 }
 
 /** Structured facts an agent reports while it runs or at the end. `cost_usd` and `turns` are
@@ -70,6 +75,9 @@ export interface AgentInvocation {
   parser: OutputParser;
   /** Install hint shown when argv[0] is missing. */
   installHint: string;
+  /** What became of `resumeSessionId`: resumed, or its files were not found (the agent starts
+   *  fresh). Absent: the agent does not resume sessions (or none was asked for). */
+  session?: 'resumed' | 'missing';
 }
 
 /** Knows how to start one kind of agent and read its output. */

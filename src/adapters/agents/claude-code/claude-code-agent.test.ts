@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,22 +42,15 @@ function context(overrides: Partial<AgentContext> = {}, attempt = 2): AgentConte
   };
 }
 
-/** Leaves a transcript named `<name>.jsonl` in attempt 1's Claude home, as a run would have. */
-function leaveTranscript(ctx: AgentContext, name: string): string {
-  const project = join(
-    dirname(dirname(ctx.privateDir)),
-    'attempt-1',
-    'private',
-    'home',
-    '.claude',
-    'projects',
-    '-work',
-  );
-  const file = join(project, `${name}.jsonl`);
-  mkdirSync(project, { recursive: true });
+/** Leaves a transcript named `<name>.jsonl` in the Claude home of attempt 1 of `job` (default:
+ *  this attempt's job), as a run would have; returns that attempt's private directory. */
+function leaveTranscript(ctx: AgentContext, name: string, job = 'job1'): string {
+  const root = dirname(dirname(dirname(ctx.privateDir)));
+  const privateDir = join(root, job, 'attempt-1', 'private');
+  const file = join(privateDir, 'home', '.claude', 'projects', '-work', `${name}.jsonl`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, '{}\n');
-  return file;
+  return privateDir;
 }
 
 describe('claude-code command line', () => {
@@ -74,9 +67,38 @@ describe('claude-code command line', () => {
 
   it('resumes an earlier attempt session from its transcript', async () => {
     const ctx = context({ resumeSessionId: SESSION });
-    leaveTranscript(ctx, SESSION);
-    const { command } = await agent.prepare(ctx);
+    ctx.sessionDirs = [leaveTranscript(ctx, SESSION)];
+    const invocation = await agent.prepare(ctx);
+    const { command } = invocation;
     expect(command[command.indexOf('--resume') + 1]).toBe(SESSION);
+    expect(invocation.session).toBe('resumed');
+    const restored = join(ctx.privateDir, 'home', '.claude', 'projects', '-work');
+    expect(readFileSync(join(restored, `${SESSION}.jsonl`), 'utf8')).toBe('{}\n');
+  });
+
+  it("resumes a parent job's session, searching the directories it is given in order", async () => {
+    const ctx = context({ resumeSessionId: SESSION }, 1);
+    const parent = leaveTranscript(ctx, SESSION, 'parent');
+    const empty = join(dirname(parent), '..', 'attempt-2', 'private');
+    ctx.sessionDirs = [empty, parent];
+    const invocation = await agent.prepare(ctx);
+    expect(invocation.command.slice(-2)).toEqual(['--resume', SESSION]);
+    expect(invocation.session).toBe('resumed');
+  });
+
+  it('starts fresh and says the session is missing when no directory given holds it', async () => {
+    const ctx = context({ resumeSessionId: SESSION });
+    // A transcript in a sibling attempt the core did not name is not looked for.
+    leaveTranscript(ctx, SESSION);
+    ctx.sessionDirs = [join(ctx.privateDir, '..', '..', '..', 'gone', 'attempt-1', 'private')];
+    const invocation = await agent.prepare(ctx);
+    expect(invocation.command).not.toContain('--resume');
+    expect(invocation.session).toBe('missing');
+  });
+
+  it('says nothing about sessions when none is to be resumed', async () => {
+    const invocation = await agent.prepare(context());
+    expect(invocation.session).toBeUndefined();
   });
 
   it.each([
@@ -87,9 +109,10 @@ describe('claude-code command line', () => {
     'never resumes a session id holding %s, even when a file by that name exists',
     async (_what, hostile) => {
       const ctx = context({ resumeSessionId: hostile });
-      leaveTranscript(ctx, hostile);
+      ctx.sessionDirs = [leaveTranscript(ctx, hostile)];
       const invocation = await agent.prepare(ctx);
       expect(invocation.command).not.toContain('--resume');
+      expect(invocation.session).toBe('missing');
       expect(invocation.command).not.toContain(hostile);
     },
   );

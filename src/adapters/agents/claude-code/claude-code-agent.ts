@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ForgeError } from '../../../domain/errors.ts';
 import type {
   AgentAdapter,
@@ -40,10 +40,8 @@ export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>):
       // The id came from an earlier attempt's output: it is checked again before it becomes part
       // of a path or of the command line.
       const sessionId = isSafeSessionId(ctx.resumeSessionId) ? ctx.resumeSessionId : null;
-      const resume =
-        sessionId !== null && (await restoreSession(ctx, sessionId, home))
-          ? ['--resume', sessionId]
-          : [];
+      const restored = sessionId !== null && (await restoreSession(ctx, sessionId, home));
+      const resume = restored ? ['--resume', sessionId] : [];
       const command = [
         ...config.command,
         '-p',
@@ -69,7 +67,14 @@ export function createClaudeCodeAgent(opts: AgentFactoryOptions<'claude-code'>):
         XDG_RUNTIME_DIR: run,
       };
       const parser = createStreamJsonParser({ agent: name, prices: config.prices });
-      return { command, env, parser, installHint, stdinFile: ctx.promptFile };
+      return {
+        command,
+        env,
+        parser,
+        installHint,
+        stdinFile: ctx.promptFile,
+        ...(ctx.resumeSessionId === null ? {} : { session: restored ? 'resumed' : 'missing' }),
+      };
     },
     doctor() {
       return checkProgram({
@@ -139,21 +144,20 @@ function mcpEntry(spec: McpServer): Record<string, unknown> {
 
 /**
  * `--resume` reads the session's transcript from HOME, and every attempt has its own HOME: copy
- * the project directory holding `<session>.jsonl` from an earlier attempt of the same job (a
- * sibling of this attempt's directory). The CLI finds a session in any project directory, so the
- * new workspace path does not matter. Without the transcript the CLI would fail the attempt
- * ("No conversation found"), so the attempt starts fresh instead.
+ * the project directory holding `<session>.jsonl` from the first of the earlier attempts' private
+ * directories the core named that has it (this job's earlier attempts, or a parent job's). The
+ * CLI finds a session in any project directory, so the new workspace path does not matter.
+ * Without the transcript (removed, or the attempt ran in a remote sandbox, whose HOME stayed in
+ * its pod) the CLI would fail the attempt ("No conversation found"), so it starts fresh instead.
  */
 async function restoreSession(
   ctx: AgentContext,
   sessionId: string,
   home: string,
 ): Promise<boolean> {
-  const attemptDir = dirname(ctx.privateDir);
-  const jobDir = dirname(attemptDir);
-  for (const attempt of await readdir(jobDir).catch(() => [])) {
-    if (attempt === basename(attemptDir)) continue;
-    const projects = join(jobDir, attempt, basename(ctx.privateDir), 'home', '.claude', 'projects');
+  for (const dir of ctx.sessionDirs ?? []) {
+    if (resolve(dir) === resolve(ctx.privateDir)) continue;
+    const projects = join(dir, 'home', '.claude', 'projects');
     for (const project of await readdir(projects).catch(() => [])) {
       if (!existsSync(join(projects, project, `${sessionId}.jsonl`))) continue;
       await cp(join(projects, project), join(home, '.claude', 'projects', project), {
