@@ -1,8 +1,11 @@
 /* global document, window, location, history */
-// The dashboard's router: hash routes #/jobs (list), #/jobs/ID (one job), #/new (submit form).
+// The dashboard's router: hash routes #/jobs (list), #/jobs/ID (one job), #/new (submit form),
+// #/stewards (list) and #/stewards/NAME (one steward and its notes).
 import { forgetToken, savedToken } from './api.js';
 import { jobPage } from './job-page.js';
 import { jobsPage } from './jobs-page.js';
+import { stewardPage } from './steward-page.js';
+import { stewardsPage } from './stewards-page.js';
 import { submitPage } from './submit-page.js';
 
 const main = document.getElementById('main');
@@ -12,10 +15,25 @@ function route() {
   const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job)
-    return { name: `job:${job[1]}`, make: () => jobPage(decodeURIComponent(job[1])), title: 'Job' };
-  if (path === '/new') return { name: 'new', make: submitPage, title: 'New job' };
+    return {
+      name: `job:${job[1]}`,
+      nav: '#/jobs',
+      make: () => jobPage(decodeURIComponent(job[1])),
+      title: 'Job',
+    };
+  if (path === '/new') return { name: 'new', nav: '#/new', make: submitPage, title: 'New job' };
+  const steward = /^\/stewards\/([^/]+)$/.exec(path);
+  if (steward)
+    return {
+      name: `steward:${steward[1]}`,
+      nav: '#/stewards',
+      make: () => stewardPage(decodeURIComponent(steward[1])),
+      title: 'Steward',
+    };
+  if (path === '/stewards')
+    return { name: 'stewards', nav: '#/stewards', make: stewardsPage, title: 'Stewards' };
   const params = new URLSearchParams(query);
-  return { name: 'jobs', params, make: () => jobsPage(params), title: 'Jobs' };
+  return { name: 'jobs', nav: '#/jobs', params, make: () => jobsPage(params), title: 'Jobs' };
 }
 
 function show() {
@@ -30,7 +48,7 @@ function show() {
   main.replaceChildren(page.el);
   document.title = `${next.title} · Forge`;
   for (const link of document.querySelectorAll('header nav a')) {
-    const here = link.getAttribute('href') === (next.name === 'new' ? '#/new' : '#/jobs');
+    const here = link.getAttribute('href') === next.nav;
     if (here) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
