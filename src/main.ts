@@ -20,6 +20,7 @@ import {
 } from './adapters/sandbox/remote/remote-attempts.ts';
 import { composeStore, storeChecks } from './compose-store.ts';
 import { createGitWorkspace } from './adapters/git/git-workspace.ts';
+import { poolChecks, type PoolSpec } from './adapters/git/workspace-pool.ts';
 import type { ForgeConfig } from './config.ts';
 import { EventBus } from './core/events.ts';
 import { createRedactor } from './core/redactor.ts';
@@ -145,7 +146,22 @@ export async function runtimeChecks(
   for (const agent of agents.values()) checks.push(...(await agent.doctor()));
   checks.push(...(await storeChecks(config)));
   checks.push(...(await doorChecks(config)));
+  checks.push(...(await poolChecks(poolRoot(config), poolSpecs(config))));
   return checks;
+}
+
+/** Beside the attempts' directories (`<data_dir>/jobs`), on the same filesystem: a claim is a rename. */
+function poolRoot(config: ForgeConfig): string {
+  return join(resolve(config.data_dir), 'workspace-pool');
+}
+
+function poolSpecs(config: ForgeConfig): PoolSpec[] {
+  return Object.entries(config.repos).map(([repo, r]) => ({
+    repo,
+    url: r.url,
+    baseBranch: r.base_branch ?? null,
+    size: r.workspace_pool,
+  }));
 }
 
 export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
@@ -189,6 +205,12 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     const value = opts.env[key];
     if (value !== undefined) baseEnv[key] = value;
   }
+  const git = createGitWorkspace({
+    mirrorsDir: join(dataDir, 'mirrors'),
+    homeDir: join(dataDir, 'git-home'),
+    ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}),
+    pool: { root: poolRoot(config), specs: poolSpecs(config), onWarning: (m) => logger.warn(m) },
+  });
   const runner = new Runner(
     {
       store,
@@ -199,11 +221,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       dataDir,
       baseEnv,
       repos: {
-        git: createGitWorkspace({
-          mirrorsDir: join(dataDir, 'mirrors'),
-          homeDir: join(dataDir, 'git-home'),
-          ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}),
-        }),
+        git,
         hostFor: (forge) => (forge ? (hosts.get(forge) ?? null) : null),
         redact: (text) => redactor.redact(text),
         bus,
@@ -243,7 +261,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     logs,
     logger,
     hooks: doors.hooks,
-    metrics: createMetrics({ store, bus, logger }),
+    metrics: createMetrics({ store, bus, logger, workspacePools: () => git.pool?.status() ?? [] }),
     healthDetails: () => doors.health(),
     workerAttempts,
     stewards,
@@ -260,6 +278,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     logger,
     dataDir,
     async start() {
+      await git.pool?.start();
       runner.start();
       await doors.start();
       await stewards.start();
@@ -280,6 +299,7 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
       (server as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
       await stewards.stop();
       await runner.stop(config.runner.shutdown_grace);
+      await git.pool?.stop();
       await doors.stop();
       await closing;
       stopWatching();

@@ -12,6 +12,7 @@ import type { EventBus, ForgeEvent } from '../core/events.ts';
 import type { Failure } from '../domain/failure.ts';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../domain/job.ts';
 import type { JobRecords } from '../ports/store.ts';
+import { defineWorkspacePoolMetrics, type WorkspacePoolFigures } from './workspace-pool-metrics.ts';
 
 export interface Metrics {
   /** Times every request by route. */
@@ -27,6 +28,8 @@ export interface MetricsDeps {
   store: Pick<JobRecords, 'list' | 'get'>;
   bus: EventBus;
   logger: Logger;
+  /** The workspace pools' figures (none when no repository has a pool). */
+  workspacePools?: () => WorkspacePoolFigures[];
 }
 
 const byDeps = new WeakMap<object, Metrics>();
@@ -97,6 +100,7 @@ type Defined = ReturnType<typeof defineMetrics>;
 
 function defineMetrics(registry: Registry, deps: MetricsDeps, open: Map<string, OpenAttempt>) {
   const registers = [registry];
+  if (deps.workspacePools) defineWorkspacePoolMetrics(registers, deps.workspacePools);
   const count = async (status: JobStatus): Promise<number> =>
     (await deps.store.list({ statuses: [status], limit: 1, offset: 0 })).total;
   const scrapeFailed = (err: unknown): void =>

@@ -18,7 +18,7 @@ import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGitServer, type GitServer } from '../../../test/support/git-http-server.ts';
 import { createGitWorkspace, type PooledGitWorkspace } from './git-workspace.ts';
-import { readyOnDisk } from './workspace-pool.ts';
+import { poolChecks, readyOnDisk } from './workspace-pool.ts';
 
 const FILES = { 'README.md': '# pooled\n', 'src/a.txt': 'one\n' };
 const signal = new AbortController().signal;
@@ -157,6 +157,15 @@ describe('workspace pool', () => {
     expect(f.pool.status()[0]).toMatchObject({ ready: 2 });
     expect(await readyOnDisk(f.poolRoot, url, 'main')).toBe(2);
     expect(await readyOnDisk(f.poolRoot, url, null)).toBe(2);
+    const specs = [{ repo: 'app', url, baseBranch: 'main', size: 2 }];
+    expect(await poolChecks(f.poolRoot, specs)).toEqual([
+      {
+        name: 'workspace_pool app',
+        ok: true,
+        level: 'ok',
+        detail: '2 wanted, 2 ready at the head of main',
+      },
+    ]);
     const before = await pooledDirs(f.poolRoot);
 
     const second = await f.checkout();

@@ -19,6 +19,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DoctorCheck } from '../../ports/doctor-check.ts';
 import type { Git } from './git-cli.ts';
 import { cleanUrl, mirrorName } from './repo-url.ts';
 
@@ -314,4 +315,20 @@ export async function readyOnDisk(
     ready += names.filter((n) => n.startsWith('ready-')).length;
   }
   return ready;
+}
+
+/** `forge doctor`: one line per pooled repository, the size wanted and the workspaces ready. */
+export async function poolChecks(root: string, specs: PoolSpec[]): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  for (const spec of specs.filter((s) => s.size > 0)) {
+    const ready = await readyOnDisk(root, spec.url, spec.baseBranch);
+    const branch = spec.baseBranch ?? 'the default branch';
+    checks.push({
+      name: `workspace_pool ${spec.repo}`,
+      ok: true,
+      level: 'ok',
+      detail: `${spec.size} wanted, ${ready} ready at the head of ${branch}${ready < spec.size ? ' (forge serve fills the pool in the background after its first job on this repository)' : ''}`,
+    });
+  }
+  return checks;
 }
