@@ -2,9 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attemptLogPath, createFileLogs } from '../adapters/logs/file-logs.ts';
-import { AttemptOutput } from './attempt-output.ts';
+import { AttemptOutput, MAX_LINE_BYTES } from './attempt-output.ts';
+import { LineSplitter } from './line-splitter.ts';
 import { EventBus, type ForgeEvent } from './events.ts';
 import { createRedactor } from './redactor.ts';
 
@@ -44,7 +46,8 @@ describe('AttemptOutput', () => {
     output.close();
     expect(log()).toBe('héllo\nworld\n[forge] stopped\n');
     expect(output.tail.text()).toBe(log());
-    expect(events.map((e) => [e.line, e.offset])).toEqual([
+    // One event per chunk that completed lines (and per note), each with the offset after it.
+    expect(events.map((e) => [e.text, e.offset])).toEqual([
       ['héllo', 7],
       ['world', 13],
       ['[forge] stopped', 29],
@@ -57,7 +60,7 @@ describe('AttemptOutput', () => {
     output.close();
     expect(log()).toBe('token=[redacted]\n');
     expect(output.tail.text()).toBe(log());
-    expect(events.map((e) => e.line)).toEqual(['token=[redacted]']);
+    expect(events.map((e) => e.text)).toEqual(['token=[redacted]']);
   });
 
   it('redacts a secret that a long line would have cut in two', () => {
@@ -65,7 +68,7 @@ describe('AttemptOutput', () => {
     // The secret starts 4 bytes before the 64 KiB cut.
     output.push(Buffer.from(`${'x'.repeat(64 * 1024 - 4)}${SECRET} done\n`));
     output.close();
-    const display = events.map((e) => e.line).join('');
+    const display = events.map((e) => e.text.replaceAll('\n', '')).join('');
     expect(display).not.toContain(SECRET.slice(0, 4));
     expect(display).toContain('[redacted] done');
     expect(log().replaceAll('\n', '')).toBe(display);
@@ -76,7 +79,7 @@ describe('AttemptOutput', () => {
     output.note(`push failed: remote said ${SECRET}`);
     output.close();
     expect(log()).toBe('[forge] push failed: remote said [redacted]\n');
-    expect(events.map((e) => e.line)).toEqual(['[forge] push failed: remote said [redacted]']);
+    expect(events.map((e) => e.text)).toEqual(['[forge] push failed: remote said [redacted]']);
   });
 
   it('writes a note of several lines as several log lines', () => {
@@ -84,7 +87,7 @@ describe('AttemptOutput', () => {
     output.note('first\nsecond');
     output.close();
     expect(log()).toBe('[forge] first\n[forge] second\n');
-    expect(events.map((e) => e.offset)).toEqual([14, 29]);
+    expect(events.map((e) => [e.text, e.offset])).toEqual([['[forge] first\n[forge] second', 29]]);
   });
 
   it('redacts every secret it is given, without a length filter of its own', () => {
@@ -92,5 +95,38 @@ describe('AttemptOutput', () => {
     output.push(Buffer.from('login pw1234\n'));
     output.close();
     expect(log()).toBe('login [redacted]\n');
+  });
+
+  it('writes, chunk by chunk, the same bytes as redacting and writing line by line', () => {
+    const piece = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+      fc.constantFrom('\n', '\r\n', '\r', SECRET, 'ghp_', 'é', 'line\n').map((t) => Buffer.from(t)),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        (pieces, sizes, multiline) => {
+          const secrets = multiline ? [SECRET, 'two\nlines'] : [SECRET];
+          const input = Buffer.concat(pieces);
+          const { output, log } = capture(secrets);
+          for (let at = 0, i = 0; at < input.length; i++) {
+            const size = sizes[i % sizes.length]!;
+            output.push(input.subarray(at, at + size));
+            at += size;
+          }
+          output.close();
+          // The line-by-line path: every line split from the whole stream, redacted alone.
+          const redactor = createRedactor(secrets);
+          const splitter = new LineSplitter(MAX_LINE_BYTES, redactor);
+          const lines = [...splitter.push(input), ...splitter.end()];
+          const expected = lines.map((line) => `${redactor.redact(line)}\n`).join('');
+          expect(log()).toBe(expected);
+          expect(output.tail.text()).toBe(expected);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -88,26 +88,30 @@ export class AttemptOutput {
     this.log.close();
   }
 
+  /**
+   * One batch of lines (what one chunk of output held) goes out as one piece: one redaction pass,
+   * one log write, one tail entry, one event. Redacting the lines joined hides exactly what
+   * redacting each would, since no secret spans a line break (else, each line alone).
+   */
   private emit(rawLines: string[], parse: boolean): void {
     if (this.closed || rawLines.length === 0) return;
     const display = parse ? this.parse(rawLines) : rawLines;
     if (display.length === 0) return;
-    for (let i = 0; i < display.length; i++) display[i] = this.redactor.redact(display[i]!);
-    // One buffer for the whole batch: one write, one tail entry.
-    const bytes = Buffer.from(`${display.join('\n')}\n`);
+    const text = this.redactor.multiline
+      ? display.map((line) => this.redactor.redact(line)).join('\n')
+      : this.redactor.redact(display.join('\n'));
+    const bytes = Buffer.from(`${text}\n`);
     this.log.append(bytes);
     this.tail.push(bytes);
     this.version++;
-    for (const line of display) {
-      this.offset += Buffer.byteLength(line) + 1;
-      this.bus.publish({
-        type: 'attempt.output',
-        jobId: this.jobId,
-        attempt: this.attempt,
-        offset: this.offset,
-        line,
-      });
-    }
+    this.offset += bytes.length;
+    this.bus.publish({
+      type: 'attempt.output',
+      jobId: this.jobId,
+      attempt: this.attempt,
+      offset: this.offset,
+      text,
+    });
   }
 
   private parse(rawLines: string[]): string[] {

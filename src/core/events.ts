@@ -17,9 +17,11 @@ export type ForgeEvent =
       type: 'attempt.output';
       jobId: string;
       attempt: number;
-      /** Byte offset in the attempt's log just after this line: a resume cursor. */
+      /** Byte offset in the attempt's log just after these lines: a resume cursor. */
       offset: number;
-      line: string;
+      /** One or more whole lines as the log holds them, joined by newlines, without the last
+       *  one: what one chunk of the agent's output (or one note) added. */
+      text: string;
     };
 
 export type Listener = (event: ForgeEvent) => void;

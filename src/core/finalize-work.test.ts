@@ -88,6 +88,7 @@ async function setup(opts: Setup = {}) {
     agent: 'script',
     profile: null,
     result: null,
+    settings: {},
     repo: {
       url: server.url('me/app'),
       name: 'app',

@@ -12,6 +12,9 @@ export interface Redactor {
   redact(text: string): string;
   /** The UTF-8 length of the longest secret; 0 when there are none. */
   readonly longestBytes: number;
+  /** True when a secret holds a line break: then only whole lines may be redacted one by one
+   *  (as the log is written line by line), never several joined. */
+  readonly multiline: boolean;
   /**
    * Where to cut a line's `bytes` at or before `at` so that no secret is split: redacting the two
    * sides apart then hides exactly what redacting them together would. `bytes` must start where a
@@ -25,6 +28,7 @@ export interface Redactor {
 const NO_SECRETS: Redactor = {
   redact: (text) => text,
   longestBytes: 0,
+  multiline: false,
   safeCut: (_bytes, at) => at,
 };
 
@@ -70,6 +74,7 @@ export function createRedactor(secrets: readonly string[]): Redactor {
   return {
     redact: (text) => text.replace(pattern, REDACTED),
     longestBytes,
+    multiline: unique.some((secret) => /[\r\n]/.test(secret)),
     safeCut(bytes, at) {
       // Usually no secret is near the cut, or one is: a few bounded searches settle it.
       let cut = at;

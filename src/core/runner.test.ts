@@ -248,7 +248,8 @@ describe('runner', () => {
     const before = await a.sandbox.run(0);
     const printed = new Promise<void>((resolve) =>
       h.bus.subscribe((e) => {
-        if (e.type === 'attempt.output' && e.line === 'before the restart') resolve();
+        if (e.type === 'attempt.output' && e.text.split('\n').includes('before the restart'))
+          resolve();
       }),
     );
     before.print('before the restart');

@@ -98,7 +98,7 @@ async function setup() {
   };
   const print = (line: string) => {
     const offset = log!.append(Buffer.from(`${line}\n`));
-    bus.publish({ type: 'attempt.output', jobId: job.id, attempt, offset, line });
+    bus.publish({ type: 'attempt.output', jobId: job.id, attempt, offset, text: line });
   };
   const end = async (next: NextState = { status: 'SUCCEEDED' }) => {
     log!.close();

@@ -214,7 +214,7 @@ describe('MCP tools', () => {
       onprogress: (p) => {
         progress.push(p.message ?? '');
         if (progress.length === 1)
-          bus.publish({ type: 'attempt.output', jobId: id, attempt, offset: 6, line: 'working' });
+          bus.publish({ type: 'attempt.output', jobId: id, attempt, offset: 6, text: 'working' });
         if (progress.length === 2) void finish();
       },
     });

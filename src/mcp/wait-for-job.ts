@@ -46,7 +46,7 @@ export async function waitForJob(
   let wake: () => void = () => {};
   const unsubscribe = deps.bus.subscribe((event) => {
     if (event.jobId !== id) return;
-    if (event.type === 'attempt.output') report(event.line);
+    if (event.type === 'attempt.output') report(event.text.slice(event.text.lastIndexOf('\n') + 1));
     if (event.type === 'job.status') wake();
   });
   const deadline = Date.now() + timeoutMs;
