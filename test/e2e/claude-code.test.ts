@@ -4,7 +4,7 @@
  * tests; each scenario has its own agent pointing at its own scripted server.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -58,6 +58,13 @@ const WORK: ScriptedReply[] = [
     { input_tokens: 1500, output_tokens: 40 },
   ),
   text('Wrote greeting.txt and checked it.', { input_tokens: 1600, output_tokens: 120 }),
+];
+/** Only the parent's conversation holds this command: not its task, nor its summary. */
+const PARENT_MARK = 'echo parent mark 5e1a';
+const FOLLOWED: ScriptedReply[] = [
+  tool('Bash', { command: PARENT_MARK }),
+  text('parent done'),
+  text('follow-up resumed'),
 ];
 const BIG: ScriptedUsage = { input_tokens: 100_000, output_tokens: 10_000 };
 
@@ -116,6 +123,10 @@ const SCRIPTS: Record<string, FakeAnthropicScript> = {
     ],
   },
   environment: { replies: [tool('Bash', { command: 'env | sort' }), text('listed')] },
+  // A parent's two turns, then the reply a follow-up gets when its conversation holds them
+  // (resumed); a follow-up started fresh gets the parent's turns again instead.
+  followed: { replies: FOLLOWED },
+  orphaned: { replies: FOLLOWED },
   huge: { replies: [text('read it all')] },
 };
 
@@ -200,6 +211,26 @@ async function run(
 ): Promise<JobJson> {
   const id = await forge.submit(task, { agent: agentName, ...extra });
   return forge.waitFor(id, undefined, RUN_TIMEOUT - 10_000);
+}
+
+/** Files a follow-up of `parentId` and waits for it to end. */
+async function followUp(parentId: string, message: string): Promise<JobJson> {
+  const res = await forge.api<{ id: string; parent_id: string }>(
+    'POST',
+    `/jobs/${parentId}/follow-up`,
+    { message },
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  expect(res.body.parent_id).toBe(parentId);
+  return forge.waitFor(res.body.id, undefined, RUN_TIMEOUT - 10_000);
+}
+
+/** The main-conversation requests' message lists, from the `from`th on. */
+function conversations(fake: FakeAnthropic, from = 0): string[] {
+  return fake.requests
+    .filter((r) => r.main)
+    .slice(from)
+    .map((r) => JSON.stringify((r.body as { messages: unknown }).messages));
 }
 
 /** Reads the job's SSE stream to its end (it ends when the job is terminal): the output lines. */
@@ -304,8 +335,57 @@ describe('claude-code agent through forge serve', () => {
       // The retry's conversation carries turn one of the first attempt.
       const last = fakes.stalled!.requests.filter((r) => r.main).at(-1)!;
       expect(JSON.stringify(last.body)).toContain('echo before the stall');
+      const log = (await forge.api<string>('GET', `/jobs/${job.id}/log`)).body;
+      expect(log).toContain('[forge] resuming the agent session of attempt 1\n');
     },
     RUN_TIMEOUT,
+  );
+
+  it(
+    "resumes the parent's session in a follow-up: the model gets the parent's conversation",
+    async () => {
+      const parent = await run('followed', 'leave a mark');
+      expect(parent.status).toBe('SUCCEEDED');
+      expect(parent.attempts[0]!.session_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(conversations(fakes.followed!).join()).toContain(PARENT_MARK);
+      const seen = fakes.followed!.requests.filter((r) => r.main).length;
+
+      const child = await followUp(parent.id, 'now say what you did');
+      expect(child.status, JSON.stringify(child.failure)).toBe('SUCCEEDED');
+      expect(child.attempts[0]!.summary).toBe('follow-up resumed');
+      const [first] = conversations(fakes.followed!, seen);
+      expect(first).toContain(PARENT_MARK);
+      expect(first).toContain('now say what you did');
+      const log = (await forge.api<string>('GET', `/jobs/${child.id}/log`)).body;
+      expect(log).toContain(`[forge] resuming the agent session of job ${parent.id}\n`);
+    },
+    RUN_TIMEOUT * 2,
+  );
+
+  it(
+    "starts a follow-up afresh, saying so, when the parent's transcript is gone",
+    async () => {
+      const parent = await run('orphaned', 'leave a mark');
+      expect(parent.status).toBe('SUCCEEDED');
+      const home = join(forge.dataDir, 'jobs', parent.id, 'attempt-1', 'private', 'home');
+      expect(existsSync(join(home, '.claude', 'projects'))).toBe(true);
+      rmSync(join(home, '.claude', 'projects'), { recursive: true });
+      const seen = fakes.orphaned!.requests.filter((r) => r.main).length;
+
+      const child = await followUp(parent.id, 'now say what you did');
+      expect(child.status, JSON.stringify(child.failure)).toBe('SUCCEEDED');
+      // A fresh conversation gets the script from its start: the parent's turns again.
+      expect(child.attempts[0]!.summary).toBe('parent done');
+      const [first] = conversations(fakes.orphaned!, seen);
+      expect(first).not.toContain(PARENT_MARK);
+      expect(first).toContain('now say what you did');
+      const log = (await forge.api<string>('GET', `/jobs/${child.id}/log`)).body;
+      expect(log).toContain(
+        `[forge] starting a fresh agent session: the session transcript of job ${parent.id} is not on this server`,
+      );
+      expect(log).not.toContain('No conversation found');
+    },
+    RUN_TIMEOUT * 2,
   );
 
   it(
