@@ -149,8 +149,9 @@ describe('workspace pool', () => {
   it('an empty pool falls back to a fresh clone, then fills; the next job claims a pooled workspace', async () => {
     const f = await setup(2);
     const first = await f.checkout();
-    expect(f.pool.status()).toEqual([
-      { repo: 'app', baseBranch: 'main', wanted: 2, ready: 0, hits: 0, misses: 1 },
+    // (The pool may have made one already, in the background, while this job cloned.)
+    expect(f.pool.status()).toMatchObject([
+      { repo: 'app', baseBranch: 'main', wanted: 2, hits: 0, misses: 1 },
     ]);
     expect(await readFile(join(first.dir, 'src/a.txt'), 'utf8')).toBe('one\n');
     await f.pool.idle();
