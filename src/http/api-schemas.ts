@@ -207,6 +207,12 @@ export const stewardNotesAnswerSchema = z.strictObject({
 });
 
 export const stewardNotesRequestSchema = z.strictObject({
+  version: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: 'The version edited (0: none yet); a newer one stored gives 409.' }),
   text: z
     .string()
     .meta({ description: "The notes, Markdown, at most the steward's notes_max_bytes." }),

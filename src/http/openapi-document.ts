@@ -437,7 +437,7 @@ function stewardPaths(): Record<string, Json> {
         },
         responses: {
           '200': json(ref('StewardNotes'), 'The version saved.'),
-          ...errors(400, 401, 403, 404, 413, 503),
+          ...errors(400, 401, 403, 404, 409, 413, 503),
         },
       },
     },

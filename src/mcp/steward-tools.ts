@@ -121,8 +121,18 @@ export function registerStewardTools(server: McpServer, tools: StewardTools): vo
     {
       description:
         "Replace a steward's notes with new Markdown text; the next run reads them (kept as a new version).",
-      inputSchema: { name, text: z.string().describe("the steward's notes in full, Markdown") },
+      inputSchema: {
+        name,
+        text: z.string().describe("the steward's notes in full, Markdown"),
+        version: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('the version these notes were edited from; refused if a newer one exists'),
+      },
     },
-    ({ name, text }) => write(() => need(stewards, name).editNotes(name, text, by)),
+    ({ name, text, version }) =>
+      write(() => need(stewards, name).editNotes(name, text, by, version)),
   );
 }

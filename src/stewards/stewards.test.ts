@@ -157,7 +157,16 @@ describe('stewards', () => {
       job_id: null,
     });
     await expect(s.editNotes('ci', 'x'.repeat(257), 'api:ana')).rejects.toThrow(ForgeError);
-    expect((await s.view('ci')).notes).toEqual(saved);
+    // An edit of version 0 made while version 1 was written is refused, not silently replaced.
+    await expect(s.editNotes('ci', 'mine', 'api:bo', 0)).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    expect(await s.editNotes('ci', 'mine', 'api:bo', 1)).toMatchObject({ version: 2 });
+    await expect(s.editNotes('ci', 'again', 'api:bo', 1)).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    expect((await s.view('ci')).notes).toMatchObject({ version: 2, text: 'mine' });
+    expect((await s.notesHistory('ci', 5)).at(-1)).toEqual(saved);
   });
 
   it('answers an unknown steward with not_found', async () => {
@@ -165,5 +174,47 @@ describe('stewards', () => {
     await expect(s.view('nobody')).rejects.toMatchObject({ code: 'not_found' });
     await expect(s.wake('nobody', 'api', null)).rejects.toMatchObject({ code: 'not_found' });
   });
-});
 
+  it('adds up spend from the runs since the last read, reading older ended runs once a minute', async () => {
+    const w = world({ budget: { per_day: 100 } });
+    let listed = 0;
+    const list = w.store.list.bind(w.store);
+    w.store.list = (filter) => {
+      listed += 1;
+      return list(filter);
+    };
+    const s = w.replica();
+    const run = async (cost: number) => {
+      await s.wake('ci', 'api', null);
+      const claim = (await w.store.claim('test', 60_000, 'local'))!;
+      await w.store.finish(
+        { job_id: claim.job.id, attempt: 1 },
+        'test',
+        {
+          exit_code: 0,
+          output: '',
+          truncated: false,
+          failure: null,
+          cost_usd: cost,
+          turns: 1,
+          session_id: null,
+          summary: null,
+          diff_stat: null,
+          job_result: null,
+        },
+        { status: 'SUCCEEDED' },
+      );
+    };
+    for (let i = 0; i < 150; i++) await run(0.01);
+    expect((await s.view('ci')).spend).toEqual({ today_usd: 1.5, month_usd: 1.5 });
+    await run(0.5);
+    listed = 0;
+    expect((await s.view('ci')).spend).toEqual({ today_usd: 2, month_usd: 2 });
+    // The newest page only (spend, last runs): not the 151 runs again.
+    expect(listed).toBe(2);
+    w.at(61_000);
+    listed = 0;
+    expect((await s.view('ci')).spend).toEqual({ today_usd: 2, month_usd: 2 });
+    expect(listed).toBe(3); // a minute on: every run read again (two pages), and the last runs
+  });
+});

@@ -85,17 +85,30 @@ export interface Stewards {
   /** Asks for a run (coalesced with any other wake). */
   wake(name: string, reason: WakeReason, by: string | null): Promise<StewardView>;
   notesHistory(name: string, limit: number): Promise<StewardNotes[]>;
-  /** A person's edit of the notes. */
-  editNotes(name: string, text: string, by: string): Promise<StewardNotes>;
+  /** A person's edit of the notes. With `base`, only on top of that version (else a conflict:
+   *  someone, often the steward's own run, wrote a newer one meanwhile). */
+  editNotes(name: string, text: string, by: string, base?: number): Promise<StewardNotes>;
 }
 
 const LAST_RUNS = 10;
+/** How long the sums of ended runs are trusted before the runs are read again. */
+const SPEND_CACHE_MS = 60_000;
+
+interface SpendMemo {
+  month: string;
+  /** The newest run of the remembered ones: it and every older run this month had ended. */
+  watermark: string;
+  monthUsd: number;
+  days: Map<string, number>;
+  at: number;
+}
 
 export function createStewards(deps: StewardsDeps): Stewards {
   const { store, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const chains = new Map<string, Promise<unknown>>();
+  const spendCache = new Map<string, SpendMemo>();
   const timers = new Map<string, NodeJS.Timeout>();
   let reconcile: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -147,20 +160,61 @@ export function createStewards(deps: StewardsDeps): Stewards {
     }
   }
 
+  /**
+   * The cost of the steward's runs this day and month. Runs are listed newest first; the sums of
+   * older runs that had all ended are remembered for a minute (an ended run's cost no longer
+   * changes, but a retry could reopen one), so a steward on a fast schedule is not re-read in full
+   * on every step and every dashboard refresh.
+   */
   async function spendOf(name: string, config: StewardConfig): Promise<StewardSpend> {
     const period = periodOf(now(), config.timezone);
+    const fresh = spendCache.get(name);
+    const known =
+      fresh && fresh.month === period.month && now().getTime() - fresh.at < SPEND_CACHE_MS
+        ? fresh
+        : undefined;
     const spend: StewardSpend = { today_usd: 0, month_usd: 0 };
-    // Newest first: stop at the first run of an earlier month.
-    for (let offset = 0; ; offset += 100) {
+    // The runs newer than the remembered ones, newest first, and where the ended tail begins.
+    const seen: Array<{ id: string; day: string; cost: number; ended: boolean }> = [];
+    let reachedKnown = false;
+    scan: for (let offset = 0; ; offset += 100) {
       const page = await store.list({ tags: [`steward:${name}`], limit: 100, offset });
       for (const job of page.jobs) {
+        if (known && job.id <= known.watermark) {
+          reachedKnown = true;
+          break scan;
+        }
         const of = periodOf(new Date(job.created_at), config.timezone);
-        if (of.month !== period.month) return round(spend);
-        spend.month_usd += job.cost_usd;
-        if (of.day === period.day) spend.today_usd += job.cost_usd;
+        if (of.month !== period.month) break scan;
+        seen.push({ id: job.id, day: of.day, cost: job.cost_usd, ended: isTerminal(job.status) });
       }
-      if (page.jobs.length < 100) return round(spend);
+      if (page.jobs.length < 100) break;
     }
+    const days = new Map(reachedKnown ? known!.days : []);
+    let month = reachedKnown ? known!.monthUsd : 0;
+    // Fold the ended tail (every run older than the newest one still open) into what is kept.
+    let tail = seen.length;
+    while (tail > 0 && seen[tail - 1]!.ended) tail--;
+    for (const run of seen.slice(tail)) {
+      month += run.cost;
+      days.set(run.day, (days.get(run.day) ?? 0) + run.cost);
+    }
+    const watermark = tail < seen.length ? seen[tail]!.id : known?.watermark;
+    if (watermark !== undefined && (tail < seen.length || reachedKnown))
+      spendCache.set(name, {
+        month: period.month,
+        watermark,
+        monthUsd: month,
+        days,
+        at: now().getTime(),
+      });
+    spend.month_usd = month;
+    spend.today_usd = days.get(period.day) ?? 0;
+    for (const run of seen.slice(0, tail)) {
+      spend.month_usd += run.cost;
+      if (run.day === period.day) spend.today_usd += run.cost;
+    }
+    return round(spend);
   }
 
   /** What the next run may spend, or null when there is no steward budget. */
@@ -402,11 +456,16 @@ export function createStewards(deps: StewardsDeps): Stewards {
       return store.notesHistory(name, limit);
     },
 
-    async editNotes(name, text, by) {
+    async editNotes(name, text, by, base) {
       const config = configOf(name);
       const capped = deps.redact(capNotes(text, config.notes_max_bytes));
       for (;;) {
         const latest = await store.getNotes(name);
+        if (base !== undefined && (latest?.version ?? 0) !== base)
+          throw new ForgeError(
+            'conflict',
+            `the notes of "${name}" are at version ${latest?.version ?? 0}, not ${base}: read them again and edit the newer version (or leave out version to replace it)`,
+          );
         const saved = await store.saveNotes(
           name,
           { text: capped, by, job_id: null },

@@ -17,7 +17,7 @@ import { errorBody } from '../errors.ts';
 const MAX_WAKE_BYTES = 1024 * 1024;
 const MAX_NOTES_REQUEST_BYTES = 2 * 1024 * 1024;
 
-const notesBody = z.strictObject({ text: z.string() });
+const notesBody = z.strictObject({ text: z.string(), version: z.number().int().min(0).optional() });
 
 function tooLarge(what: string) {
   return bodyLimit({
@@ -104,9 +104,13 @@ export function stewardRoutes(stewards: Stewards, config: ForgeConfig): Hono {
     }
     const parsed = notesBody.safeParse(body);
     if (!parsed.success)
-      throw new ForgeError('invalid_request', 'send {"text": "<the notes, Markdown>"}');
+      throw new ForgeError(
+        'invalid_request',
+        'send {"text": "<the notes, Markdown>", "version": <the version you edited, optional>}',
+      );
     const by = callerOf(c, config);
-    return c.json(await stewards.editNotes(c.req.param('name'), parsed.data.text, by));
+    const { text, version } = parsed.data;
+    return c.json(await stewards.editNotes(c.req.param('name'), text, by, version));
   });
   return app;
 }
