@@ -13,7 +13,7 @@
 // run there disable hooks and fsmonitor, and nothing that holds credentials runs there. The push
 // to the forge runs in the mirror, after the mirror fetched the workspace's HEAD.
 import { randomBytes } from 'node:crypto';
-import { access, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ForgeError, isForgeError } from '../../domain/errors.ts';
 import type { GitCredentials } from '../../ports/git-host.ts';
@@ -245,8 +245,10 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): PooledGitWorkspac
     });
   }
 
-  /** The job's branch in a pooled workspace (whose files and index are already the base's);
-   *  false, with the directory removed, if that failed: the caller clones afresh. */
+  /** The job's branch in a pooled workspace, whose files and index are already the base's: what
+   *  `checkout -b` would do there (same refs, same reflogs), without its pass over every file
+   *  (135 ms for 20,000 files against 4 ms). False, with the directory removed, if that failed:
+   *  the caller clones afresh. */
   async function branchOff(
     dir: string,
     branch: string,
@@ -254,7 +256,21 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): PooledGitWorkspac
     signal: AbortSignal,
   ): Promise<boolean> {
     try {
-      await inWorkspace(dir, ['checkout', '--quiet', '-b', branch, start], { signal });
+      const head = /^ref: refs\/heads\/(\S+)\n?$/.exec(
+        await readFile(join(dir, '.git', 'HEAD'), 'utf8'),
+      );
+      if (!head) throw new Error('its HEAD is not an unborn branch');
+      const ref = `refs/heads/${branch}`;
+      await inWorkspace(
+        dir,
+        ['update-ref', '--create-reflog', '-m', `branch: Created from ${start}`, ref, start, ''],
+        { signal },
+      );
+      await inWorkspace(
+        dir,
+        ['symbolic-ref', '-m', `checkout: moving from ${head[1]} to ${branch}`, 'HEAD', ref],
+        { signal },
+      );
       return true;
     } catch (err) {
       await rm(dir, { recursive: true, force: true });

@@ -135,6 +135,13 @@ async function describeRepo(dir: string) {
     remotes: await git(dir, 'remote', '-v'),
     files: await git(dir, 'ls-files', '-s'),
     reflog: (await git(dir, 'reflog', '--format=%gs')).split('\n'),
+    branchReflog: await git(
+      dir,
+      'reflog',
+      'show',
+      '--format=%gs %H',
+      await git(dir, 'symbolic-ref', 'HEAD'),
+    ),
     hooks: (await readdir(join(dir, '.git', 'hooks'))).sort(),
     gitFiles: Object.keys(await snapshot(join(dir, '.git'))).sort(),
   };

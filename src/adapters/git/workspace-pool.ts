@@ -13,9 +13,10 @@
 // `git worktree` would share refs and hooks, both writable by an agent. A pooled workspace is
 // never reused: the job that claims one keeps it, and the pool makes another.
 //
-// A pooled workspace is left as the cold path leaves a fresh clone before its checkout (HEAD on
-// the unborn default branch), with the files and index of the base commit already written, so
-// the claim runs the cold path's very `checkout -b` and the result is the same repository.
+// A pooled workspace is made by the cold path's own clone and left as that leaves it before its
+// checkout (HEAD on the unborn default branch), with the files and index of the base commit
+// already written; the claim then creates the branch and points HEAD at it with the refs and
+// reflogs `checkout -b` writes, so the result is the same repository.
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
