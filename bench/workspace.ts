@@ -138,7 +138,7 @@ async function tempRoot(parent: string, scope: Scope): Promise<string> {
 
 async function filesystemOf(dir: string): Promise<string> {
   const out = await run('findmnt', ['-no', 'FSTYPE,SOURCE', '-T', dir]).catch(() => null);
-  return out?.stdout.trim().replace(/\s+/g, ' ') || 'unknown filesystem';
+  return out?.stdout.trim().split('\n')[0]?.replace(/\s+/g, ' ') || 'unknown filesystem';
 }
 
 /** Every figure, in directories under `root` (mirror, workspaces, clones on one filesystem). */
