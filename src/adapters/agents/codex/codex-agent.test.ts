@@ -1,7 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '../../../../test/support/fake-openai.ts';
 import { loadConfig } from '../../../config.ts';
@@ -90,6 +98,67 @@ describe('codex agent', () => {
     expect(readFileSync(join(ctx.privateDir, 'codex-home', 'config.toml'), 'utf8')).toContain(
       'model = "gpt-job"\n',
     );
+  });
+
+  describe('resuming an earlier session', () => {
+    const SESSION = '01a222bd-b3e2-7f11-81bf-2eba8c855b5b';
+    const ROLLOUT = join('2026', '01', '15', `rollout-2026-01-15T10-00-00-${SESSION}.jsonl`);
+    const agent = createCodexAgent({
+      name: 'codex',
+      config: codexConfig({}),
+      credentials: {},
+      pathEnv: '',
+    });
+
+    /** An earlier attempt's private directory holding `file` as its rollout (or nothing). */
+    function earlier(make?: (path: string) => void): string {
+      const dir = mkdtempSync(join(tmpdir(), 'forge-codex-earlier-'));
+      dirs.push(dir);
+      const path = join(dir, 'codex-home', 'sessions', ROLLOUT);
+      mkdirSync(dirname(path), { recursive: true });
+      make?.(path);
+      return dir;
+    }
+
+    it('copies the rollout from the first directory holding it and runs `exec … resume <id> -`', async () => {
+      const ctx = { ...context(), resumeSessionId: SESSION };
+      ctx.sessionDirs = [earlier(), earlier((p) => writeFileSync(p, '{"turn":1}\n'))];
+      const invocation = await agent.prepare(ctx);
+      expect(invocation.command.slice(-3)).toEqual(['resume', SESSION, '-']);
+      expect(invocation.session).toBe('resumed');
+      const copied = join(ctx.privateDir, 'codex-home', 'sessions', ROLLOUT);
+      expect(readFileSync(copied, 'utf8')).toBe('{"turn":1}\n');
+    });
+
+    it('starts fresh, reporting the session missing, when no directory holds its rollout', async () => {
+      const ctx = { ...context(), resumeSessionId: SESSION, sessionDirs: [earlier()] };
+      const invocation = await agent.prepare(ctx);
+      expect(invocation.command).not.toContain('resume');
+      expect(invocation.session).toBe('missing');
+    });
+
+    it('never copies a rollout that is a link (to a file the agent may not read)', async () => {
+      const secret = join(earlier(), 'secret.db');
+      writeFileSync(secret, 'server secrets');
+      const ctx = { ...context(), resumeSessionId: SESSION };
+      ctx.sessionDirs = [earlier((p) => symlinkSync(secret, p))];
+      const invocation = await agent.prepare(ctx);
+      expect(invocation.command).not.toContain('resume');
+      expect(existsSync(join(ctx.privateDir, 'codex-home', 'sessions'))).toBe(false);
+    });
+
+    it('never resumes a session id that is not a plain name', async () => {
+      const hostile = `../../${SESSION}`;
+      const ctx = { ...context(), resumeSessionId: hostile };
+      ctx.sessionDirs = [earlier((p) => writeFileSync(p, '{}\n'))];
+      const invocation = await agent.prepare(ctx);
+      expect(invocation.command).not.toContain(hostile);
+      expect(invocation.command).not.toContain('resume');
+    });
+
+    it('says nothing about sessions when none is to be resumed', async () => {
+      expect((await agent.prepare(context())).session).toBeUndefined();
+    });
   });
 
   it('reports a missing program with the install hint in doctor', async () => {

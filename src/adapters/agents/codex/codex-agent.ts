@@ -5,8 +5,8 @@
  * ignores OPENAI_BASE_URL), approvals off and Codex's own sandbox off, because Forge's sandbox is
  * the boundary and Codex's would block writes or fail nested inside bubblewrap.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type {
   AgentAdapter,
   AgentContext,
@@ -15,6 +15,7 @@ import type {
 } from '../../../ports/agent.ts';
 import type { AgentFactoryOptions } from '../agent-options.ts';
 import { checkProgram } from '../program-check.ts';
+import { isSafeSessionId } from '../session-id.ts';
 import { createCodexParser } from './codex-jsonl-parser.ts';
 
 /** The provider id in config.toml. Fixed, because Codex refuses custom providers named like its
@@ -34,8 +35,11 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
       await writeFile(join(codexHome, 'config.toml'), codexConfig(opts, ctx, model));
       // Codex has no turn limit or spending cap of its own: ctx.settings.maxTurns and
       // ctx.remainingBudgetUsd are not passed (Forge stops the attempt on its own cost estimate).
-      // Tool allow/deny lists are Claude Code's notion and are ignored too. Sessions live in the
-      // attempt-private CODEX_HOME, so a retry starts fresh rather than resuming.
+      // Tool allow/deny lists are Claude Code's notion and are ignored too.
+      // The id came from an earlier attempt's output: checked again before it becomes part of a
+      // file name or of the command line.
+      const sessionId = isSafeSessionId(ctx.resumeSessionId) ? ctx.resumeSessionId : null;
+      const restored = sessionId !== null && (await restoreRollout(ctx, sessionId, codexHome));
       return {
         command: [
           ...config.command,
@@ -45,6 +49,7 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
           '--skip-git-repo-check',
           '--cd',
           ctx.workspace,
+          ...(restored ? ['resume', sessionId] : []),
           // The prompt is read from standard input: an argument holds at most 128 KiB and a task
           // may be 100,000 characters of multi-byte text; it also keeps the task out of `ps`.
           '-',
@@ -59,6 +64,7 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
           workspace: ctx.workspace,
         }),
         installHint,
+        ...(ctx.resumeSessionId === null ? {} : { session: restored ? 'resumed' : 'missing' }),
       };
     },
     doctor() {
@@ -73,6 +79,35 @@ export function createCodexAgent(opts: AgentFactoryOptions<'codex'>): AgentAdapt
       });
     },
   };
+}
+
+/**
+ * `codex exec resume <id>` reads the session's rollout (`sessions/YYYY/MM/DD/rollout-<time>-<id>
+ * .jsonl`) from CODEX_HOME, and every attempt has its own: copy the rollout, at the same relative
+ * path, from the first of the earlier attempts' private directories the core named that has it.
+ * Only a regular file is copied: the earlier agent wrote that directory, and a link planted there
+ * must not make Forge copy a file the agent may not read. Without the rollout (removed, or the
+ * attempt ran in a remote sandbox, whose CODEX_HOME stayed in its pod) the attempt starts fresh.
+ */
+async function restoreRollout(
+  ctx: AgentContext,
+  sessionId: string,
+  codexHome: string,
+): Promise<boolean> {
+  const suffix = `-${sessionId}.jsonl`;
+  for (const dir of ctx.sessionDirs ?? []) {
+    if (resolve(dir) === resolve(ctx.privateDir)) continue;
+    const sessions = join(dir, 'codex-home', 'sessions');
+    const found = (await readdir(sessions, { recursive: true }).catch(() => [])).find(
+      (path) => basename(path).startsWith('rollout-') && path.endsWith(suffix),
+    );
+    if (found === undefined || !(await lstat(join(sessions, found))).isFile()) continue;
+    const target = join(codexHome, 'sessions', found);
+    await mkdir(dirname(target), { recursive: true });
+    await copyFile(join(sessions, found), target);
+    return true;
+  }
+  return false;
 }
 
 /** The attempt's config.toml. Root keys come before tables, as TOML requires. */
