@@ -1,7 +1,7 @@
 // The real Codex CLI (node_modules/.bin/codex) run by the real `forge serve`, its model replaced
 // by the scripted Responses API in test/support/fake-openai.ts. Codex retries 401 and 5xx answers
 // itself (five times, with backoff), so these jobs take seconds: timeouts are generous.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI, type FakeReply } from '../support/fake-openai.ts';
@@ -153,6 +153,71 @@ describe('codex through forge serve', () => {
     expect(job.failure?.message).toMatch(/rate-limited or unavailable/);
     expect(job.attempts).toHaveLength(2);
   }, 120_000);
+
+  describe('follow-ups', () => {
+    /** Only the parent's conversation holds this command: not its task, nor its summary. */
+    const MARK = 'echo parent mark 5e1a';
+    // A fresh conversation gets the first two replies; one that holds them gets the third.
+    const SCRIPT: FakeReply[] = [
+      { items: [{ type: 'shell', command: MARK }] },
+      { items: [{ type: 'message', text: 'parent done' }] },
+      { items: [{ type: 'message', text: 'follow-up resumed' }] },
+    ];
+
+    async function followUp(forge: ForgeProcess, parentId: string): Promise<JobJson> {
+      const res = await forge.api<{ id: string }>('POST', `/jobs/${parentId}/follow-up`, {
+        message: 'now say what you did',
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      return forge.waitFor(res.body.id, undefined, JOB_TIMEOUT_MS);
+    }
+
+    const turns = (fake: FakeOpenAI) =>
+      fake.requests.filter((r) => r.path === '/v1/responses').map((r) => JSON.stringify(r.body));
+
+    it("resume the parent's session: the model gets the parent's conversation", async () => {
+      const { forge, fake } = await forgeWithCodex(SCRIPT);
+      const parent = await runJob(forge, 'leave a mark');
+      expect(parent.status, JSON.stringify(parent.failure)).toBe('SUCCEEDED');
+      const seen = turns(fake).length;
+
+      const child = await followUp(forge, parent.id);
+      expect(child.status, JSON.stringify(child.failure)).toBe('SUCCEEDED');
+      expect(child.attempts[0]!.summary).toBe('follow-up resumed');
+      const first = turns(fake)[seen]!;
+      expect(first).toContain(MARK);
+      expect(first).toContain('now say what you did');
+      const log = (await forge.api<string>('GET', `/jobs/${child.id}/log`)).body;
+      expect(log).toContain(`[forge] resuming the agent session of job ${parent.id}\n`);
+    }, 180_000);
+
+    it("start afresh, saying so, when the parent's session is gone", async () => {
+      const { forge, fake } = await forgeWithCodex(SCRIPT);
+      const parent = await runJob(forge, 'leave a mark');
+      expect(parent.status, JSON.stringify(parent.failure)).toBe('SUCCEEDED');
+      const sessions = join(
+        forge.dataDir,
+        'jobs',
+        parent.id,
+        'attempt-1',
+        'private',
+        'codex-home',
+        'sessions',
+      );
+      expect(existsSync(sessions)).toBe(true);
+      rmSync(sessions, { recursive: true });
+      const seen = turns(fake).length;
+
+      const child = await followUp(forge, parent.id);
+      expect(child.status, JSON.stringify(child.failure)).toBe('SUCCEEDED');
+      expect(child.attempts[0]!.summary).toBe('parent done');
+      expect(turns(fake)[seen]).not.toContain(MARK);
+      const log = (await forge.api<string>('GET', `/jobs/${child.id}/log`)).body;
+      expect(log).toContain(
+        `[forge] starting a fresh agent session: the session transcript of job ${parent.id} is not on this server`,
+      );
+    }, 180_000);
+  });
 
   it('fails with agent_not_found naming @openai/codex when the binary is missing, without retrying', async () => {
     const missing = join(ROOT, 'node_modules', '.bin', 'codex-is-not-here');
