@@ -209,7 +209,15 @@ export function createForge(config: ForgeConfig, opts: ForgeOptions): Forge {
     mirrorsDir: join(dataDir, 'mirrors'),
     homeDir: join(dataDir, 'git-home'),
     ...(opts.env.PATH ? { pathEnv: opts.env.PATH } : {}),
-    pool: { root: poolRoot(config), specs: poolSpecs(config), onWarning: (m) => logger.warn(m) },
+    ...(poolSpecs(config).some((spec) => spec.size > 0)
+      ? {
+          pool: {
+            root: poolRoot(config),
+            specs: poolSpecs(config),
+            onWarning: (m) => logger.warn(m),
+          },
+        }
+      : {}),
   });
   const runner = new Runner(
     {
