@@ -146,16 +146,19 @@ describe('a steward on a one-second schedule', () => {
 
   it('runs again and again, never two at once, each run reading the notes the last one left', async () => {
     await waitForSteward(forge, 'ticker', (s) => (s.notes?.version ?? 0) >= 3);
-    const runs = (await runsOf(forge, 'ticker')).filter((j) => j.status === 'SUCCEEDED');
-    expect(runs.length).toBeGreaterThanOrEqual(3);
+    const history = (
+      await forge.api<{ history: NotesJson[] }>('GET', '/stewards/ticker/notes?history=100')
+    ).body.history.reverse();
+    // A run keeps its notes just before it ends: wait for the first three to have ended.
+    const runs: JobJson[] = [];
+    for (const version of history.slice(0, 3)) runs.push(await forge.waitFor(version.job_id!));
+    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(runs.map(runNumber)).toEqual([1, 2, 3]);
     expectNoOverlap(record);
     // One job per run number, in order.
     const numbers = (await runsOf(forge, 'ticker')).map(runNumber);
     expect(numbers).toEqual(numbers.map((_, i) => i + 1));
 
-    const history = (
-      await forge.api<{ history: NotesJson[] }>('GET', '/stewards/ticker/notes?history=100')
-    ).body.history.reverse();
     for (const [i, version] of history.slice(0, 3).entries()) {
       const job = runs[i]!;
       // The agent appended to the notes it was given: every earlier run's line, then its own.
