@@ -9,6 +9,25 @@ import type { Clock } from '../../ports/store.ts';
 /** Versions kept per steward (older ones are dropped). */
 export const NOTES_VERSIONS_KEPT = 100;
 
+/** What every store writes for `next`: only the port's fields (a caller's extra fields are not
+ *  stored), the first creation time kept, the update stamped `now`. */
+export function storedStewardState(
+  next: Parameters<StewardStore['putSteward']>[0],
+  current: StewardState | null,
+  now: string,
+): Omit<StewardState, 'revision'> {
+  return {
+    name: next.name,
+    paused: next.paused,
+    pending: next.pending ? { ...next.pending } : null,
+    last_tick: next.last_tick,
+    runs: next.runs,
+    current_job: next.current_job,
+    created_at: current?.created_at ?? next.created_at ?? now,
+    updated_at: now,
+  };
+}
+
 export function createMemoryStewards(
   clock: Clock,
   use: <T>(fn: () => T) => Promise<T>,
@@ -24,16 +43,8 @@ export function createMemoryStewards(
       use(() => {
         const current = states.get(next.name) ?? null;
         if ((current?.revision ?? null) !== expected) return null;
-        const now = iso();
         const stored: StewardState = {
-          name: next.name,
-          paused: next.paused,
-          pending: next.pending ? { ...next.pending } : null,
-          last_tick: next.last_tick,
-          runs: next.runs,
-          current_job: next.current_job,
-          created_at: current?.created_at ?? next.created_at ?? now,
-          updated_at: now,
+          ...storedStewardState(next, current, iso()),
           revision: (current?.revision ?? 0) + 1,
         };
         states.set(next.name, stored);

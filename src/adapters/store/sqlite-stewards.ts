@@ -3,7 +3,7 @@
  * changed by compare-and-set on its revision; notes one row per version (the newest 100 kept).
  */
 import type { StewardNotes, StewardState, StewardStore } from '../../ports/steward-store.ts';
-import { NOTES_VERSIONS_KEPT } from './memory-stewards.ts';
+import { NOTES_VERSIONS_KEPT, storedStewardState } from './memory-stewards.ts';
 import type { SqliteAccess } from './sqlite-outbox.ts';
 
 const SQL = {
@@ -41,17 +41,7 @@ export function createSqliteStewards(db: SqliteAccess): StewardStore {
         db.tx(() => {
           const current = read(next.name);
           if ((current?.revision ?? null) !== expected) return null;
-          const now = iso();
-          const stored: StoredState = {
-            name: next.name,
-            paused: next.paused,
-            pending: next.pending,
-            last_tick: next.last_tick,
-            runs: next.runs,
-            current_job: next.current_job,
-            created_at: current?.created_at ?? next.created_at ?? now,
-            updated_at: now,
-          };
+          const stored: StoredState = storedStewardState(next, current, iso());
           const changed = current
             ? db.stmt(SQL.update).run(JSON.stringify(stored), next.name, expected).changes
             : db.stmt(SQL.insert).run(next.name, JSON.stringify(stored)).changes;

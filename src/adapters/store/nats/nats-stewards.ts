@@ -10,7 +10,7 @@
 import type { KV } from '@nats-io/kv';
 import type { StewardNotes, StewardState, StewardStore } from '../../../ports/steward-store.ts';
 import type { Clock } from '../../../ports/store.ts';
-import { NOTES_VERSIONS_KEPT } from '../memory-stewards.ts';
+import { NOTES_VERSIONS_KEPT, storedStewardState } from '../memory-stewards.ts';
 import { isConflict } from './connection.ts';
 
 type StoredState = Omit<StewardState, 'revision'>;
@@ -52,17 +52,7 @@ export function createNatsStewards(
       use(async (keys) => {
         const current = await read(keys, next.name);
         if ((current?.revision ?? null) !== expected) return null;
-        const now = iso();
-        const stored: StoredState = {
-          name: next.name,
-          paused: next.paused,
-          pending: next.pending,
-          last_tick: next.last_tick,
-          runs: next.runs,
-          current_job: next.current_job,
-          created_at: current?.created_at ?? next.created_at ?? now,
-          updated_at: now,
-        };
+        const stored: StoredState = storedStewardState(next, current, iso());
         try {
           const revision = current
             ? await keys.update(stateKey(next.name), JSON.stringify(stored), expected!)
