@@ -46,6 +46,28 @@ function world(steward: Record<string, unknown>) {
   };
 }
 
+/** Runs the oldest queued run to success at `cost`. */
+async function succeed(store: JobStore, cost: number): Promise<void> {
+  const claim = (await store.claim('test', 60_000, 'local'))!;
+  await store.finish(
+    { job_id: claim.job.id, attempt: claim.attempt },
+    'test',
+    {
+      exit_code: 0,
+      output: '',
+      truncated: false,
+      failure: null,
+      cost_usd: cost,
+      turns: 1,
+      session_id: null,
+      summary: null,
+      diff_stat: null,
+      job_result: null,
+    },
+    { status: 'SUCCEEDED' },
+  );
+}
+
 async function end(store: JobStore, id: string): Promise<void> {
   await store.cancel(id, { category: 'cancelled', message: 'test' });
 }
@@ -114,24 +136,7 @@ describe('stewards', () => {
     await s.wake('ci', 'api', null);
     const [first] = await w.runs();
     expect(first!.budget_usd).toBe(1);
-    const claim = (await w.store.claim('test', 60_000, 'local'))!;
-    await w.store.finish(
-      { job_id: claim.job.id, attempt: 1 },
-      'test',
-      {
-        exit_code: 0,
-        output: '',
-        truncated: false,
-        failure: null,
-        cost_usd: 1,
-        turns: 1,
-        session_id: null,
-        summary: null,
-        diff_stat: null,
-        job_result: null,
-      },
-      { status: 'SUCCEEDED' },
-    );
+    await succeed(w.store, 1);
     await s.wake('ci', 'api', null);
     expect(await w.runs()).toHaveLength(1);
     const view = await s.view('ci');
@@ -186,24 +191,7 @@ describe('stewards', () => {
     const s = w.replica();
     const run = async (cost: number) => {
       await s.wake('ci', 'api', null);
-      const claim = (await w.store.claim('test', 60_000, 'local'))!;
-      await w.store.finish(
-        { job_id: claim.job.id, attempt: 1 },
-        'test',
-        {
-          exit_code: 0,
-          output: '',
-          truncated: false,
-          failure: null,
-          cost_usd: cost,
-          turns: 1,
-          session_id: null,
-          summary: null,
-          diff_stat: null,
-          job_result: null,
-        },
-        { status: 'SUCCEEDED' },
-      );
+      await succeed(w.store, cost);
     };
     for (let i = 0; i < 150; i++) await run(0.01);
     expect((await s.view('ci')).spend).toEqual({ today_usd: 1.5, month_usd: 1.5 });
