@@ -108,8 +108,11 @@ export function createSqliteOutbox(db: SqliteAccess): Outbox {
     enqueue: (items) => db.call(() => db.tx(() => insertItems(db, items))),
 
     take: (owner, leaseMs, limit) =>
-      db.call(() =>
-        db.tx(() => {
+      db.call(() => {
+        // Most looks find nothing due (every job change wakes the worker): find that out with a
+        // read, without taking the write lock.
+        if (db.stmt(SQL.due).all({ now: db.clock(), limit: 1 }).length === 0) return [];
+        return db.tx(() => {
           const now = db.clock();
           const due = db.stmt(SQL.due).all({ now, limit }) as unknown as OutboxRow[];
           return due.map((row) =>
@@ -117,8 +120,8 @@ export function createSqliteOutbox(db: SqliteAccess): Outbox {
               db.stmt(SQL.lease).get(owner, now + leaseMs, row.id) as unknown as OutboxRow,
             ),
           );
-        }),
-      ),
+        });
+      }),
 
     settle: (id, owner, outcome) =>
       db.call(() => {
