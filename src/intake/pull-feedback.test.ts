@@ -18,6 +18,7 @@ function world(pull: TrackedPull, status: Job['status'] = 'SUCCEEDED') {
   } as unknown as Job;
   const followUps: string[] = [];
   const comments: string[] = [];
+  const acted: string[] = [];
   const feedback = createPullFeedback({
     source: 'tasks',
     tracker: {
@@ -35,12 +36,18 @@ function world(pull: TrackedPull, status: Job['status'] = 'SUCCEEDED') {
         followUps.push(`${id} ${key}`);
         return Promise.resolve(job);
       },
-      cancel: () => Promise.reject(new Error('not expected')),
-      retry: () => Promise.reject(new Error('not expected')),
+      cancel: (id, reason) => {
+        acted.push(`cancel ${id} ${reason ?? ''}`);
+        return Promise.resolve({ ...job, attempts: [] } as never);
+      },
+      retry: (id) => {
+        acted.push(`retry ${id}`);
+        return Promise.resolve({ ...job, attempts: [] } as never);
+      },
     },
     logger: pino({ level: 'silent' }),
   });
-  return { feedback, followUps, comments };
+  return { feedback, followUps, comments, acted };
 }
 
 const review = (number: number): PullEvent => ({
@@ -83,5 +90,43 @@ describe('pull request feedback', () => {
     expect(w.followUps).toEqual([]);
     expect(w.comments).toHaveLength(1);
     expect(w.comments[0]).toContain('still RUNNING');
+  });
+
+  const comment = (body: string, login = 'me'): PullEvent => ({
+    type: 'pull_comment',
+    delivery_id: 'd2',
+    repo: 'me/app',
+    number: 7,
+    sender: { login, bot: false },
+    comment: { id: 9, body, author: { login, bot: false }, created_at: '2026-01-01T00:00:00Z' },
+  });
+
+  it('/forge cancel on the pull request cancels the running job, /forge retry retries a failed one', async () => {
+    const running = world(forgePull, 'RUNNING');
+    await running.feedback.handle(comment('/forge cancel'), signal);
+    expect(running.acted).toEqual([expect.stringMatching(new RegExp(`^cancel ${ID} .*@me`))]);
+    const failed = world(forgePull, 'FAILED');
+    await failed.feedback.handle(comment('/forge retry'), signal);
+    expect(failed.acted).toEqual([`retry ${ID}`]);
+    // Nothing to retry on a job that succeeded, nothing to cancel on one that ended.
+    const done = world(forgePull);
+    await done.feedback.handle(comment('/forge retry'), signal);
+    await done.feedback.handle(comment('/forge cancel'), signal);
+    expect(done.acted).toEqual([]);
+  });
+
+  it("files nothing for a plain comment, an approval, a stranger, or Forge's own account", async () => {
+    const w = world(forgePull);
+    await w.feedback.handle(comment('looks good, thanks'), signal);
+    const approval = review(7);
+    if (approval.type === 'pull_review') approval.review.state = 'approved';
+    await w.feedback.handle(approval, signal);
+    await w.feedback.handle(comment('/forge rewrite everything', 'stranger'), signal);
+    await w.feedback.handle(comment('/forge rewrite everything', 'forge-bot'), signal);
+    expect(w.followUps).toEqual([]);
+    expect(w.acted).toEqual([]);
+    // An allowed person's /forge instruction on the same pull request is one.
+    await w.feedback.handle(comment('/forge rename the flag'), signal);
+    expect(w.followUps).toEqual([`${ID} pull:me/app#7:comment:9`]);
   });
 });
