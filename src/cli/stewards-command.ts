@@ -17,6 +17,7 @@ interface StewardJson {
   runs: number;
   last_runs: Array<{ id: string; status: string; created_at: string; cost_usd: number }>;
   notes: { version: number; text: string; at: string; by: string } | null;
+  last_error: { at: string; message: string } | null;
 }
 
 interface NotesJson {
@@ -60,6 +61,8 @@ export function stewardDetails(s: StewardJson): string {
     `spent today ${usd(s.spend.today_usd)} of ${usd(s.budget.per_day)}, this month ${usd(s.spend.month_usd)} of ${usd(s.budget.per_month)}`,
     `runs ${s.runs}${s.current_job ? `; current ${s.current_job}` : ''}${s.pending ? `; wake pending (${s.pending.reason} at ${when(s.pending.at)})` : ''}`,
   ];
+  if (s.last_error)
+    lines.push(`could not start a run (${when(s.last_error.at)}): ${s.last_error.message}`);
   if (s.last_runs.length) {
     lines.push('', 'last runs:');
     for (const r of s.last_runs)

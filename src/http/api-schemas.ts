@@ -196,6 +196,13 @@ export const stewardSchema = z
       }),
     ),
     notes: stewardNotesSchema.nullable(),
+    last_error: z
+      .strictObject({ at: timestamp, message: z.string() })
+      .nullable()
+      .meta({
+        description:
+          "Why this server's last step for the steward failed (e.g. its run could not be filed).",
+      }),
   })
   .meta({ description: 'A steward: a long-lived agent whose runs are jobs.' });
 

@@ -205,4 +205,38 @@ describe('stewards', () => {
     expect((await s.view('ci')).spend).toEqual({ today_usd: 2, month_usd: 2 });
     expect(listed).toBe(3); // a minute on: every run read again (two pages), and the last runs
   });
+
+  it('shows why its run could not be filed, until one is', async () => {
+    const w = world({});
+    let refuse = true;
+    const control = createJobControl({
+      store: w.store,
+      bus: new EventBus(logger),
+      config: w.config,
+    });
+    const s = createStewards({
+      stewards: w.config.stewards,
+      store: w.store,
+      control: {
+        submit: (body, context) =>
+          refuse
+            ? Promise.reject(new ForgeError('invalid_request', 'profile "x" caps budget_usd at 1'))
+            : control.submit(body, context),
+      },
+      bus: new EventBus(logger),
+      logger,
+      redact: (text) => text,
+      jobBudgetUsd: () => 1,
+      now: () => new Date(T0),
+    });
+    await expect(s.wake('ci', 'api', null)).rejects.toThrow('caps budget_usd');
+    expect((await s.view('ci')).last_error).toEqual({
+      at: new Date(T0).toISOString(),
+      message: 'profile "x" caps budget_usd at 1',
+    });
+    refuse = false;
+    await s.reconcile('ci');
+    expect(await w.runs()).toHaveLength(1);
+    expect((await s.view('ci')).last_error).toBeNull();
+  });
 });

@@ -70,6 +70,9 @@ export interface StewardView {
   runs: number;
   last_runs: Array<Pick<Job, 'id' | 'status' | 'created_at' | 'updated_at' | 'cost_usd'>>;
   notes: StewardNotes | null;
+  /** Why this server's last attempt to step the steward failed (e.g. its run could not be
+   *  filed), until a step succeeds; null when the last one did. */
+  last_error: { at: string; message: string } | null;
 }
 
 export interface Stewards {
@@ -109,6 +112,8 @@ export function createStewards(deps: StewardsDeps): Stewards {
   const startedAt = now();
   const chains = new Map<string, Promise<unknown>>();
   const spendCache = new Map<string, SpendMemo>();
+  /** Why the last step of a steward failed, until one succeeds (this replica's own). */
+  const problems = new Map<string, { at: string; message: string }>();
   const timers = new Map<string, NodeJS.Timeout>();
   let reconcile: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -304,10 +309,20 @@ export function createStewards(deps: StewardsDeps): Stewards {
   }
 
   function stepSoon(name: string): Promise<StewardState> {
-    return serial(name, () => step(name)).catch((err: unknown) => {
-      logger.warn({ err, steward: name }, 'steward step failed; it is tried again shortly');
-      throw err;
-    });
+    return serial(name, () => step(name)).then(
+      (state) => {
+        problems.delete(name);
+        return state;
+      },
+      (err: unknown) => {
+        // A run that cannot be filed (a profile's cap, a missing agent) is tried again at every
+        // step; the steward's view says why, so it is not only in the log.
+        const message = deps.redact(err instanceof Error ? err.message : String(err));
+        problems.set(name, { at: now().toISOString(), message });
+        logger.warn({ err, steward: name }, 'steward step failed; it is tried again shortly');
+        throw err;
+      },
+    );
   }
 
   /** Sets the timer for the steward's next scheduled time. */
@@ -383,6 +398,7 @@ export function createStewards(deps: StewardsDeps): Stewards {
         cost_usd: j.cost_usd,
       })),
       notes,
+      last_error: problems.get(name) ?? null,
     };
   }
 

@@ -101,6 +101,16 @@ function facts(view) {
     row('Spent today', spendText(view.spend.today_usd, view.budget.per_day)),
     row('Spent this month', spendText(view.spend.month_usd, view.budget.per_month)),
     view.budget.resets_at ? row('Budget resets', when(view.budget.resets_at)) : null,
+    view.last_error
+      ? row(
+          'Could not start a run',
+          h(
+            'span',
+            { class: 'failure' },
+            `${view.last_error.message} (${when(view.last_error.at)})`,
+          ),
+        )
+      : null,
     row(
       'Runs',
       String(view.runs),
