@@ -11,6 +11,7 @@ import type { Attempt } from '../domain/job.ts';
 import type { AgentInvocation } from '../ports/agent.ts';
 import type { SandboxRun } from '../ports/sandbox.ts';
 import { resolveProfile, type ResolvedProfile } from './agent-settings.ts';
+import { NOTES_FILE } from './notes-file.ts';
 import { prepareWorkspace } from './repo-work.ts';
 import { buildPrompt } from './retry-prompt.ts';
 import { planResume, sessionNote, type ResumeDecision } from './session-resume.ts';
@@ -175,6 +176,7 @@ async function startInSandbox(
         stdinFile: invocation.stdinFile ?? null,
         maxDurationMs: job.max_duration_ms,
         ...(job.settings.pod ? { pod: job.settings.pod } : {}),
+        ...(job.settings.notes && s.ws?.checkout ? { carry: [NOTES_FILE] } : {}),
       },
       control.stop.signal,
     );

@@ -28,6 +28,10 @@ export interface SandboxSpec {
   maxDurationMs?: number;
   /** The job's profile's pod placement, for sandboxes that run attempts in pods. */
   pod?: PodPlacement;
+  /** Files Forge put in the workspace beside the checkout, outside git (a steward's notes), as
+   *  paths relative to `cwd`: a sandbox that rebuilds the workspace elsewhere from its commits
+   *  must bring them along, and bring back what the agent left in their place. */
+  carry?: string[];
 }
 
 /** Names one attempt of one job. */

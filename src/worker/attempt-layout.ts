@@ -5,7 +5,7 @@
  * names from the worker's own environment (model credentials from the profile's Secret, PATH).
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { mapEnv } from '../adapters/sandbox/remote/path-map.ts';
 import type { AttemptSpec } from '../adapters/sandbox/remote/protocol.ts';
 
@@ -16,8 +16,11 @@ export async function layOut(spec: AttemptSpec, dir: string): Promise<void> {
     await chmod(join(dir, d.path), d.mode);
   }
   await mkdir(join(dir, spec.tmp_dir), { recursive: true });
-  for (const f of spec.files)
+  for (const f of spec.files) {
+    // A file may sit in the workspace (a steward's notes), made only when the checkout arrives.
+    await mkdir(dirname(join(dir, f.path)), { recursive: true });
     await writeFile(join(dir, f.path), Buffer.from(f.content_base64, 'base64'), { mode: f.mode });
+  }
   if (spec.stdin_base64 !== null)
     await writeFile(join(dir, '.forge-worker', 'stdin'), Buffer.from(spec.stdin_base64, 'base64'));
 }

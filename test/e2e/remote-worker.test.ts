@@ -174,7 +174,9 @@ async function world(
         publicUrl: 'http://forge.test',
         retryDelayMs: 1,
         redact: (t) => t,
+        notesOf: async (steward) => (await store.getNotes(steward))?.text ?? null,
       },
+      stewardNotes: store,
       resolveAgent: () => agent,
       logger,
       owner: 'test',
@@ -374,6 +376,35 @@ describe('remote worker', () => {
       Array.from({ length: 150 }, (_, i) => String(i)),
     );
     expect(await fullLog(w, id)).toContain('the end');
+  });
+
+  it("a steward's notes go to the worker with the workspace and come back, never committed", async () => {
+    const w = await world();
+    await w.store.saveNotes('ci', { text: '- from an earlier run\n', by: 'api', job_id: null }, 0);
+    const id = await w.submit(
+      'cat .forge-notes.md; append .forge-notes.md - from the pod; write POD.md work',
+      {
+        settings: {
+          ...spec().settings,
+          env: {},
+          mcp_servers: {},
+          notes: { steward: 'ci', max_bytes: 4096 },
+        },
+      },
+    );
+    await reaches(w, id, 'SUCCEEDED');
+    // The agent in the worker read the notes it was given…
+    expect(await fullLog(w, id)).toContain('- from an earlier run');
+    // …and what it left came back and was kept, by this job.
+    expect(await w.store.getNotes('ci')).toMatchObject({
+      version: 2,
+      text: '- from an earlier run\n- from the pod\n',
+      job_id: id,
+    });
+    const branch = `forge/${id.toLowerCase()}`;
+    expect(await git.git('me/app', ['show', `refs/heads/${branch}:POD.md`])).toBe('work');
+    const files = await git.git('me/app', ['ls-tree', '-r', '--name-only', branch]);
+    expect(files.split('\n')).not.toContain('.forge-notes.md');
   });
 
   it("an agent missing from the worker's image fails as agent_not_found, naming the worker's PATH", async () => {

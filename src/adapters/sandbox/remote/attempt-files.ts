@@ -15,6 +15,8 @@ export async function collectAttemptFiles(
   root: string,
   dirs: string[],
   limit = MAX_ATTEMPT_FILES_BYTES,
+  /** Single files to send as well (regular files only; a missing one is skipped). */
+  single: string[] = [],
 ): Promise<Pick<AttemptSpec, 'dirs' | 'files'>> {
   const out: Pick<AttemptSpec, 'dirs' | 'files'> = { dirs: [], files: [] };
   let total = 0;
@@ -25,23 +27,24 @@ export async function collectAttemptFiles(
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) {
-        const file = await lstat(path);
-        total += file.size;
-        if (total > limit)
-          throw new ForgeError(
-            'unavailable',
-            `the files Forge prepared for the attempt under ${root} are over ${limit / 1024 / 1024} MiB, more than a worker is sent; check what the agent's configuration puts in its home`,
-          );
-        const content = await readFile(path);
-        out.files.push({
-          path: relative(root, path),
-          mode: file.mode & 0o7777,
-          content_base64: content.toString('base64'),
-        });
-      }
+      else if (entry.isFile()) await add(path);
     }
   };
+  const add = async (path: string): Promise<void> => {
+    const file = await lstat(path);
+    total += file.size;
+    if (total > limit)
+      throw new ForgeError(
+        'unavailable',
+        `the files Forge prepared for the attempt under ${root} are over ${limit / 1024 / 1024} MiB, more than a worker is sent; check what the agent's configuration puts in its home`,
+      );
+    out.files.push({
+      path: relative(root, path),
+      mode: file.mode & 0o7777,
+      content_base64: (await readFile(path)).toString('base64'),
+    });
+  };
   for (const dir of dirs) await walk(dir);
+  for (const path of single) if ((await lstat(path).catch(() => null))?.isFile()) await add(path);
   return out;
 }

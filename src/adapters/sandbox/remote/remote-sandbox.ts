@@ -218,7 +218,12 @@ export function createRemoteSandbox(opts: RemoteSandboxOptions): Sandbox {
       stdin_base64: stdin ? stdin.toString('base64') : null,
       cwd: inside(spec.cwd, 'workspace'),
       tmp_dir: inside(spec.tmpDir, 'temporary directory'),
-      ...(await collectAttemptFiles(root, spec.writable)),
+      ...(await collectAttemptFiles(
+        root,
+        spec.writable,
+        undefined,
+        (spec.carry ?? []).map((path) => join(spec.cwd, path)),
+      )),
       workspace,
       output_acked: 0,
       heartbeat_ms: heartbeatMs,
