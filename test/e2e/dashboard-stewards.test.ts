@@ -167,6 +167,8 @@ describe('dashboard stewards', () => {
     await page.getByRole('button', { name: 'Save notes' }).click();
     const version = first.body.version + 1;
     await page.getByText(`Saved as version ${version}.`).waitFor();
+    // The page reads the new version back after saying it was saved.
+    await latest.getByText('- two, from the dashboard').waitFor();
     expect(await latest.textContent()).toBe('# Notes\n- one\n- two, from the dashboard');
     await page
       .getByText(new RegExp(`^Version ${version}, .* by api:ops$`))
