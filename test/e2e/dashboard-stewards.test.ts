@@ -5,15 +5,15 @@
  * operator may do. The stewards have no schedule and no triggers, so nothing runs unless a test
  * wakes one (and then it waits for that run to end).
  */
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
+import { stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
+import { handSteward, startStewardForge, STEWARD_TOKENS } from '../support/steward-world.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OPERATOR = 'stewards-operator-token-0123456789';
-const VIEWER = 'stewards-viewer-token-0123456789';
+const OPERATOR = STEWARD_TOKENS.operator;
+const VIEWER = STEWARD_TOKENS.viewer;
 
 interface StewardJson {
   status: string;
@@ -38,24 +38,9 @@ beforeAll(async () => {
   git = await startGitServer();
   await git.createRepo('app');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const steward = (prompt: string) => ({ repo: 'app', agent: 'script', triggers: [], prompt });
-  forge = await startForge({
-    config: {
-      server: {
-        host: '127.0.0.1',
-        port: 0,
-        tokens: [
-          { name: 'ops', token: OPERATOR, role: 'operator' },
-          { name: 'watcher', token: VIEWER, role: 'viewer' },
-        ],
-      },
-      forges: {},
-      repos: { app: { url: join(git.root, 'app.git'), base_branch: 'main' } },
-      stewards: {
-        keeper: steward('Keep the changelog tidy.'),
-        waker: steward('print woken'),
-      },
-    },
+  forge = await startStewardForge(git, {
+    keeper: handSteward('Keep the changelog tidy.'),
+    waker: handSteward('print woken'),
   });
 });
 

@@ -4,16 +4,16 @@
  * has no schedule and no triggers: it runs only when the test wakes it, and the test waits for
  * that run (wait_for_job) and for the notes it keeps.
  */
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startForge, stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
+import { stopAllForges, type ForgeProcess } from '../support/forge-server.ts';
 import { startGitServer, type GitServer } from '../support/git-http-server.ts';
+import { handSteward, startStewardForge, STEWARD_TOKENS } from '../support/steward-world.ts';
 
-const OPERATOR = 'mcp-stewards-operator-0123456789';
-const VIEWER = 'mcp-stewards-viewer-0123456789';
+const OPERATOR = STEWARD_TOKENS.operator;
+const VIEWER = STEWARD_TOKENS.viewer;
 
 interface StewardJson {
   name: string;
@@ -39,28 +39,9 @@ const clients: Client[] = [];
 beforeAll(async () => {
   git = await startGitServer();
   await git.createRepo('app');
-  forge = await startForge({
-    config: {
-      server: {
-        host: '127.0.0.1',
-        port: 0,
-        tokens: [
-          { name: 'ops', token: OPERATOR, role: 'operator' },
-          { name: 'watcher', token: VIEWER, role: 'viewer' },
-        ],
-      },
-      forges: {},
-      repos: { app: { url: join(git.root, 'app.git'), base_branch: 'main' } },
-      stewards: {
-        scribe: {
-          repo: 'app',
-          agent: 'script',
-          triggers: [],
-          // The run reads the notes it was given and adds a line naming itself.
-          prompt: 'cat .forge-notes.md; append .forge-notes.md - seen by run $FORGE_JOB_ID',
-        },
-      },
-    },
+  forge = await startStewardForge(git, {
+    // The run reads the notes it was given and adds a line naming itself.
+    scribe: handSteward('cat .forge-notes.md; append .forge-notes.md - seen by run $FORGE_JOB_ID'),
   });
 });
 afterEach(async () => {
