@@ -112,6 +112,9 @@ export function createStewards(deps: StewardsDeps): Stewards {
   const startedAt = now();
   const chains = new Map<string, Promise<unknown>>();
   const spendCache = new Map<string, SpendMemo>();
+  /** Each steward's current run as its last step here saw it (a run another replica started is
+   *  learnt at the next step, at most `reconcileMs` later). */
+  const currentRuns = new Map<string, string>();
   /** Why the last step of a steward failed, until one succeeds (this replica's own). */
   const problems = new Map<string, { at: string; message: string }>();
   const timers = new Map<string, NodeJS.Timeout>();
@@ -312,6 +315,7 @@ export function createStewards(deps: StewardsDeps): Stewards {
     return serial(name, () => step(name)).then(
       (state) => {
         problems.delete(name);
+        if (state.current_job) currentRuns.set(name, state.current_job);
         return state;
       },
       (err: unknown) => {
@@ -407,14 +411,12 @@ export function createStewards(deps: StewardsDeps): Stewards {
 
     async start() {
       stopped = false;
-      // A steward's run that ends lets the next wake start.
+      // A steward's run that ends lets the next wake start. Every job's end passes here, so
+      // this looks only at the runs the last steps saw, never at the store.
       unsubscribe = deps.bus.subscribe((event) => {
         if (event.type !== 'job.status' || !isTerminal(event.status)) return;
-        for (const name of Object.keys(deps.stewards))
-          void store
-            .getSteward(name)
-            .then((s) => (s?.current_job === event.jobId ? stepSoon(name) : undefined))
-            .catch(() => undefined);
+        for (const [name, jobId] of currentRuns)
+          if (jobId === event.jobId) void stepSoon(name).catch(() => undefined);
       });
       for (const name of Object.keys(deps.stewards)) {
         await stepSoon(name).catch(() => undefined);

@@ -8,7 +8,8 @@
  */
 import { ForgeError } from '../../domain/errors.ts';
 import type { Failure } from '../../domain/failure.ts';
-import type { Attempt, Job, JobRecord, JobStatus } from '../../domain/job.ts';
+import { newJobId } from '../../domain/ids.ts';
+import type { Attempt, Job, JobRecord, JobSpec, JobStatus } from '../../domain/job.ts';
 import type { OutboxItem } from '../../ports/outbox.ts';
 import { canTransition, nextAfterAttempt } from '../../domain/lifecycle.ts';
 import type { AbandonedAttempt, AttemptKey, AttemptResult, NextState } from '../../ports/store.ts';
@@ -26,6 +27,32 @@ export interface JobEntry {
    *  and moved to the outbox just after (nats-outbox.ts); what a replica dying in between left
    *  here is moved by whoever sweeps next. Absent in entries written before it existed. */
   outbox?: StagedDelivery[];
+}
+
+/** The entry of a job just submitted: PENDING, revision 1, nothing spent or tried. */
+export function newEntry(spec: JobSpec, now: number, key: string | undefined): JobEntry {
+  const at = new Date(now).toISOString();
+  return {
+    job: {
+      ...structuredClone(spec),
+      tags: [...new Set(spec.tags)],
+      id: newJobId(now),
+      status: 'PENDING',
+      created_at: at,
+      updated_at: at,
+      revision: 1,
+      cost_usd: 0,
+      failure: null,
+      retry_base: 0,
+      attempt_count: 0,
+      result: null,
+    },
+    attempts: [],
+    sandbox_refs: {},
+    lease: null,
+    not_before: 0,
+    idempotency_key: key ?? null,
+  };
 }
 
 /** A delivery waiting in its job's entry; `token` names it for exactly-once moving. */

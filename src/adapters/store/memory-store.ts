@@ -5,7 +5,6 @@
  * `JobEntry` changed by the same functions as the NATS store's (job-entry.ts).
  */
 import { ForgeError } from '../../domain/errors.ts';
-import { newJobId } from '../../domain/ids.ts';
 import { originKey, type Job, type JobStatus } from '../../domain/job.ts';
 import type { OutboxRoute } from '../../ports/outbox.ts';
 import type { AbandonedAttempt, AdoptedAttempt, Clock, JobStore } from '../../ports/store.ts';
@@ -16,6 +15,7 @@ import {
   claimEntry,
   finishEntry,
   holds,
+  newEntry,
   recordOf,
   recoverEntry,
   retryEntry,
@@ -87,29 +87,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): JobStore {
         const known = key === undefined ? undefined : byKey.get(key);
         if (known !== undefined) return { job: clone(jobs.get(known)!.job), created: false };
         const e = edit();
-        const at = new Date(e.now).toISOString();
-        const job: Job = {
-          ...clone(spec),
-          tags: [...new Set(spec.tags)],
-          id: newJobId(e.now),
-          status: 'PENDING',
-          created_at: at,
-          updated_at: at,
-          revision: 1,
-          cost_usd: 0,
-          failure: null,
-          retry_base: 0,
-          attempt_count: 0,
-          result: null,
-        };
-        jobs.set(job.id, {
-          job,
-          attempts: [],
-          sandbox_refs: {},
-          lease: null,
-          not_before: 0,
-          idempotency_key: key ?? null,
-        });
+        const entry = newEntry(spec, e.now, key);
+        const { job } = entry;
+        jobs.set(job.id, entry);
         if (key !== undefined) byKey.set(key, job.id);
         e.moved(job, null, 'PENDING');
         return { job: clone(job), created: true };

@@ -31,7 +31,6 @@
  *   tries again.
  */
 import { ForgeError } from '../../../domain/errors.ts';
-import { newJobId } from '../../../domain/ids.ts';
 import { originKey, type Job, type JobStatus } from '../../../domain/job.ts';
 import type { OutboxItem, OutboxRoute } from '../../../ports/outbox.ts';
 import type {
@@ -56,6 +55,7 @@ import {
   claimable,
   finishEntry,
   holds,
+  newEntry,
   leaseDead,
   recordOf,
   recoverEntry,
@@ -370,20 +370,8 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           if (known) return { job: known, created: false };
         }
         const now = clock();
-        const job: Job = {
-          ...structuredClone(spec),
-          tags: [...new Set(spec.tags)],
-          id: newJobId(now),
-          status: 'PENDING',
-          created_at: new Date(now).toISOString(),
-          updated_at: new Date(now).toISOString(),
-          revision: 1,
-          cost_usd: 0,
-          failure: null,
-          retry_base: 0,
-          attempt_count: 0,
-          result: null,
-        };
+        const entry = newEntry(spec, now, key);
+        const { job } = entry;
         // The route runs first: one that throws stores nothing, not even the key.
         const items: OutboxItem[] = [];
         newEdit(items, now).moved(job, null, 'PENDING');
@@ -391,14 +379,6 @@ export function createNatsStore(opts: NatsJobStoreOptions): NatsJobStore {
           const known = await byIdempotencyKey(c, key);
           if (known) return { job: known, created: false };
         }
-        const entry: JobEntry = {
-          job,
-          attempts: [],
-          sandbox_refs: {},
-          lease: null,
-          not_before: 0,
-          idempotency_key: key ?? null,
-        };
         stage(entry, items);
         const done = c.jobView.writing(job.id);
         try {

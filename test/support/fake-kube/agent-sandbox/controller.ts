@@ -3,11 +3,9 @@
  * Sandbox, SandboxWarmPool and SandboxClaim in one pass after any change to those kinds or to a
  * pod (coalesced to one pass per tick), and again when a claim's shutdownTime comes.
  */
-import type { ObjectStore } from '../object-store.ts';
-import { PODS, type PropagationPolicy, type ResourceType } from '../resources.ts';
+import { PODS, type ResourceType } from '../resources.ts';
 import { nextShutdown, reconcileClaim } from './claim-controller.ts';
 import type { ClaimMemo, ControllerContext } from './context.ts';
-import type { AgentSandboxDefects } from './defects.ts';
 import { SANDBOX_CLAIMS, SANDBOX_TEMPLATES, SANDBOX_WARM_POOLS, SANDBOXES } from './resources.ts';
 import { reconcileSandbox } from './sandbox-controller.ts';
 import type { Sandbox, SandboxClaim, SandboxWarmPool } from './types.ts';
@@ -21,16 +19,7 @@ const WATCHED = new Set<ResourceType>([
   SANDBOX_CLAIMS,
 ]);
 
-export interface ControllerOptions {
-  store: ObjectStore;
-  deleteObject(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    propagationPolicy?: PropagationPolicy,
-  ): void;
-  defects: AgentSandboxDefects;
-}
+export type ControllerOptions = Pick<ControllerContext, 'store' | 'deleteObject' | 'defects'>;
 
 export class AgentSandboxController {
   private scheduled = false;
