@@ -9,9 +9,8 @@ import { z } from 'zod';
 /** The longest notes kept (Markdown). Longer notes are cut, saying so. */
 export const DEFAULT_NOTES_MAX_BYTES = 16 * 1024;
 
-const stewardName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "_" or "-" (at most 63)');
+/** A steward's name is part of URLs, job tags and store keys. */
+const STEWARD_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export const stewardSchema = z
   .strictObject({
@@ -67,11 +66,23 @@ export const stewardSchema = z
         code: 'custom',
         path: ['webhook_secret'],
         message:
-          'triggers: [webhook] needs a webhook_secret (at least 16 characters) to check the signature of each wake',
+          'triggers: [webhook] needs a webhook_secret to check the signature of each wake',
       });
   });
 
-export const stewardsSchema = z.record(stewardName, stewardSchema).default({});
+export const stewardsSchema = z
+  .record(z.string(), stewardSchema)
+  // Checked here rather than as the record's key schema, whose refusal names no rule.
+  .superRefine((stewards, ctx) => {
+    for (const name of Object.keys(stewards))
+      if (!STEWARD_NAME.test(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'a steward name uses lower-case letters, digits, "_" or "-" (at most 63)',
+        });
+  })
+  .default({});
 
 export type StewardConfig = z.output<typeof stewardSchema>;
 

@@ -180,6 +180,62 @@ notify: {phone: {kind: telegram, token: "123456:telegram-token", chats: [1], int
   });
 });
 
+describe('stewards in the configuration', () => {
+  const base = `agents: {a: {kind: command, command: [run]}}
+repos: {app: {url: /srv/app.git}}
+`;
+  it('reads a steward with the documented key names and defaults', () => {
+    const config = loadConfig(
+      {},
+      `${base}stewards:
+  ci-watcher:
+    repo: app
+    prompt: "Watch open pull requests for CI failures and fix what is broken."
+    schedule: "*/30 * * * *"
+    triggers: [webhook]
+    webhook_secret: "a-long-enough-secret"
+    budget: { per_day: 5, per_month: 60 }
+    notes: true`,
+    );
+    expect(config.stewards['ci-watcher']).toMatchObject({
+      repo: 'app',
+      schedule: '*/30 * * * *',
+      timezone: 'UTC',
+      triggers: ['webhook'],
+      budget: { per_day: 5, per_month: 60 },
+      notes: true,
+      notes_max_bytes: 16 * 1024,
+      catch_up: true,
+    });
+  });
+
+  it('refuses a bad schedule, time zone, trigger, secret or name, and names what is missing', () => {
+    const load = (steward: string) => () => loadConfig({}, `${base}stewards: {${steward}}`);
+    expect(load('ci: {repo: app, prompt: p, schedule: "every day"}')).toThrow(
+      /stewards\.ci\.schedule: "every day" is not a cron schedule/,
+    );
+    expect(load('ci: {repo: app, prompt: p, schedule: "61 * * * *"}')).toThrow(
+      /not a cron schedule/,
+    );
+    expect(load('ci: {repo: app, prompt: p, timezone: Mars/Olympus}')).toThrow(
+      /"Mars\/Olympus" is not a time zone/,
+    );
+    expect(load('ci: {repo: app, prompt: p, triggers: [webhook]}')).toThrow(
+      /needs a webhook_secret/,
+    );
+    expect(load('ci: {repo: app, prompt: p, triggers: [email]}')).toThrow(/stewards\.ci\.triggers/);
+    expect(load('ci: {repo: app, prompt: p, triggers: [webhook], webhook_secret: short}')).toThrow(
+      /stewards\.ci\.webhook_secret/,
+    );
+    expect(load('ci: {repo: nowhere, prompt: p, profile: none, agent: nobody}')).toThrow(
+      /stewards\.ci\.repo: no repository named "nowhere"[\s\S]*profile[\s\S]*agent/,
+    );
+    expect(load('"CI Watcher": {repo: app, prompt: p}')).toThrow(/lower-case letters/);
+    expect(load('ci: {repo: app, prompt: "   "}')).toThrow(/stewards\.ci\.prompt/);
+    expect(load('ci: {repo: app, prompt: p, surprise: 1}')).toThrow(/surprise/);
+  });
+});
+
 describe('secrets in the configuration', () => {
   const TOO_SHORT = 'a secret must be at least 8 characters so it can be redacted safely';
 
