@@ -324,6 +324,9 @@ const sandboxSchema = z
         kind: z.literal('local').default('local'),
         isolation: z.enum(['auto', 'srt', 'none']).default('auto'),
         allowed_domains: z.array(z.string()).default([]),
+        /** `auto`: agents' processes are created by forge-spawn where `npm ci` built it, else by
+         *  Node; `node`: always by Node (slower; output through a socket pair). */
+        spawn: z.enum(['auto', 'node']).default('auto'),
       }),
       z.strictObject({
         kind: z.literal('kubernetes'),

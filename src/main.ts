@@ -124,6 +124,7 @@ export function createSandbox(
   }
   return createLocalSandbox({
     isolation: sandbox.isolation,
+    spawn: sandbox.spawn,
     ...(onWarning ? { onWarning } : {}),
   });
 }

@@ -6,6 +6,16 @@
 #
 # Versions are pinned to the ones Forge is tested with: the base image's Node to package.json's
 # devDependency "node", the CLIs to its devDependencies (a test checks that they agree).
+# forge-spawn, the process helper that starts the agent (native/forge-spawn.c), built with a
+# compiler the final image does not carry.
+FROM node:24.21.0-bookworm-slim AS spawn-helper
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY native ./native
+RUN sh native/build.sh && test -x native/build/forge-spawn
+
 FROM node:24.21.0-bookworm-slim
 
 RUN apt-get update \
@@ -20,6 +30,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
+COPY --from=spawn-helper /build/native/build/forge-spawn ./native/build/forge-spawn
 RUN chmod 0755 bin/forge.js && ln -s /opt/forge/bin/forge.js /usr/local/bin/forge
 
 # The uid the Job's securityContext names (runAsUser 10001, fsGroup 10001). The code stays owned

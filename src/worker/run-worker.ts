@@ -214,7 +214,7 @@ async function runAgent(
       : `agent program "${program}" was not found on the worker's PATH (${env.PATH ?? ''}); install it in the worker image`;
     return { exit_code: null, signal: null, error: { category: 'agent_not_found', message } };
   }
-  const agent = startAgentProcess({
+  const agent = await startAgentProcess({
     command,
     cwd: at.cwd,
     env,
@@ -223,6 +223,10 @@ async function runAgent(
   });
   cancel.onStop(() => agent.stop(CANCEL_KILL_GRACE_MS));
   const exit: AgentExit = await agent.exited;
+  if (exit.lost) {
+    const message = `${exit.lost}; the agent was stopped and its output may be incomplete`;
+    return { exit_code: null, signal: null, error: { category: 'interrupted', message } };
+  }
   return { exit_code: exit.exitCode, signal: exit.signal };
 }
 

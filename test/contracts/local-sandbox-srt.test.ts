@@ -61,6 +61,7 @@ srtSuite(srtName, () => {
     expect(checks.map((check) => [check.name, check.level])).toEqual([
       ['sandbox tools', 'ok'],
       ['per-attempt cgroups', 'ok'],
+      ['process helper', 'ok'],
       ['sandbox trial run', 'ok'],
     ]);
   });

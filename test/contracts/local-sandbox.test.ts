@@ -7,6 +7,10 @@ import { finish, makeScratch, makeSpec } from './sandbox-scratch.ts';
 sandboxContract('local sandbox, isolation none', () =>
   Promise.resolve(createLocalSandbox({ isolation: 'none' })),
 );
+// Where forge-spawn is not built (no C compiler at install), or is turned off.
+sandboxContract("local sandbox, isolation none, Node's spawn", () =>
+  Promise.resolve(createLocalSandbox({ isolation: 'none', spawn: 'node' })),
+);
 // What runs on hosts that do not let Forge create cgroups (most containers).
 sandboxContract('local sandbox, isolation none, without cgroups', () =>
   Promise.resolve(createLocalSandbox({ isolation: 'none', cgroups: 'off' })),
@@ -29,6 +33,7 @@ describe('local sandbox, isolation none', () => {
       expect((await sandbox.doctor()).map((check) => check.name)).toEqual([
         'sandbox isolation',
         'per-attempt cgroups',
+        'process helper',
       ]);
       expect((await sandbox.doctor())[0]?.level).toBe('warn');
     } finally {

@@ -8,8 +8,9 @@
  * name the versions package.json pins.
  */
 import { loadCrd, validateCustomResource } from '../support/crd-schema.ts';
+import { SPAWN_HELPER_PATH } from '../../src/adapters/sandbox/spawn-helper/helper-binary.ts';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -873,6 +874,17 @@ describe('the images', () => {
     }
     expect(instructions(text)).toContain('RUN npm ci --omit=dev && npm cache clean --force');
     expect(instructions(text).at(-1)).toBe('ENTRYPOINT ["forge", "worker"]');
+  });
+
+  it('worker.Dockerfile builds forge-spawn and puts it where the worker looks for it', () => {
+    const lines = instructions(dockerfile('worker.Dockerfile'));
+    expect(lines).toContain('RUN sh native/build.sh && test -x native/build/forge-spawn');
+    const copy = lines.find((line) => line.startsWith('COPY --from=spawn-helper '));
+    const [, , , to] = copy?.split(/\s+/) ?? [];
+    // WORKDIR /opt/forge: the path findSpawnHelper looks at, relative to the code's root.
+    expect(join('/opt/forge', to ?? '')).toBe(
+      SPAWN_HELPER_PATH.replace(resolve(import.meta.dirname, '../..'), '/opt/forge'),
+    );
   });
 
   it('forge.Dockerfile is multi-stage and serves', () => {

@@ -1,15 +1,14 @@
 // The two ways local-sandbox.ts starts an attempt: as a plain process group (in a cgroup of its
 // own where the host allows), or under sandbox-runtime through srt-launcher.ts.
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { ForgeError } from '../../domain/errors.ts';
 import type { SandboxExit, SandboxRun, SandboxSpec } from '../../ports/sandbox.ts';
 import { createAttemptCgroup } from './attempt-cgroup.ts';
 import { labelEnv } from './labelled-processes.ts';
 import { startGroup, whyNotStarted } from './process-group.ts';
+import type { SpawnHelper } from './spawn-helper/spawn-helper.ts';
 import { LAUNCHER_PATH, srtCommand, srtConfig, type LaunchRequest, type SrtTools } from './srt.ts';
 
 const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -20,6 +19,8 @@ export interface RunRequest {
   env: Record<string, string>;
   signal: AbortSignal;
   notices: string[];
+  /** forge-spawn, when it is built and not turned off. */
+  helper: SpawnHelper | null;
 }
 
 /** The ref names the cgroup too, so that `reap` after a crash can kill what left the group. */
@@ -27,39 +28,24 @@ export async function startPlain(
   req: RunRequest,
   cgroupParent: string | null,
 ): Promise<SandboxRun> {
-  const { spec, env, signal, notices } = req;
-  const stdin = await openStdin(spec.stdinFile);
-  try {
-    const cgroup = cgroupParent ? await createAttemptCgroup(cgroupParent, spec.labels) : null;
-    const { pid, output, exited } = await startGroup({
-      argv: spec.command,
-      cwd: spec.cwd,
-      env,
-      stdin: stdin?.fd ?? 'ignore',
-      cgroup,
-      labels: spec.labels,
-      signal,
-    });
-    return { ref: cgroup ? `pid:${pid} cgroup:${cgroup}` : `pid:${pid}`, output, exited, notices };
-  } finally {
-    await stdin?.close(); // the process has its own copy
-  }
-}
-
-async function openStdin(path: string | null | undefined): Promise<FileHandle | null> {
-  if (!path) return null;
-  try {
-    return await open(path, 'r');
-  } catch (err) {
-    throw new ForgeError('unavailable', `could not open the agent's standard input ${path}`, {
-      cause: err,
-    });
-  }
+  const { spec, env, signal, notices, helper } = req;
+  const cgroup = cgroupParent ? await createAttemptCgroup(cgroupParent, spec.labels) : null;
+  const { pid, output, exited } = await startGroup({
+    argv: spec.command,
+    cwd: spec.cwd,
+    env,
+    stdin: spec.stdinFile ? { file: spec.stdinFile } : null,
+    cgroup,
+    labels: spec.labels,
+    signal,
+    helper,
+  });
+  return { ref: cgroup ? `pid:${pid} cgroup:${cgroup}` : `pid:${pid}`, output, exited, notices };
 }
 
 /** No cgroup here: bubblewrap's PID namespace ends every process of the attempt with it. */
 export async function startIsolated(req: RunRequest, tools: SrtTools): Promise<SandboxRun> {
-  const { spec, env, signal, notices } = req;
+  const { spec, env, signal, notices, helper } = req;
   const request: LaunchRequest = {
     config: srtConfig(spec, tools),
     command: srtCommand(spec),
@@ -73,18 +59,17 @@ export async function startIsolated(req: RunRequest, tools: SrtTools): Promise<S
     argv: [process.execPath, '--disable-warning=ExperimentalWarning', LAUNCHER_PATH],
     cwd: spec.cwd,
     env: { PATH: SYSTEM_PATH, HOME: privateDir, TMPDIR: privateDir, ...labelEnv(spec.labels) },
-    stdin: 'pipe',
+    stdin: { data: JSON.stringify(request) },
     statusPipe: true, // fd 4: the launcher's status line
     cgroup: null,
     labels: spec.labels,
     signal,
+    helper,
     cleanup: () => rm(privateDir, { recursive: true, force: true }),
     translate: launcherExit,
   });
-  const { child, pid, output, exited } = run;
-  child.stdin?.on('error', () => {}); // a launcher that died early is reported through fd 4
-  child.stdin?.end(JSON.stringify(request));
-  const status = (await text(child.stdio[4] as Readable)).trim();
+  const { pid, output, exited } = run;
+  const status = (await run.report).trim();
   // Aborted while starting: not a sandbox failure; `exited` reports how it ended.
   if (status === 'ok' || signal.aborted) return { ref: `pid:${pid}`, output, exited, notices };
   const reason = await whyNotStarted(run, status, 'the launcher exited without saying why');

@@ -12,7 +12,9 @@ import {
 } from './attempt-cgroup.ts';
 import { anyLabelled, hasLabels, killLabelled, labelEnv, stopGroup } from './labelled-processes.ts';
 import { startIsolated, startPlain } from './local-runs.ts';
-import { cgroupCheck, noCgroupNotice, trialRun } from './sandbox-doctor.ts';
+import { cgroupCheck, helperCheck, noCgroupNotice, trialRun } from './sandbox-doctor.ts';
+import { findSpawnHelper, type HelperBinary } from './spawn-helper/helper-binary.ts';
+import { SpawnHelper } from './spawn-helper/spawn-helper.ts';
 import { requireDirectory, requireProgram, requireStdinFile } from './spec-checks.ts';
 import { findSrtTools, missingToolsReason, unisolatedNotice, type SrtTools } from './srt.ts';
 
@@ -23,7 +25,12 @@ export interface LocalSandboxOptions {
   /** `auto` (the default): unisolated attempts each get a cgroup v2 group where the host lets this
    *  server create one. `off`: never; what hosts without cgroups do, and how it is tested. */
   cgroups?: 'auto' | 'off';
-  /** Called once, at creation, when runs will be unisolated. */
+  /** `auto` (the default): processes are created by forge-spawn where it is built, else by Node.
+   *  `node`: always by Node's spawn, through a wrapper shell. */
+  spawn?: 'auto' | 'node';
+  /** forge-spawn's path, when not the one `npm ci` builds. */
+  helperPath?: string;
+  /** Called at creation when runs will be unisolated, and when the process helper dies. */
   onWarning?: (msg: string) => void;
 }
 
@@ -61,6 +68,11 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
   if (isolation.kind === 'none') opts.onWarning?.(isolation.notice);
   const cgroups: CgroupSupport =
     opts.cgroups === 'off' ? { ok: false, reason: 'turned off' } : probeCgroups();
+  const binary: HelperBinary =
+    opts.spawn === 'node'
+      ? { ok: false, reason: "sandbox.spawn is 'node'" }
+      : findSpawnHelper(opts.helperPath);
+  const helper = binary.ok ? new SpawnHelper(binary.path, opts.onWarning) : null;
   const attemptCgroup = (labels: SandboxLabels) =>
     cgroups.ok ? join(cgroups.parent, attemptCgroupName(labels)) : null;
   const sandbox: Sandbox = {
@@ -76,10 +88,11 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
         case 'none': {
           const notices = [isolation.notice];
           if (!cgroups.ok) notices.push(noCgroupNotice(cgroups.reason));
-          return startPlain({ spec, env, signal, notices }, cgroups.ok ? cgroups.parent : null);
+          const req = { spec, env, signal, notices, helper };
+          return startPlain(req, cgroups.ok ? cgroups.parent : null);
         }
         case 'srt':
-          return startIsolated({ spec, env, signal, notices: [] }, isolation.tools);
+          return startIsolated({ spec, env, signal, notices: [], helper }, isolation.tools);
         case 'srt-missing':
           throw new ForgeError(
             'unavailable',
@@ -113,15 +126,21 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
     },
     async doctor() {
       const cgroup = cgroupCheck(cgroups, isolation.kind !== 'none');
+      const spawner = helperCheck(binary);
       switch (isolation.kind) {
         case 'none':
           return [
             { name: 'sandbox isolation', ok: false, level: 'warn', detail: isolation.notice },
             cgroup,
+            spawner,
           ];
         case 'srt-missing': {
           const detail = `srt cannot run: ${isolation.reason}`;
-          return [{ name: 'sandbox isolation', ok: false, level: 'error', detail }, cgroup];
+          return [
+            { name: 'sandbox isolation', ok: false, level: 'error', detail },
+            cgroup,
+            spawner,
+          ];
         }
         case 'srt': {
           const { bwrap, socat, rg } = isolation.tools;
@@ -131,7 +150,7 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
             level: 'ok',
             detail: `bubblewrap ${bwrap}, socat ${socat}, ripgrep ${rg}`,
           };
-          return [tools, cgroup, await trialRun(sandbox)];
+          return [tools, cgroup, spawner, await trialRun(sandbox)];
         }
       }
     },

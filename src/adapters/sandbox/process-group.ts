@@ -1,14 +1,18 @@
-// One run as a local process group: spawned, its output merged, stopped on abort, and swept
-// after it exits. Shared by the unisolated and the srt-isolated runs of local-sandbox.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+// One run as a local process group: spawned (by forge-spawn, or by Node through a wrapper shell
+// where the helper is not built), its output merged, stopped on abort, and swept after it exits.
+// Shared by the unisolated and the srt-isolated runs of local-sandbox.ts.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { ForgeError } from '../../domain/errors.ts';
+import { failure, type Failure } from '../../domain/failure.ts';
 import type { SandboxExit, SandboxRun } from '../../ports/sandbox.ts';
 import { destroyCgroup, JOIN_CGROUP } from './attempt-cgroup.ts';
 import { killLabelled, trySignal, type Labels } from './labelled-processes.ts';
 import { readOutput } from './read-output.ts';
+import type { HelperExit, SpawnHelper } from './spawn-helper/spawn-helper.ts';
 
 /** Between SIGTERM and SIGKILL when a run is aborted; the port allows a second for the whole tree. */
 const KILL_GRACE_MS = 500;
@@ -17,7 +21,7 @@ const KILL_GRACE_MS = 500;
  *  cleared its environment) holds it that long; then the output ends without it. */
 export const OUTPUT_DRAIN_MS = 2000;
 
-// Every run starts with this shell. `exec 2>&1` comes first so that even the shell's own
+// Without the helper every run starts with this shell. `exec 2>&1` comes first so that even the shell's own
 // complaints land in the output: one pipe for both streams keeps their order. It joins the
 // attempt's cgroup ($1, when given) before it execs anything, so nothing the agent starts is born
 // outside it; then it reports on fd 3 and closes it, so the agent never holds the status pipe.
@@ -32,40 +36,94 @@ export interface GroupOptions {
   argv: string[];
   cwd: string;
   env: Record<string, string>;
-  /** fd 0: /dev/null, a pipe, or an open file descriptor (which the caller closes after). */
-  stdin: 'ignore' | 'pipe' | number;
-  /** Also give the process fd 4, a pipe (srt's launcher reports on it). */
+  /** fd 0: /dev/null (null), a file, or bytes written to it before the program reads. */
+  stdin: { file: string } | { data: string } | null;
+  /** Also give the process fd 4, a pipe (srt's launcher reports on it): `report` is its text. */
   statusPipe?: boolean;
-  /** The attempt's cgroup, which the wrapper joins; killed and removed when the run ends. */
+  /** The attempt's cgroup, which the process joins before it execs; killed and removed when the
+   *  run ends. */
   cgroup: string | null;
   /** Labels in `env`: what the sweep after the run kills when there is no cgroup. */
   labels: Labels;
   signal: AbortSignal;
+  /** Creates the process; without it, Node's spawn through the wrapper shell. */
+  helper: SpawnHelper | null;
   /** Runs once, after the process and its output have ended or when the start fails. */
   cleanup?: () => Promise<void>;
   /** Turns the leader's exit status into the run's. */
   translate?: (exit: SandboxExit) => SandboxExit;
 }
 
-export type GroupRun = Pick<SandboxRun, 'output' | 'exited'> & { child: ChildProcess; pid: number };
+export type GroupRun = Pick<SandboxRun, 'output' | 'exited'> & {
+  pid: number;
+  /** What the process wrote to fd 4 (with `statusPipe`), once it closed that. */
+  report: Promise<string>;
+};
 
-/** Resolves once the wrapper is about to exec `argv` (or the run was aborted while starting).
- *  Rejects with ForgeError('unavailable') when the process cannot be spawned or the wrapper cannot
- *  join the cgroup; everything started is stopped and cleaned up first. */
+/** A process as either path gives it. `started` is `ok` once `argv` is about to run (or has),
+ *  else `error <reason>`. */
+interface Spawned {
+  pid: number;
+  stdout: Readable;
+  started: Promise<string>;
+  report: Promise<string>;
+  exit: Promise<HelperExit>;
+}
+
+/** Resolves once the agent's program is about to run (or the run was aborted while starting).
+ *  Rejects with ForgeError('unavailable') when the process cannot be spawned or cannot join the
+ *  cgroup; everything started is stopped and cleaned up first. */
 export async function startGroup(opts: GroupOptions): Promise<GroupRun> {
-  const child = await spawnWrapper(opts);
-  if (child.pid === undefined || child.stdout === null) {
-    throw new ForgeError('internal', 'spawned process has no pid or stdout');
-  }
-  const run = { child, pid: child.pid, ...supervise(child, child.pid, child.stdout, opts) };
-  const status = (await text(child.stdio[3] as Readable)).trim();
+  const spawned = await spawnProcess(opts);
+  const run = { pid: spawned.pid, report: spawned.report, ...supervise(spawned, opts) };
+  const status = (await spawned.started).trim();
   // Aborted while starting: not a sandbox failure; `exited` reports how it ended.
   if (status === 'ok' || opts.signal.aborted) return run;
   const reason = await whyNotStarted(run, status, 'it exited before it started the agent');
   throw new ForgeError('unavailable', `the agent's process could not start: ${reason}`);
 }
 
-async function spawnWrapper(opts: GroupOptions): Promise<ChildProcess> {
+async function spawnProcess(opts: GroupOptions): Promise<Spawned> {
+  try {
+    return opts.helper ? await throughHelper(opts.helper, opts) : await throughNode(opts);
+  } catch (err) {
+    if (opts.cgroup) await destroyCgroup(opts.cgroup);
+    await opts.cleanup?.().catch(() => {});
+    if (err instanceof ForgeError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ForgeError('unavailable', `could not start the agent's process: ${reason}`, {
+      cause: err,
+    });
+  }
+}
+
+/** forge-spawn sets the process up itself: no shell, the cgroup joined before exec, stderr on
+ *  stdout's pipe. A setup step that fails rejects here with its reason. */
+async function throughHelper(helper: SpawnHelper, opts: GroupOptions): Promise<Spawned> {
+  const { stdin } = opts;
+  const p = await helper.spawn({
+    argv: opts.argv,
+    env: opts.env,
+    cwd: opts.cwd,
+    cgroup: opts.cgroup,
+    stdin: !stdin
+      ? { kind: 'null' }
+      : 'file' in stdin
+        ? { kind: 'file', path: stdin.file }
+        : { kind: 'data', data: Buffer.from(stdin.data) },
+    ...(opts.statusPipe ? { statusFd: 4 } : {}),
+  });
+  return {
+    pid: p.pid,
+    stdout: p.stdout,
+    started: Promise.resolve('ok'),
+    report: p.status,
+    exit: p.exit,
+  };
+}
+
+async function throughNode(opts: GroupOptions): Promise<Spawned> {
+  const stdin = opts.stdin && 'file' in opts.stdin ? await openStdin(opts.stdin.file) : null;
   try {
     const fds: 'pipe'[] = opts.statusPipe ? ['pipe', 'pipe'] : ['pipe'];
     const child = spawn(
@@ -74,21 +132,48 @@ async function spawnWrapper(opts: GroupOptions): Promise<ChildProcess> {
       {
         cwd: opts.cwd,
         env: opts.env,
-        stdio: [opts.stdin, 'pipe', 'ignore', ...fds],
+        stdio: [stdin?.fd ?? (opts.stdin ? 'pipe' : 'ignore'), 'pipe', 'ignore', ...fds],
         detached: true, // its own process group (and session), so the whole tree can be signalled
       },
     );
+    const exit = new Promise<HelperExit>((resolve) => {
+      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    });
     await once(child, 'spawn');
-    return child;
+    if (child.pid === undefined || child.stdout === null) {
+      throw new ForgeError('internal', 'spawned process has no pid or stdout');
+    }
+    if (opts.stdin && 'data' in opts.stdin) {
+      child.stdin?.on('error', () => {}); // a process that died early says so in its exit
+      child.stdin?.end(opts.stdin.data);
+    }
+    return {
+      pid: child.pid,
+      stdout: child.stdout,
+      started: text(child.stdio[3] as Readable),
+      report: opts.statusPipe ? text(child.stdio[4] as Readable) : Promise.resolve(''),
+      exit,
+    };
   } catch (err) {
-    if (opts.cgroup) await destroyCgroup(opts.cgroup);
-    await opts.cleanup?.().catch(() => {});
+    if (err instanceof ForgeError) throw err;
     const reason = err instanceof Error ? err.message : String(err);
     throw new ForgeError(
       'unavailable',
       `could not start the agent's process (${reason}); check that /bin/sh exists`,
       { cause: err },
     );
+  } finally {
+    await stdin?.close(); // the process has its own copy
+  }
+}
+
+async function openStdin(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw new ForgeError('unavailable', `could not open the agent's standard input ${path}`, {
+      cause: err,
+    });
   }
 }
 
@@ -105,13 +190,9 @@ export async function whyNotStarted(
   return status.replace(/^error /, '') || said || silent;
 }
 
-function supervise(
-  child: ChildProcess,
-  pid: number,
-  stdout: Readable,
-  opts: GroupOptions,
-): Pick<SandboxRun, 'output' | 'exited'> {
+function supervise(spawned: Spawned, opts: GroupOptions): Pick<SandboxRun, 'output' | 'exited'> {
   const { signal } = opts;
+  const { pid, stdout } = spawned;
   let escalation: NodeJS.Timeout | undefined;
   const onAbort = () => {
     trySignal(-pid, 'SIGTERM');
@@ -120,9 +201,6 @@ function supervise(
       void killLabelled(opts.labels);
     }, KILL_GRACE_MS);
   };
-  const processExit = new Promise<SandboxExit>((resolve) => {
-    child.once('exit', (exitCode, exitSignal) => resolve({ exitCode, signal: exitSignal }));
-  });
   const drainDeadline = new AbortController();
   let outputDone = () => {};
   const outputEnded = new Promise<void>((resolve) => (outputDone = resolve));
@@ -130,7 +208,7 @@ function supervise(
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
   const exited = (async () => {
-    const exit = await processExit;
+    const exit = await spawned.exit;
     signal.removeEventListener('abort', onAbort);
     clearTimeout(escalation);
     await killLeftovers(pid, opts);
@@ -138,9 +216,20 @@ function supervise(
     await outputEnded;
     clearTimeout(drain);
     await opts.cleanup?.().catch(() => {});
-    return opts.translate ? opts.translate(exit) : exit;
+    if (exit.lost) return { exitCode: null, signal: null, failure: lostFailure(exit.lost) };
+    const status = { exitCode: exit.exitCode, signal: exit.signal };
+    return opts.translate ? opts.translate(status) : status;
   })();
   return { output, exited };
+}
+
+/** The helper died under the run: nothing says how the agent ended, and its output is cut. What
+ *  is left of it was killed; the attempt is treated as one a crash of Forge interrupted. */
+function lostFailure(reason: string): Failure {
+  return failure(
+    'interrupted',
+    `${reason}; the attempt's processes were stopped and its output may be incomplete`,
+  );
 }
 
 /** What the agent left behind would run unobserved, and could hold the output open forever. */

@@ -1,11 +1,12 @@
 // What `forge doctor` reports about the local sandbox: its isolation, its per-attempt cgroups,
-// and, when isolated, one real run through the isolation.
+// who creates its processes, and, when isolated, one real run through the isolation.
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DoctorCheck, Sandbox } from '../../ports/sandbox.ts';
 import type { CgroupSupport } from './attempt-cgroup.ts';
+import type { HelperBinary } from './spawn-helper/helper-binary.ts';
 
 const SURVIVORS =
   "processes that leave the agent's process group and clear their environment may survive the run";
@@ -28,6 +29,17 @@ export function cgroupCheck(cgroups: CgroupSupport, isolated: boolean): DoctorCh
     return { name, ok: true, level: 'ok', detail };
   }
   return { name, ok: false, level: 'warn', detail: `${found}; ${SURVIVORS}` };
+}
+
+/** Who creates the agents' processes: forge-spawn, or Node where it is not built. */
+export function helperCheck(binary: HelperBinary): DoctorCheck {
+  const name = 'process helper';
+  if (binary.ok) {
+    const detail = `forge-spawn at ${binary.path}: agents get a 1 MiB output pipe, read in batches`;
+    return { name, ok: true, level: 'ok', detail };
+  }
+  const detail = `spawning through Node (slower, and output through a socket pair): ${binary.reason}`;
+  return { name, ok: false, level: 'warn', detail };
 }
 
 /** Runs `echo` through the real sandbox: finds what the tool checks cannot (no user namespaces,

@@ -89,10 +89,10 @@ export const controlAnswerSchema = z.object({ cancel: z.boolean() });
 export const exitReportSchema = z.object({
   exit_code: z.number().int().nullable(),
   signal: z.string().max(32).nullable(),
-  /** Set when the worker could not run the agent at all. */
+  /** Set when the worker could not run the agent at all, or lost it (its process helper died). */
   error: z
     .object({
-      category: z.enum(['agent_not_found', 'sandbox']),
+      category: z.enum(['agent_not_found', 'sandbox', 'interrupted']),
       message: z.string().max(4000),
     })
     .optional(),
