@@ -503,6 +503,11 @@ int main(void) {
     long long now = now_ms();
     int timeout = -1;
     for (struct run *r = runs; r; r = r->next) {
+      /* The status first: a status line written before output ends is sent before its end. */
+      if (r->status >= 0) {
+        owners[n] = r;
+        pfds[n++] = (struct pollfd){.fd = r->status, .events = POLLIN};
+      }
       if (r->out >= 0 && !r->paused) {
         if (r->next_read <= now) {
           owners[n] = r;
@@ -511,10 +516,6 @@ int main(void) {
           int wait = (int)(r->next_read - now);
           if (timeout < 0 || wait < timeout) timeout = wait;
         }
-      }
-      if (r->status >= 0) {
-        owners[n] = r;
-        pfds[n++] = (struct pollfd){.fd = r->status, .events = POLLIN};
       }
     }
     if (poll(pfds, n, timeout) < 0) {

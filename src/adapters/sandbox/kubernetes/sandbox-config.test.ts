@@ -108,7 +108,12 @@ sandbox:
       kind: 'local',
       isolation: 'none',
       allowed_domains: [],
+      spawn: 'auto',
     });
+    expect(problems('sandbox: {kind: local, spawn: fork}')).toMatch(/sandbox\.spawn/);
+    expect(
+      problems('sandbox: {kind: kubernetes, worker_url: "http://10.0.0.5:7700", spawn: node}'),
+    ).toMatch(/Unrecognized key: "spawn"/);
     expect(problems('sandbox: {kind: local, namespace: x}')).toMatch(
       /Unrecognized key: "namespace"/,
     );

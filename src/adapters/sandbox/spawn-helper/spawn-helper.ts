@@ -46,6 +46,7 @@ interface Run {
   exited: (exit: HelperExit) => void;
   exitSeen: boolean;
   outputEnded: boolean;
+  statusEnded: boolean;
 }
 
 interface Helper {
@@ -94,18 +95,27 @@ export class SpawnHelper {
             this.send(helper, REQUEST.resume, id);
           },
           destroy: (err, callback) => {
-            this.send(helper, REQUEST.close, id);
-            run.outputEnded = true;
-            this.forgetIfDone(helper, id, run);
+            // Stopped before its end: the helper stops reading the output and the status, so
+            // what status came is all there will be. (After its end, the status may still come.)
+            if (!run.outputEnded) {
+              this.send(helper, REQUEST.close, id);
+              run.statusDone(Buffer.concat(run.status).toString('utf8'));
+              run.outputEnded = true;
+              this.forgetIfDone(helper, id, run);
+            }
             callback(err);
           },
         }),
         paused: false,
         status: [],
-        statusDone: (text) => statusDone(text),
+        statusDone: (text) => {
+          run.statusEnded = true;
+          statusDone(text);
+        },
         exited: (e) => exited(e),
         exitSeen: false,
         outputEnded: false,
+        statusEnded: false,
       };
       const stdout = run.stdout;
       if (!req.statusFd) run.statusDone('');
@@ -191,7 +201,6 @@ export class SpawnHelper {
         const code = frame.payload.readInt32LE(0);
         const signal = frame.payload.readUInt32LE(4);
         run.exitSeen = true;
-        run.statusDone(Buffer.concat(run.status).toString('utf8'));
         run.exited({
           exitCode: code >= 0 ? code : null,
           signal: signal ? (SIGNAL_NAMES.get(signal) ?? `signal ${signal}`) : null,
@@ -203,7 +212,8 @@ export class SpawnHelper {
   }
 
   private forgetIfDone(helper: Helper, id: number, run: Run): void {
-    if (!run.exitSeen || !run.outputEnded || helper.runs.get(id) !== run) return;
+    if (!run.exitSeen || !run.outputEnded || !run.statusEnded) return;
+    if (helper.runs.get(id) !== run) return;
     helper.runs.delete(id);
     this.release(helper);
   }
