@@ -17,8 +17,8 @@
  * Events: STARTED (u32 pid), FAILED (text), OUTPUT (bytes), OUTPUT_END, STATUS (bytes from the
  * status fd), STATUS_END, EXIT (i32 exit code or -1, i32 signal number or 0).
  *
- * Each child: its own session and process group, the attempt's cgroup joined before exec (so
- * nothing it starts is born outside it), the working directory set, stdout and stderr one pipe
+ * Each child: its own session and process group, born in the attempt's cgroup (or joining it
+ * before exec on kernels without clone3), so nothing it starts is born outside it; the working directory set, stdout and stderr one pipe
  * (their order kept). A setup step that fails is FAILED with its reason; a program that cannot be
  * executed says so in its output and exits 127 (126 when not permitted), as a shell would.
  *
@@ -34,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -63,6 +65,11 @@ enum {
 struct run {
   uint32_t id;
   pid_t pid;
+  int err;    /* the child's close-on-exec error pipe until it exec'd or failed, then -1 */
+  int started; /* STARTED was sent (its output is read only from then on) */
+  int failed;  /* FAILED was sent: nothing more is said about it */
+  char reason[1024];
+  size_t reason_len;
   int out;    /* read end of the output pipe, -1 once closed */
   int status; /* read end of the status pipe, -1 when none or closed */
   int paused;
@@ -129,7 +136,7 @@ static struct run *find_run(uint32_t id) {
 }
 
 static void forget_if_done(struct run *r) {
-  if (!r->exited || r->out >= 0 || r->status >= 0) return;
+  if (!r->exited || r->err >= 0 || r->out >= 0 || r->status >= 0) return;
   for (struct run **p = &runs; *p; p = &(*p)->next) {
     if (*p == r) {
       *p = r->next;
@@ -191,14 +198,15 @@ struct spawn_request {
   const unsigned char *stdin_data;
 };
 
-static void child(const struct spawn_request *q, int out_w, int status_w, int in_r, int err_w) {
+static void child(const struct spawn_request *q, int in_cgroup, int out_w, int status_w, int in_r,
+                  int err_w) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
   err_w = park(err_w, err_w);
   if (setsid() < 0) child_fail(err_w, "setsid", NULL);
-  if (q->cgroup[0]) {
+  if (q->cgroup[0] && !in_cgroup) {
     char procs[4096];
     snprintf(procs, sizeof procs, "%s/cgroup.procs", q->cgroup);
     int fd = open(procs, O_WRONLY | O_CLOEXEC);
@@ -275,6 +283,27 @@ static void close_fds(int *fds, int n) {
     if (fds[i] >= 0) close(fds[i]);
 }
 
+/* Moving a live process into a cgroup waits for an RCU grace period (milliseconds); a child
+ * born in it (clone3 with CLONE_INTO_CGROUP, Linux 5.7+) does not. Older kernels: fork, and the
+ * child joins before it execs. Either way nothing the agent starts is born outside the group. */
+static pid_t fork_into(int cgroup_fd, int *in_cgroup) {
+  *in_cgroup = 0;
+  if (cgroup_fd >= 0) {
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *in_cgroup = 1;
+      return pid;
+    }
+    if (errno != ENOSYS && errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP) return -1;
+  }
+  return fork();
+}
+
 static void spawn_run(uint32_t id, const unsigned char *payload, uint32_t len) {
   struct spawn_request q = {0};
   if (parse_spawn(payload, len, &q) < 0) {
@@ -310,55 +339,70 @@ static void spawn_run(uint32_t id, const unsigned char *payload, uint32_t len) {
     return;
   }
   if (fds[0] >= 0) fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE); /* best effort: the user's pipe quota */
-  pid_t pid = fork();
-  if (pid == 0) child(&q, fds[1], q.status_fd ? fds[3] : -1, fds[4], fds[7]);
+  int cgroup_fd = q.cgroup[0] ? open(q.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  int in_cgroup;
+  pid_t pid = fork_into(cgroup_fd, &in_cgroup);
+  if (pid == 0) child(&q, in_cgroup, fds[1], q.status_fd ? fds[3] : -1, fds[4], fds[7]);
   int saved = errno;
+  if (cgroup_fd >= 0) close(cgroup_fd);
   free(q.argv);
   free(q.env);
   int parent_ends[4] = {fds[1], fds[3], fds[4], fds[7]};
   close_fds(parent_ends, 4);
   if (pid < 0) {
     close_fds((int[]){fds[0], fds[2], fds[6]}, 3);
-    errno = saved;
     char msg[256];
-    snprintf(msg, sizeof msg, "fork: %s", strerror(saved));
+    snprintf(msg, sizeof msg, "could not create the process: %s", strerror(saved));
     send_text(EV_FAILED, id, msg);
     return;
   }
-  /* The error pipe is close-on-exec: EOF means the child exec'd (or reports its own failure). */
-  char reason[4096];
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = read(fds[6], reason + got, sizeof reason - 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
-    if (got == sizeof reason - 1) break;
-  }
-  close(fds[6]);
-  if (got > 0) {
-    reason[got] = '\0';
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-    }
-    close_fds((int[]){fds[0], fds[2]}, 2);
-    send_text(EV_FAILED, id, reason);
-    return;
-  }
+  /* The child reports on its close-on-exec error pipe: EOF without a word means it exec'd. The
+   * loop waits for that, so one slow start holds up no other run. */
   struct run *r = calloc(1, sizeof *r);
   if (!r) abort();
   r->id = id;
   r->pid = pid;
+  r->err = fds[6];
   r->out = fds[0];
   r->status = fds[2];
+  fcntl(r->err, F_SETFL, O_NONBLOCK);
   if (r->out >= 0) fcntl(r->out, F_SETFL, O_NONBLOCK);
   if (r->status >= 0) fcntl(r->status, F_SETFL, O_NONBLOCK);
   r->next = runs;
   runs = r;
+}
+
+/* Reads the error pipe; at its end, says STARTED or FAILED. */
+static void check_start(struct run *r) {
+  for (;;) {
+    ssize_t n = read(r->err, r->reason + r->reason_len, sizeof r->reason - 1 - r->reason_len);
+    if (n > 0) {
+      r->reason_len += (size_t)n;
+      if (r->reason_len < sizeof r->reason - 1) continue;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    }
+    break;
+  }
+  close(r->err);
+  r->err = -1;
+  if (r->reason_len > 0) {
+    r->reason[r->reason_len] = '\0';
+    r->failed = 1;
+    if (r->out >= 0) close(r->out);
+    if (r->status >= 0) close(r->status);
+    r->out = r->status = -1;
+    send_text(EV_FAILED, r->id, r->reason);
+    return;
+  }
+  r->started = 1;
   unsigned char pidbuf[4];
-  put32(pidbuf, (uint32_t)pid);
-  send_event(EV_STARTED, id, pidbuf, 4);
+  put32(pidbuf, (uint32_t)r->pid);
+  send_event(EV_STARTED, r->id, pidbuf, 4);
   /* An output file instead of the pipe: there is no output to send. */
-  if (r->out < 0) send_event(EV_OUTPUT_END, id, NULL, 0);
+  if (r->out < 0) send_event(EV_OUTPUT_END, r->id, NULL, 0);
 }
 
 static void close_run(struct run *r) {
@@ -458,6 +502,16 @@ static void reap(void) {
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     for (struct run *r = runs; r; r = r->next) {
       if (r->pid != pid) continue;
+      /* Dead before its start was told: the error pipe is at its end now. */
+      if (r->err >= 0) {
+        fcntl(r->err, F_SETFL, 0);
+        check_start(r);
+      }
+      if (r->failed) {
+        r->exited = 1;
+        forget_if_done(r);
+        break;
+      }
       unsigned char payload[8];
       put32(payload, WIFEXITED(status) ? (uint32_t)WEXITSTATUS(status) : (uint32_t)-1);
       put32(payload + 4, WIFSIGNALED(status) ? (uint32_t)WTERMSIG(status) : 0);
@@ -490,7 +544,7 @@ int main(void) {
   size_t cap = 0;
   for (;;) {
     size_t count = 0;
-    for (struct run *r = runs; r; r = r->next) count += 2;
+    for (struct run *r = runs; r; r = r->next) count += 3;
     if (count + 2 > cap) {
       cap = (count + 2) * 2;
       pfds = realloc(pfds, cap * sizeof *pfds);
@@ -503,6 +557,11 @@ int main(void) {
     long long now = now_ms();
     int timeout = -1;
     for (struct run *r = runs; r; r = r->next) {
+      if (r->err >= 0) {
+        owners[n] = r;
+        pfds[n++] = (struct pollfd){.fd = r->err, .events = POLLIN};
+        continue; /* its output is read once it has started */
+      }
       /* The status first: a status line written before output ends is sent before its end. */
       if (r->status >= 0) {
         owners[n] = r;
@@ -523,16 +582,12 @@ int main(void) {
       perror("forge-spawn: poll");
       return 1;
     }
-    if (pfds[1].revents) {
-      struct signalfd_siginfo info;
-      while (read(sigfd, &info, sizeof info) > 0) {
-      }
-      reap();
-    }
     for (size_t i = 2; i < n; i++) {
       if (!pfds[i].revents) continue;
       struct run *r = owners[i];
-      if (pfds[i].fd == r->out) {
+      if (pfds[i].fd == r->err) {
+        check_start(r);
+      } else if (pfds[i].fd == r->out) {
         drain(r, &r->out, EV_OUTPUT, EV_OUTPUT_END);
         if (!r->exited) r->next_read = now_ms() + BATCH_MS;
       } else if (pfds[i].fd == r->status) {
@@ -540,7 +595,14 @@ int main(void) {
       }
       forget_if_done(r);
     }
-    /* Requests last: a CLOSE may free a run the loop above still pointed at. */
+    /* Requests and exits last: a CLOSE or a reaped child may free a run the loop above still
+     * pointed at. */
     if (pfds[0].revents) read_requests();
+    if (pfds[1].revents) {
+      struct signalfd_siginfo info;
+      while (read(sigfd, &info, sizeof info) > 0) {
+      }
+      reap();
+    }
   }
 }

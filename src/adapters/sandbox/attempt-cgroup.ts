@@ -72,9 +72,19 @@ export function attemptCgroupName(labels: Labels): string {
  *  attempt (a crash) is emptied and replaced. Rejects with ForgeError('unavailable'). */
 export async function createAttemptCgroup(parent: string, labels: Labels): Promise<string> {
   const dir = join(parent, attemptCgroupName(labels));
-  await destroyCgroup(dir);
   try {
-    await mkdir(dir);
+    // Left by a crash in this attempt's previous life: emptied and made anew.
+    const made = await mkdir(dir).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+        return false;
+      },
+    );
+    if (!made) {
+      await destroyCgroup(dir);
+      await mkdir(dir);
+    }
   } catch (err) {
     throw new ForgeError(
       'unavailable',
