@@ -1,7 +1,8 @@
-import type { AgentReport, OutputParser } from '../ports/agent.ts';
+import { PLAIN_OUTPUT, type AgentReport, type OutputParser } from '../ports/agent.ts';
 import type { AttemptLog } from '../ports/logs.ts';
 import type { EventBus } from './events.ts';
-import { LineSplitter } from './line-splitter.ts';
+import { isUtf8 } from 'node:buffer';
+import { LineSplitter, linesText } from './line-splitter.ts';
 import { OutputTail } from './output-tail.ts';
 import type { Redactor } from './redactor.ts';
 
@@ -36,7 +37,7 @@ export class AttemptOutput {
   private readonly log: AttemptLog;
   private offset = 0;
   private readonly bus: EventBus;
-  private parser: OutputParser = { line: (raw) => ({ display: [raw] }) };
+  private parser: OutputParser = PLAIN_OUTPUT;
   private onReport: (report: AgentReport) => void = () => {};
   private readonly jobId: string;
   private readonly attempt: number;
@@ -63,9 +64,22 @@ export class AttemptOutput {
     this.onReport = onReport;
   }
 
-  /** Feeds raw bytes from the agent. */
+  /** Feeds raw bytes from the agent. Plain output goes through as text a chunk at a time; only
+   *  a parser needs it line by line. */
   push(chunk: Buffer): void {
-    this.emit(this.splitter.push(chunk), true);
+    if (this.parser !== PLAIN_OUTPUT) return this.emit(this.splitter.push(chunk), true);
+    if (this.closed) return;
+    const taken = this.splitter.pushChunk(chunk);
+    if (!('bytes' in taken)) {
+      if (taken.text !== null) this.write(this.redact(taken.text));
+      return;
+    }
+    // Valid UTF-8 with no CR and no secret is its own log text, byte for byte: it need not be
+    // decoded, redacted and encoded again.
+    const { bytes } = taken;
+    if (isUtf8(bytes) && !bytes.includes(13) && !this.redactor.appearsIn(bytes))
+      return this.writeBytes(bytes);
+    this.write(this.redact(linesText(bytes)));
   }
 
   /** A line Forge itself adds (notices, the reason it stopped the agent); each line of a text of
@@ -88,29 +102,49 @@ export class AttemptOutput {
     this.log.close();
   }
 
-  /**
-   * One batch of lines (what one chunk of output held) goes out as one piece: one redaction pass,
-   * one log write, one tail entry, one event. Redacting the lines joined hides exactly what
-   * redacting each would, since no secret spans a line break (else, each line alone).
-   */
+  /** One batch of lines (what one chunk of output held) goes out as one piece: one redaction
+   *  pass, one log write, one tail entry, one event. */
   private emit(rawLines: string[], parse: boolean): void {
     if (this.closed || rawLines.length === 0) return;
     const display = parse ? this.parse(rawLines) : rawLines;
     if (display.length === 0) return;
-    const text = this.redactor.multiline
-      ? display.map((line) => this.redactor.redact(line)).join('\n')
-      : this.redactor.redact(display.join('\n'));
-    const bytes = Buffer.from(`${text}\n`);
+    this.write(this.redactLines(display));
+  }
+
+  /** Redacting the lines joined hides exactly what redacting each would, since no secret spans a
+   *  line break; a secret that holds one is looked for in each line alone. */
+  private redactLines(lines: string[]): string {
+    if (!this.redactor.multiline) return this.redactor.redact(lines.join('\n'));
+    return lines.map((line) => this.redactor.redact(line)).join('\n');
+  }
+
+  /** The same for lines already joined (plain output, whose lines hold no newline). */
+  private redact(text: string): string {
+    return this.redactor.multiline
+      ? this.redactLines(text.split('\n'))
+      : this.redactor.redact(text);
+  }
+
+  private write(text: string): void {
+    this.writeBytes(Buffer.from(`${text}\n`), text);
+  }
+
+  /** `bytes`: whole lines, each with its newline; `text` the same without the last newline, or
+   *  left to be decoded if a listener asks for it. */
+  private writeBytes(bytes: Buffer, text?: string): void {
     this.log.append(bytes);
     this.tail.push(bytes);
     this.version++;
     this.offset += bytes.length;
+    let decoded = text;
     this.bus.publish({
       type: 'attempt.output',
       jobId: this.jobId,
       attempt: this.attempt,
       offset: this.offset,
-      text,
+      get text() {
+        return (decoded ??= bytes.toString('utf8', 0, bytes.length - 1));
+      },
     });
   }
 

@@ -73,6 +73,27 @@ describe('LineSplitter on any bytes', () => {
     );
   });
 
+  it('gives, a chunk at a time as text, exactly the lines it gives one by one, joined', () => {
+    fc.assert(
+      fc.property(anyBytes, chunkSizes, maxLine, (input, sizes, limit) => {
+        const byLine = new LineSplitter(limit);
+        const byChunk = new LineSplitter(limit);
+        const expected: string[] = [];
+        const got: string[] = [];
+        for (const chunk of chunked(input, sizes)) {
+          const lines = byLine.push(chunk);
+          const text = byChunk.pushText(chunk);
+          expect(text).toBe(lines.length ? lines.join('\n') : null);
+          expected.push(...lines);
+          if (text !== null) got.push(text);
+        }
+        expect(byChunk.end()).toEqual(byLine.end());
+        expect(got.join('\n')).toBe(expected.join('\n'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('never cuts inside a character of valid UTF-8', () => {
     fc.assert(
       // 4 bytes is the least that holds any character.

@@ -54,6 +54,43 @@ export class LineSplitter {
     return lines;
   }
 
+  /** Like `push`, the lines joined by newlines (no newline after the last); null when `chunk`
+   *  completes no line. Where no line needs cutting, the lines are decoded at once rather than
+   *  one by one: the same text, as a newline byte ends any unfinished UTF-8 sequence before it. */
+  pushText(chunk: Buffer): string | null {
+    const taken = this.pushChunk(chunk);
+    return 'bytes' in taken ? linesText(taken.bytes) : taken.text;
+  }
+
+  /** Like `pushText`, but where no line needs cutting gives the bytes of the lines `chunk`
+   *  completes as they came, each with its newline (`linesText` makes them `pushText`'s text). */
+  pushChunk(chunk: Buffer): { bytes: Buffer } | { text: string | null } {
+    const data = this.withPending(chunk);
+    const last = data.lastIndexOf(10);
+    if (last === -1 || !this.uncut(data, last)) {
+      const lines: string[] = [];
+      this.splitData(data, (d, start, end, newline) => {
+        lines.push(d.toString('utf8', start, newline ? withoutCr(d, start, end) : end));
+      });
+      return { text: lines.length ? lines.join('\n') : null };
+    }
+    // A copy of the rest: `chunk` may be a pooled buffer its owner reuses.
+    this.pending = last + 1 === data.length ? EMPTY : Buffer.from(data.subarray(last + 1));
+    return { bytes: data.subarray(0, last + 1) };
+  }
+
+  /** True when neither the lines `data` completes (up to `last`, its last newline) nor what
+   *  follows them is longer than a line may be. */
+  private uncut(data: Buffer, last: number): boolean {
+    if (data.length - last - 1 > this.maxLine) return false;
+    for (let start = 0; last - start > this.maxLine;) {
+      const nl = data.indexOf(10, start);
+      if (nl - start > this.maxLine) return false;
+      start = nl + 1;
+    }
+    return true;
+  }
+
   /** The last line as text when the stream ended without a newline. */
   end(): string[] {
     const rest = this.pending;
@@ -81,7 +118,14 @@ export class LineSplitter {
   /** Hands every line `chunk` completes, and every piece cut from an over-long line, to `take`;
    *  keeps the rest (at most `maxLine` bytes) for the next chunk. */
   private split(chunk: Buffer, take: Take): void {
-    const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.splitData(this.withPending(chunk), take);
+  }
+
+  private withPending(chunk: Buffer): Buffer {
+    return this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+  }
+
+  private splitData(data: Buffer, take: Take): void {
     let start = 0;
     for (;;) {
       const nl = data.indexOf(10, start);
@@ -112,6 +156,13 @@ export class LineSplitter {
 function charStart(data: Buffer, at: number): number {
   for (let i = at; i > 0 && i > at - 4; i--) if ((data[i]! & 0xc0) !== 0x80) return i;
   return at;
+}
+
+/** Whole lines, each with its newline, as the text of those lines (CR before a newline dropped)
+ *  joined by newlines: decoded at once, since a newline byte ends any unfinished UTF-8 sequence. */
+export function linesText(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return (text.includes('\r') ? text.replaceAll('\r\n', '\n') : text).slice(0, -1);
 }
 
 /** `end`, less one when the line ends with CR (a CRLF newline). */

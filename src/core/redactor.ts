@@ -15,6 +15,8 @@ export interface Redactor {
   /** True when a secret holds a line break: then only whole lines may be redacted one by one
    *  (as the log is written line by line), never several joined. */
   readonly multiline: boolean;
+  /** Whether any secret's bytes occur in `bytes`: where none does, `redact` changes nothing. */
+  appearsIn(bytes: Buffer): boolean;
   /**
    * Where to cut a line's `bytes` at or before `at` so that no secret is split: redacting the two
    * sides apart then hides exactly what redacting them together would. `bytes` must start where a
@@ -29,6 +31,7 @@ const NO_SECRETS: Redactor = {
   redact: (text) => text,
   longestBytes: 0,
   multiline: false,
+  appearsIn: () => false,
   safeCut: (_bytes, at) => at,
 };
 
@@ -75,6 +78,7 @@ export function createRedactor(secrets: readonly string[]): Redactor {
     redact: (text) => text.replace(pattern, REDACTED),
     longestBytes,
     multiline: unique.some((secret) => /[\r\n]/.test(secret)),
+    appearsIn: (bytes) => encoded.some((secret) => bytes.includes(secret)),
     safeCut(bytes, at) {
       // Usually no secret is near the cut, or one is: a few bounded searches settle it.
       let cut = at;

@@ -61,6 +61,10 @@ export interface OutputParser {
   finish?(): AgentReport | undefined;
 }
 
+/** The parser of an agent whose output is meant for people as it is: each line shown as is.
+ *  Output through it is handled a chunk at a time (see AttemptOutput). */
+export const PLAIN_OUTPUT: OutputParser = { line: (raw) => ({ display: [raw] }) };
+
 export interface AgentInvocation {
   /** argv; argv[0] is checked to exist before starting (→ `agent_not_found`). The prompt goes in
    *  by file or `stdinFile`, not here: one argument holds at most 128 KiB on Linux (a longer one

@@ -1,5 +1,5 @@
 import { ForgeError } from '../../domain/errors.ts';
-import type { AgentAdapter, AgentInvocation } from '../../ports/agent.ts';
+import { PLAIN_OUTPUT, type AgentAdapter, type AgentInvocation } from '../../ports/agent.ts';
 import { fitsInOneArgument, MAX_ARG_BYTES } from './argv-limit.ts';
 import { checkProgram } from './program-check.ts';
 
@@ -37,7 +37,7 @@ export function createCommandAgent(opts: CommandAgentOptions): AgentAdapter {
       return Promise.resolve({
         command,
         env: { ...opts.env },
-        parser: { line: (raw) => ({ display: [raw] }) },
+        parser: PLAIN_OUTPUT,
         installHint,
         stdinFile: ctx.promptFile,
       });
