@@ -4,8 +4,9 @@
  * Why a helper: Node spawns with a plain fork() of its whole (large) process and blocks its event
  * loop until the child has exec'd, and gives the child a Unix socket pair for output, on which an
  * eager reader is woken for nearly every write. This tiny process forks cheaply, gives each child
- * a real pipe sized to 1 MiB, drains it in batches (at most every BATCH_MS while output streams)
- * and hands Forge large chunks over one channel.
+ * a real pipe sized to 1 MiB, drains it in batches (at most every BATCH_MS while output streams,
+ * unless the writer fills half the pipe between batches) and hands Forge large chunks over one
+ * channel.
  *
  * Protocol, on fd 0 (requests from Forge) and fd 1 (events to Forge): frames of a 9-byte header
  * (u32 LE payload length, u32 LE run id, u8 type) and the payload.
@@ -474,8 +475,9 @@ static void read_requests(void) {
   inlen -= at;
 }
 
-/* Reads what the pipe holds (up to CHUNK) and sends it as one event; EOF ends that stream. */
-static void drain(struct run *r, int *fd, uint8_t data_type, uint8_t end_type) {
+/* Reads what the pipe holds (up to CHUNK) and sends it as one event; EOF ends that stream.
+ * Returns how many bytes it read. */
+static size_t drain(struct run *r, int *fd, uint8_t data_type, uint8_t end_type) {
   size_t got = 0;
   int ended = 0;
   while (got < CHUNK) {
@@ -494,6 +496,7 @@ static void drain(struct run *r, int *fd, uint8_t data_type, uint8_t end_type) {
     *fd = -1;
     send_event(end_type, r->id, NULL, 0);
   }
+  return got;
 }
 
 static void reap(void) {
@@ -588,10 +591,12 @@ int main(void) {
       if (pfds[i].fd == r->err) {
         check_start(r);
       } else if (pfds[i].fd == r->out) {
-        drain(r, &r->out, EV_OUTPUT, EV_OUTPUT_END);
-        if (!r->exited) r->next_read = now_ms() + BATCH_MS;
+        /* A writer that filled half the pipe since the last read is faster than the batches:
+         * read again as soon as there is more, so the batches never cap its rate. */
+        size_t got = drain(r, &r->out, EV_OUTPUT, EV_OUTPUT_END);
+        if (!r->exited) r->next_read = got >= CHUNK / 2 ? 0 : now_ms() + BATCH_MS;
       } else if (pfds[i].fd == r->status) {
-        drain(r, &r->status, EV_STATUS, EV_STATUS_END);
+        (void)drain(r, &r->status, EV_STATUS, EV_STATUS_END);
       }
       forget_if_done(r);
     }
