@@ -323,10 +323,22 @@ describe('fake agent-sandbox: warm pools and claims', () => {
     );
 
     await readyWarmPods(1);
-    const soon = new Date(Date.now() + 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-    await claim('timed', { shutdownPolicy: 'Delete', shutdownTime: soon });
-    const timed = (await readyClaim(fake, 'timed')).status?.sandbox?.name ?? '';
-    await fake.agentSandbox.waitFor(() => !claimOf(fake, 'timed') && !podNamed(fake, timed), 5000);
+    // The claim may be deleted before a loaded test sees it Ready; the sandbox it took carries its
+    // uid from the moment it is bound, so the test follows that instead.
+    const soon = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const timedClaim = await claim('timed', { shutdownPolicy: 'Delete', shutdownTime: soon });
+    const bound = await fake.agentSandbox.waitFor(() =>
+      fake.agentSandbox
+        .sandboxes(NS)
+        .find((s) => s.metadata.labels?.[CLAIM_UID_LABEL] === timedClaim.metadata.uid),
+    );
+    const timed = bound.metadata.name;
+    await fake.agentSandbox.waitFor(
+      () =>
+        !claimOf(fake, 'timed') &&
+        !fake.agentSandbox.sandboxes(NS).some((s) => s.metadata.name === timed) &&
+        !podNamed(fake, timed),
+    );
   });
 
   it('refuses objects that do not fit the CRD with 422 and fills in schema defaults', async () => {

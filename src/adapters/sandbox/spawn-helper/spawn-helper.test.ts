@@ -20,8 +20,8 @@ async function collect(stdout: Readable): Promise<Buffer[]> {
   return chunks;
 }
 
-async function run(argv: string[], more: Partial<Parameters<SpawnHelper['spawn']>[0]> = {}) {
-  const p = await helper.spawn({
+function start(argv: string[], more: Partial<Parameters<SpawnHelper['spawn']>[0]> = {}) {
+  return helper.spawn({
     argv,
     env: ENV,
     cwd: root,
@@ -29,6 +29,10 @@ async function run(argv: string[], more: Partial<Parameters<SpawnHelper['spawn']
     stdin: { kind: 'null' },
     ...more,
   });
+}
+
+async function run(argv: string[], more: Partial<Parameters<SpawnHelper['spawn']>[0]> = {}) {
+  const p = await start(argv, more);
   const output = Buffer.concat(await collect(p.stdout)).toString('utf8');
   return { p, output, exit: await p.exit };
 }
@@ -125,36 +129,16 @@ describe('forge-spawn', () => {
   });
 
   it('refuses what it cannot set up, with the reason', async () => {
-    const p = helper.spawn({
-      argv: ['true'],
-      env: ENV,
-      cwd: join(root, 'missing'),
-      cgroup: null,
-      stdin: { kind: 'null' },
-    });
+    const p = start(['true'], { cwd: join(root, 'missing') });
     await expect(p).rejects.toThrow(
       `could not enter the working directory ${join(root, 'missing')}`,
     );
-    expect(() =>
-      helper.spawn({
-        argv: ['echo', 'a\0b'],
-        env: ENV,
-        cwd: root,
-        cgroup: null,
-        stdin: { kind: 'null' },
-      }),
-    ).toThrow(/NUL byte/);
+    expect(() => start(['echo', 'a\0b'])).toThrow(/NUL byte/);
   });
 
   it('hands a fast writer its output in large chunks, every byte of it', async () => {
     const size = 8 << 20;
-    const p = await helper.spawn({
-      argv: ['head', '-c', String(size), '/dev/zero'],
-      env: ENV,
-      cwd: root,
-      cgroup: null,
-      stdin: { kind: 'null' },
-    });
+    const p = await start(['head', '-c', String(size), '/dev/zero']);
     const chunks = await collect(p.stdout);
     expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(size);
     // Node's socket pair would give at least one chunk per 64 KiB read (128 of them).
@@ -163,13 +147,7 @@ describe('forge-spawn', () => {
 
   it('stops reading a run whose reader is behind: the writer waits on a full pipe, nothing is lost', async () => {
     const size = 64 << 20;
-    const p = await helper.spawn({
-      argv: ['head', '-c', String(size), '/dev/zero'],
-      env: ENV,
-      cwd: root,
-      cgroup: null,
-      stdin: { kind: 'null' },
-    });
+    const p = await start(['head', '-c', String(size), '/dev/zero']);
     await blockedOnWrite(p.pid);
     // What Forge holds is bounded: its high-water mark plus one batch from the helper.
     expect(p.stdout.readableLength).toBeLessThanOrEqual((4 << 20) + (1 << 20));
@@ -179,13 +157,7 @@ describe('forge-spawn', () => {
   });
 
   it('when killed, ends the runs it owned as lost, and the next spawn starts a new helper', async () => {
-    const p: HelperProcess = await helper.spawn({
-      argv: ['sh', '-c', 'echo started; exec sleep 60'],
-      env: ENV,
-      cwd: root,
-      cgroup: null,
-      stdin: { kind: 'null' },
-    });
+    const p: HelperProcess = await start(['sh', '-c', 'echo started; exec sleep 60']);
     const first = helper.pid!;
     process.kill(first, 'SIGKILL');
     const exit = await p.exit;
