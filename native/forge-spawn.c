@@ -5,8 +5,8 @@
  * loop until the child has exec'd, and gives the child a Unix socket pair for output, on which an
  * eager reader is woken for nearly every write. This tiny process forks cheaply, gives each child
  * a real pipe sized to 1 MiB, drains it in batches (at most every BATCH_MS while output streams,
- * unless the writer fills half the pipe between batches) and hands Forge large chunks over one
- * channel.
+ * unless the writer fills half the pipe between batches; an occasional line is read at once) and
+ * hands Forge large chunks over one channel.
  *
  * Protocol, on fd 0 (requests from Forge) and fd 1 (events to Forge): frames of a 9-byte header
  * (u32 LE payload length, u32 LE run id, u8 type) and the payload.
@@ -59,6 +59,7 @@ enum {
 #define CHUNK (1 << 20)
 #define PIPE_SIZE (1 << 20)
 #define BATCH_MS 10
+#define STREAMING_US 2000
 #define MAX_REQUEST (8 << 20)
 /* Descriptors the child's pipes are parked at before being moved to 0, 1, 2 and status_fd. */
 #define PARK_FD 10
@@ -76,11 +77,18 @@ struct run {
   int paused;
   int exited;
   long long next_read; /* monotonic ms before which the output is not read (batching) */
+  long long last_read; /* monotonic µs of the last read of the output */
   struct run *next;
 };
 
 static struct run *runs;
 static unsigned char chunk[CHUNK];
+
+static long long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -591,10 +599,16 @@ int main(void) {
       if (pfds[i].fd == r->err) {
         check_start(r);
       } else if (pfds[i].fd == r->out) {
-        /* A writer that filled half the pipe since the last read is faster than the batches:
-         * read again as soon as there is more, so the batches never cap its rate. */
+        /* Batches only for a writer that streams: one whose output came again within
+         * STREAMING_US of the last read, or filled a page. A line now and then is read at once
+         * (live output keeps its latency); a writer that filled half the pipe since the last
+         * read is faster than the batches, and is read again as soon as there is more. */
         size_t got = drain(r, &r->out, EV_OUTPUT, EV_OUTPUT_END);
-        if (!r->exited) r->next_read = got >= CHUNK / 2 ? 0 : now_ms() + BATCH_MS;
+        long long at = now_us();
+        int streaming = got >= 4096 || at - r->last_read < STREAMING_US;
+        r->last_read = at;
+        if (!r->exited)
+          r->next_read = got >= CHUNK / 2 || !streaming ? 0 : at / 1000 + BATCH_MS;
       } else if (pfds[i].fd == r->status) {
         (void)drain(r, &r->status, EV_STATUS, EV_STATUS_END);
       }
