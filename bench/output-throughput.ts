@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { fmt, type Benchmark } from './benchmark.ts';
 import { startBenchForge, TERMINAL, type ForgeProcess } from './forge.ts';
 import { median, round, until } from './measure.ts';
+import { findSpawnHelper } from '../src/adapters/sandbox/spawn-helper/helper-binary.ts';
+import { SpawnHelper } from '../src/adapters/sandbox/spawn-helper/spawn-helper.ts';
 import { benchEnv } from './processes.ts';
 
 export interface OutputThroughputResult {
@@ -33,6 +35,9 @@ export interface OutputThroughputResult {
   mb_per_s_devnull: number;
   mb_per_s_pipe_cat: number;
   mb_per_s_pipe_node: number;
+  /** Through forge-spawn's 1 MiB pipe to a Node reader that drops every chunk: the floor of
+   *  Forge's capture, its own handling left out. */
+  mb_per_s_helper_floor: number;
   /** The agent's rate to a `cat` pipe ÷ its rate under Forge: Forge's own share of the slowdown. */
   slowdown_over_pipe_floor: number;
   seconds: number;
@@ -70,6 +75,10 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
       writer: [process.execPath, WRITER, '{prompt}'],
       'c-writer': [cWriter, '{prompt}'],
     };
+    const built = findSpawnHelper();
+    if (!built.ok) throw new Error(built.reason);
+    const helper = new SpawnHelper(built.path);
+    scope.defer(() => helper.close());
     const onDisk = await startBenchForge(scope, { agents: writers, maxConcurrent: 1 });
     const shm = await mkdtemp(join('/dev/shm', 'forge-bench-output-'));
     const onTmpfs = await startBenchForge(scope, {
@@ -82,6 +91,7 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
       devnull: [] as number[],
       cat: [] as number[],
       node: [] as number[],
+      helper: [] as number[],
       ratio: [] as number[],
       ratioTmpfs: [] as number[],
       cDevnull: [] as number[],
@@ -98,6 +108,7 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
       const alone = await direct(node, 'devnull', seconds, file('devnull'));
       const catted = await direct(node, 'cat', seconds, file('cat'));
       const drained = await direct(node, 'node', seconds, file('node'));
+      const helped = await throughHelper(helper, node, seconds, file('helper'));
       const forged = await underForge(onDisk, 'writer', seconds, file('forge'));
       const tmpfs = await underForge(onTmpfs, 'writer', seconds, file('tmpfs'));
       const cAlone = await direct([cWriter], 'devnull', seconds, file('c-devnull'));
@@ -109,6 +120,7 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
       series.devnull.push(rate(alone));
       series.cat.push(rate(catted));
       series.node.push(rate(drained));
+      series.helper.push(rate(helped));
       series.ratio.push(rate(alone) / rate(forged.record));
       series.ratioTmpfs.push(rate(alone) / rate(tmpfs.record));
       series.cDevnull.push(rate(cAlone));
@@ -119,7 +131,7 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
       for (const f of [forged, tmpfs, cForged, cTmpfs])
         tailOk &&= f.tailOk && f.logBytes >= f.record.bytes;
       log(
-        `round ${r + 1}/${rounds}: Node writer /dev/null ${rate(alone).toFixed(1)}, cat ${rate(catted).toFixed(1)}, node ${rate(drained).toFixed(1)}, forge ${rate(forged.record).toFixed(1)}, forge on tmpfs ${rate(tmpfs.record).toFixed(1)} MB/s; C writer /dev/null ${rate(cAlone).toFixed(1)}, cat ${rate(cCatted).toFixed(1)}, forge ${rate(cForged.record).toFixed(1)}, on tmpfs ${rate(cTmpfs.record).toFixed(1)} MB/s`,
+        `round ${r + 1}/${rounds}: Node writer /dev/null ${rate(alone).toFixed(1)}, cat ${rate(catted).toFixed(1)}, node ${rate(drained).toFixed(1)}, forge-spawn ${rate(helped).toFixed(1)}, forge ${rate(forged.record).toFixed(1)}, forge on tmpfs ${rate(tmpfs.record).toFixed(1)} MB/s; C writer /dev/null ${rate(cAlone).toFixed(1)}, cat ${rate(cCatted).toFixed(1)}, forge ${rate(cForged.record).toFixed(1)}, on tmpfs ${rate(cTmpfs.record).toFixed(1)} MB/s`,
       );
     }
     if (!tailOk)
@@ -138,6 +150,7 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
       mb_per_s_devnull: m(series.devnull),
       mb_per_s_pipe_cat: m(series.cat),
       mb_per_s_pipe_node: m(series.node),
+      mb_per_s_helper_floor: m(series.helper),
       slowdown_over_pipe_floor: m(series.overFloor),
       seconds,
       rounds,
@@ -149,6 +162,10 @@ export const outputThroughput: Benchmark<OutputThroughputResult> = {
     {
       figure: "to a pipe drained by cat / by Node's socket pair",
       value: `${fmt(r.mb_per_s_pipe_cat, '')} / ${fmt(r.mb_per_s_pipe_node, 'MB/s')}`,
+    },
+    {
+      figure: 'through forge-spawn to a reader that drops it (floor): slowdown',
+      value: `${fmt(r.mb_per_s_devnull / r.mb_per_s_helper_floor, '')}×`,
     },
     { figure: 'captured by Forge (log + tail + bus)', value: fmt(r.mb_per_s_captured, 'MB/s') },
     {
@@ -204,6 +221,27 @@ async function direct(
   } finally {
     closeSync(nullFd);
   }
+  return JSON.parse(await readFile(recordFile, 'utf8')) as Record;
+}
+
+/** The writer started by forge-spawn, its output read and dropped: what capture costs before
+ *  Forge does anything with it. */
+async function throughHelper(
+  helper: SpawnHelper,
+  writer: string[],
+  seconds: number,
+  recordFile: string,
+): Promise<Record> {
+  const p = await helper.spawn({
+    argv: [...writer, `${seconds} ${recordFile}`],
+    env: benchEnv(),
+    cwd: tmpdir(),
+    cgroup: null,
+    stdin: { kind: 'null' },
+  });
+  for await (const chunk of p.stdout) void chunk;
+  const exit = await p.exit;
+  if (exit.exitCode !== 0) throw new Error(`${writer.at(-1)} exited with ${JSON.stringify(exit)}`);
   return JSON.parse(await readFile(recordFile, 'utf8')) as Record;
 }
 
