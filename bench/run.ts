@@ -18,6 +18,7 @@ import { list } from './list.ts';
 import { liveOutput } from './live-output.ts';
 import { memory } from './memory.ts';
 import { outputThroughput } from './output-throughput.ts';
+import { spawnRate } from './spawn-rate.ts';
 import { throughput } from './throughput.ts';
 import { workspace } from './workspace.ts';
 import { clockStepMs, round } from './measure.ts';
@@ -28,6 +29,7 @@ import { Scope } from './scope.ts';
 // writeback after it cannot slow the others.
 const BENCHMARKS = [
   dispatch,
+  spawnRate,
   throughput,
   liveOutput,
   dashboardLatency,
