@@ -35,7 +35,10 @@ beforeAll(async () => {
           intake: true,
         },
       },
-      outbox: { poll_interval: '100ms', max_backoff: '300ms', delivery_timeout: '2s' },
+      // Telegram takes no idempotency key: a message whose answer comes after the timeout is
+      // sent again (at least once, never lost). A timeout a loaded machine can exceed would
+      // then show two messages where the test counts one.
+      outbox: { poll_interval: '100ms', max_backoff: '300ms', delivery_timeout: '20s' },
     },
   });
 });
