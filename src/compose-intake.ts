@@ -206,9 +206,14 @@ export function composeDoors(deps: DoorsDeps): Doors {
       maxAttempts: config.outbox.max_attempts,
     },
   });
-  const unsubscribe = deps.bus.subscribe((event) => {
-    if (event.type === 'job.status' || event.type === 'job.created') worker.wake();
-  });
+  // Without sinks nothing is routed to the outbox, so a job's changes give the worker nothing to
+  // take: it is not woken for them (its poll still finds what an older config left).
+  const unsubscribe =
+    sinks.size === 0
+      ? () => {}
+      : deps.bus.subscribe((event) => {
+          if (event.type === 'job.status' || event.type === 'job.created') worker.wake();
+        });
 
   return {
     hooks,
