@@ -171,9 +171,14 @@ export class Runner {
       this.woken = false;
       return;
     }
-    const ac = new AbortController();
-    this.wakeUp = () => ac.abort();
-    await sleep(ms, undefined, { signal: ac.signal }).catch(() => {});
+    // A plain timer, not an aborted sleep: every wake-up would make (and throw) an AbortError.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
     this.wakeUp = null;
     this.woken = false;
   }

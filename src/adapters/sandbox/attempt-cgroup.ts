@@ -118,24 +118,34 @@ export async function cgroupPopulated(dir: string): Promise<boolean | null> {
 /** Kills every process in the group, waits until it is empty, and removes it. A group that is
  *  not there is fine. Never throws; a group that will not empty in time is left behind. */
 export async function destroyCgroup(dir: string): Promise<void> {
-  if (
-    !(await access(join(dir, 'cgroup.procs')).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return;
   // cgroup.kill (Linux 5.14+) also catches processes forked while it runs.
   const killed = await writeFile(join(dir, 'cgroup.kill'), '1').then(
     () => true,
-    () => false,
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : false),
   );
+  // No cgroup.kill: the group is gone, or the kernel is older.
+  if (killed === null && !(await exists(join(dir, 'cgroup.procs')))) return;
+  // Usually empty already (the agent's main process has exited): removed at the first try.
+  if (
+    await rmdir(dir).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const deadline = Date.now() + EMPTY_WAIT_MS;
   while ((await cgroupPopulated(dir)) && Date.now() < deadline) {
     if (!killed) await killEach(dir);
     await sleep(10);
   }
   await rmdir(dir).catch(() => {});
+}
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The fallback for kernels without cgroup.kill: repeated until the group is empty, so that a
