@@ -21,10 +21,11 @@ const KILL_GRACE_MS = 500;
  *  cleared its environment) holds it that long; then the output ends without it. */
 export const OUTPUT_DRAIN_MS = 2000;
 
-// Without the helper every run starts with this shell. `exec 2>&1` comes first so that even the shell's own
-// complaints land in the output: one pipe for both streams keeps their order. It joins the
-// attempt's cgroup ($1, when given) before it execs anything, so nothing the agent starts is born
-// outside it; then it reports on fd 3 and closes it, so the agent never holds the status pipe.
+// Without the helper every run starts with this shell. `exec 2>&1` comes first so that even the
+// shell's own complaints land in the output: one pipe for both streams keeps their order. It joins
+// the attempt's cgroup ($1, when given) before it execs anything, so nothing the agent starts is
+// born outside it; then it reports on fd 3 and closes it, so the agent never holds the status
+// pipe.
 const WRAPPER = [
   'exec 2>&1',
   `if [ -n "$1" ] && ! ${JOIN_CGROUP}; then echo "error could not join the cgroup $1" >&3; exit 125; fi`,
