@@ -1,8 +1,8 @@
 // Runs one command under @anthropic-ai/sandbox-runtime, as a process of its own (see srt.ts for
 // why). Protocol with local-runs.ts:
-//   stdin  one JSON LaunchRequest, then EOF;
+//   stdin  one JSON LaunchRequest, then EOF (forge-spawn writes it into the pipe before exec);
 //   fd 4   `ok` once the sandboxed command is running, or `error <message>`; then closed (fd 3 is
-//          the wrapper shell's, which process-group.ts starts every run with);
+//          the wrapper shell's, when process-group.ts starts runs without forge-spawn);
 //   stdout/stderr  the sandboxed command's output (the parent merges them);
 //   exit   the command's exit code, or 128+n when it (or the sandbox around it) died of signal n.
 // Entry point only: nothing imports this file.
