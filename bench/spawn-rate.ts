@@ -28,7 +28,7 @@ export const spawnRate: Benchmark<SpawnRateResult> = {
   name: 'spawn_rate',
   fields: ['helper_per_s', 'node_bare_per_s', 'node_large_per_s'],
   async run({ quick, scope, log }) {
-    const spawns = quick ? 300 : 2000;
+    const spawns = quick ? 300 : 600;
     const rounds = quick ? 1 : 3;
     const built = findSpawnHelper();
     if (!built.ok) throw new Error(built.reason);
