@@ -68,7 +68,7 @@ export class SpawnHelper {
     this.onDeath = onDeath;
   }
 
-  /** The helper's pid while it runs (for `forge doctor`, and the test that kills it). */
+  /** The helper's pid while it runs (the supervision tests kill it by this). */
   get pid(): number | undefined {
     return this.helper?.proc.pid;
   }
